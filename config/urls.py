@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from incidents.api import api
+
+urlpatterns = [
+    path("", include("incidents.urls")),
+    path("runbooks/", include("runbooks.urls")),
+    path("accounts/", include("common.urls")),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(template_name="registration/login.html"),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]

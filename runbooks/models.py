@@ -1,0 +1,52 @@
+"""Runbooks as loaded from files. A version is immutable: a changed file becomes a new one."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from runbooks.specs import RunbookSpec
+
+
+class Runbook(models.Model):
+    slug = models.SlugField(max_length=63, unique=True)
+    title = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class RunbookVersion(models.Model):
+    """One loaded revision of a runbook file (and the script files it ships).
+
+    Rows are only ever inserted: an incident keeps the version it opened with,
+    so what it executes never changes underneath it.
+    """
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    content_sha256 = models.CharField(max_length=64)
+    source_path = models.CharField(max_length=500)
+    source = models.TextField()
+    spec = models.JSONField()
+    # Files the runbook ships beside it (scripts), keyed by path relative to the runbook.
+    files = models.JSONField(default=dict)
+    loaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["runbook__slug", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["runbook", "number"], name="runbook_version_number"),
+            models.UniqueConstraint(
+                fields=["runbook", "content_sha256"], name="runbook_version_content"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.runbook.slug} v{self.number}"
+
+    def parsed(self) -> RunbookSpec:
+        return RunbookSpec.model_validate(self.spec)

@@ -1,0 +1,226 @@
+"""The runbook format as typed models: what a runbook file may say, and nothing else.
+
+A file is parsed into these models before anything touches the database (see
+``runbooks.importers.yaml``); cross-references (roles, ``requires``, phase
+windows) are checked in ``RunbookSpec``'s validators so a broken file is refused
+as a whole with a located error.
+
+Keys (``id`` fields) are short slugs; steps, validations and the like are
+referred to by key across the file.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Key = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+
+INCIDENT_COMMANDER = "incident_commander"
+"""Every runbook has this role, declared or not: the person who runs the incident."""
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RoleSpec(Spec):
+    id: Key
+    title: str = Field(min_length=1)
+    responsibility: str = ""
+
+
+class SecretRef(Spec):
+    """Where a worker finds a secret at run time. The value is never stored."""
+
+    env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    file: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("a secret names exactly one of 'env' or 'file'")
+        return self
+
+
+class EnvironmentSpec(Spec):
+    id: Key
+    title: str = Field(min_length=1)
+    description: str = ""
+    is_production: bool = False
+    variables: dict[str, str] = Field(default_factory=dict)
+    secrets: dict[str, SecretRef] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _names_are_env_names(self) -> EnvironmentSpec:
+        for name in [*self.variables, *self.secrets]:
+            if not name.replace("_", "a").isalnum() or name[0].isdigit():
+                raise ValueError(f"variable name {name!r} is not a valid environment name")
+        clash = set(self.variables) & set(self.secrets)
+        if clash:
+            raise ValueError(f"{sorted(clash)} declared both as variable and secret")
+        return self
+
+
+class TriggerRule(Spec):
+    """A machine-checkable form of a trigger (evaluated by a later trigger engine)."""
+
+    source: Literal["prometheus", "alertmanager"]
+    query: str | None = None
+    alertname: str | None = None
+    comparison: Literal[">", ">=", "<", "<=", "=="] = ">"
+    threshold: float | None = None
+    for_minutes: int = Field(default=0, ge=0)
+    min_samples: int = Field(default=1, ge=1)
+    no_data: Literal["ignore", "fire"] = "ignore"
+
+    @model_validator(mode="after")
+    def _has_a_target(self) -> TriggerRule:
+        if self.source == "prometheus" and not self.query:
+            raise ValueError("a prometheus rule needs 'query'")
+        if self.source == "alertmanager" and not self.alertname:
+            raise ValueError("an alertmanager rule needs 'alertname'")
+        return self
+
+
+class TriggerSpec(Spec):
+    id: Key
+    description: str = Field(min_length=1)
+    rule: TriggerRule | None = None
+
+
+class CheckSpec(Spec):
+    """A machine check: run by validation (issue "Time, proof and record").
+
+    Kept open (``params``) on purpose here: each check family validates its
+    own parameters when it is registered.
+    """
+
+    kind: Literal["sql", "http", "snapshot", "backup", "flag", "login"]
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class SafeguardSpec(Spec):
+    id: Key
+    category: Key
+    title: str = Field(min_length=1)
+    check: CheckSpec | None = None
+
+
+class StepKind(StrEnum):
+    MANUAL = "manual"
+    SHELL = "shell"
+    DOCKER = "docker"
+    HTTP = "http"
+    SQL = "sql"
+    VALIDATION = "validation"
+
+
+class StepSpec(Spec):
+    id: Key
+    title: str = Field(min_length=1)
+    description: str = ""
+    owner: Key
+    kind: StepKind = StepKind.MANUAL
+    # Executor parameters (script/argv, image, url, query...); validated by the
+    # executor registry when scripted execution lands. Never interpolated into a shell.
+    command: dict[str, Any] = Field(default_factory=dict)
+    requires: list[Key] = Field(default_factory=list)
+    approval: Key | None = None
+    idempotent: bool = False
+    timeout_seconds: int = Field(default=900, ge=1, le=24 * 3600)
+    queue: Key | None = None
+    optional: bool = False
+    validations: list[Key] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _command_matches_kind(self) -> StepSpec:
+        if self.kind == StepKind.MANUAL and self.command:
+            raise ValueError("a manual step has no 'command'")
+        if self.kind not in (StepKind.MANUAL, StepKind.VALIDATION) and not self.command:
+            raise ValueError(f"a {self.kind.value} step needs a 'command'")
+        return self
+
+
+class PhaseSpec(Spec):
+    id: Key
+    title: str = Field(min_length=1)
+    description: str = ""
+    starts_at_minutes: int = Field(ge=0)
+    ends_at_minutes: int = Field(ge=0)
+    steps: list[StepSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _window_is_ordered(self) -> PhaseSpec:
+        if self.ends_at_minutes <= self.starts_at_minutes:
+            raise ValueError(
+                f"budget ends at minute {self.ends_at_minutes}, "
+                f"not after it starts (minute {self.starts_at_minutes})"
+            )
+        return self
+
+
+class ValidationSpec(Spec):
+    id: Key
+    family: Key
+    title: str = Field(min_length=1)
+    check: CheckSpec | None = None
+
+
+class SuccessCriterionSpec(Spec):
+    id: Key
+    title: str = Field(min_length=1)
+    validations: list[Key] = Field(default_factory=list)
+    signoff: Key | None = None
+
+
+class CommunicationSpec(Spec):
+    id: Key
+    audience: Literal["internal", "external"]
+    channel: str = Field(min_length=1)
+    owner: Key
+    description: str = Field(min_length=1)
+    phases: list[Key] = Field(default_factory=list)
+    template: str = ""
+
+
+class PostActionSpec(Spec):
+    id: Key
+    title: str = Field(min_length=1)
+    owner: Key
+    description: str = ""
+
+
+class ContactSpec(Spec):
+    id: Key
+    title: str = Field(min_length=1)
+    reach: str = ""
+
+
+class RunbookSpec(Spec):
+    format: Literal[1] = 1
+    id: Key
+    title: str = Field(min_length=1)
+    summary: str = ""
+    roles: list[RoleSpec] = Field(min_length=1)
+    environments: list[EnvironmentSpec] = Field(min_length=1)
+    triggers: list[TriggerSpec] = Field(default_factory=list)
+    safeguards: list[SafeguardSpec] = Field(default_factory=list)
+    phases: list[PhaseSpec] = Field(min_length=1)
+    validations: list[ValidationSpec] = Field(default_factory=list)
+    success_criteria: list[SuccessCriterionSpec] = Field(default_factory=list)
+    communications: list[CommunicationSpec] = Field(default_factory=list)
+    post_actions: list[PostActionSpec] = Field(default_factory=list)
+    contacts: list[ContactSpec] = Field(default_factory=list)
+
+    # Cross-reference checks live in runbooks.importers.checks so that each
+    # problem can be reported with its own location; see check_references().
+
+    @property
+    def role_ids(self) -> set[str]:
+        return {role.id for role in self.roles} | {INCIDENT_COMMANDER}
+
+    def all_steps(self) -> list[StepSpec]:
+        return [step for phase in self.phases for step in phase.steps]
