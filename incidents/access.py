@@ -1,0 +1,148 @@
+"""Who may do what on an incident: the single rule module (DESIGN.md, "Users and permissions").
+
+Every HTTP view, API endpoint and websocket consumer asks this module; none
+re-implements a rule. An ``IncidentAccess`` is computed once per request (two
+small queries at most) and answers every question for that user and incident.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from common.capabilities import COMMANDERS, RESPONDERS, VIEWERS
+from incidents.models import Incident, RoleAssignment, Step
+from runbooks.specs import INCIDENT_COMMANDER
+
+Audience = Literal["act", "view"]
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+def user_groups(user: AnyUser) -> frozenset[str]:
+    """The user's capability groups, cached on the user object for the request."""
+    if not user.is_authenticated:
+        return frozenset()
+    cached: frozenset[str] | None = getattr(user, "_ripcord_groups", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
+        user._ripcord_groups = cached  # type: ignore[union-attr]
+    return cached
+
+
+def _is_superuser(user: AnyUser) -> bool:
+    return bool(user.is_authenticated and getattr(user, "is_superuser", False))
+
+
+def can_use_ripcord(user: AnyUser) -> bool:
+    """Holds any capability at all; a signed-in user with none is an outsider."""
+    return _is_superuser(user) or bool(user_groups(user) & {COMMANDERS, RESPONDERS, VIEWERS})
+
+
+def can_open_incident(user: AnyUser) -> bool:
+    return _is_superuser(user) or COMMANDERS in user_groups(user)
+
+
+def can_be_assigned(user: AnyUser, role_key: str) -> bool:
+    """Commanders may hold any role; responders any but incident commander; viewers none."""
+    if not user.is_active:
+        return False
+    groups = user_groups(user)
+    if role_key == INCIDENT_COMMANDER:
+        return _is_superuser(user) or COMMANDERS in groups
+    return _is_superuser(user) or bool(groups & {COMMANDERS, RESPONDERS})
+
+
+@dataclass(frozen=True)
+class IncidentAccess:
+    incident_id: int
+    user_id: int | None
+    is_active_incident: bool
+    groups: frozenset[str]
+    roles: frozenset[str]
+    is_superuser: bool = False
+
+    @property
+    def is_commander(self) -> bool:
+        """Incident commander of this incident (superusers act as one)."""
+        return self.is_superuser or INCIDENT_COMMANDER in self.roles
+
+    @property
+    def can_view(self) -> bool:
+        return self.is_superuser or bool(self.roles) or bool(
+            self.groups & {COMMANDERS, RESPONDERS, VIEWERS}
+        )
+
+    @property
+    def can_see_logs(self) -> bool:
+        """Logs, variables and step details: everyone who may act, never viewers."""
+        return self.is_commander or bool(self.groups & {COMMANDERS, RESPONDERS})
+
+    @property
+    def audience(self) -> Audience:
+        return "act" if self.can_see_logs else "view"
+
+    @property
+    def can_manage(self) -> bool:
+        """Assign roles, advance phases, publish status, resolve."""
+        return self.is_active_incident and self.is_commander
+
+    @property
+    def can_add_note(self) -> bool:
+        return self.is_active_incident and self.can_see_logs
+
+    def can_act_on(self, step: Step) -> bool:
+        """Tick, skip, undo, run or cancel this step."""
+        if not self.is_active_incident:
+            return False
+        return self.is_commander or step.owner_role in self.roles
+
+    def can_approve(self, step: Step, *, requested_by_id: int | None) -> bool:
+        """Approve a gated run: the gate's role or the IC, never the person who asked."""
+        if not self.is_active_incident or requested_by_id == self.user_id:
+            return False
+        return self.is_commander or (bool(step.approval_role) and step.approval_role in self.roles)
+
+
+def access_for(user: AnyUser, incident: Incident) -> IncidentAccess:
+    if not user.is_authenticated:
+        return IncidentAccess(incident.pk, None, incident.is_active, frozenset(), frozenset())
+    roles = frozenset(
+        RoleAssignment.objects.filter(incident=incident, user_id=user.pk).values_list(
+            "role__key", flat=True
+        )
+    )
+    return IncidentAccess(
+        incident_id=incident.pk,
+        user_id=user.pk,
+        is_active_incident=incident.is_active,
+        groups=user_groups(user),
+        roles=roles,
+        is_superuser=_is_superuser(user),
+    )
+
+
+def get_incident_for_user(user: AnyUser, incident_id: int) -> tuple[Incident, IncidentAccess]:
+    """The incident and the user's access to it; 404 if the user may not see it at all."""
+    incident = Incident.objects.select_related("runbook_version__runbook").filter(pk=incident_id).first()
+    if incident is None:
+        raise Http404("No such incident")
+    access = access_for(user, incident)
+    if not access.can_view:
+        raise Http404("No such incident")  # outsiders do not learn that it exists
+    return incident, access
+
+
+def require(allowed: bool, message: str = "You may not do this on this incident.") -> None:
+    """Refuse a write the rules above do not allow (403), whatever the page showed."""
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+def can_view_incident(user: AnyUser, incident_id: int) -> bool:
+    """For the websocket consumer: the same rule as the pages."""
+    incident = Incident.objects.filter(pk=incident_id).first()
+    return incident is not None and access_for(user, incident).can_view

@@ -1,0 +1,71 @@
+"""Input validation for the incident pages' forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from incidents.models import Incident
+from runbooks.models import RunbookVersion
+
+
+def latest_versions() -> list[RunbookVersion]:
+    """The newest version of each runbook (what new incidents open from)."""
+    versions = RunbookVersion.objects.select_related("runbook").order_by("runbook__slug", "-number")
+    seen: dict[int, RunbookVersion] = {}
+    for version in versions:
+        seen.setdefault(version.runbook_id, version)
+    return list(seen.values())
+
+
+class OpenIncidentForm(forms.Form):
+    version = forms.TypedChoiceField(label="Runbook", coerce=int)
+    environment = forms.ChoiceField()
+    title = forms.CharField(max_length=200, help_text="What is happening, in a few words.")
+    severity = forms.ChoiceField(choices=Incident.Severity.choices, initial=Incident.Severity.SEV2)
+    is_drill = forms.BooleanField(required=False, label="This is a drill")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.versions = {v.pk: v for v in latest_versions()}
+        field = self.fields["version"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [(pk, f"{v.parsed().title} ({v})") for pk, v in self.versions.items()]
+        field.widget.attrs.update(
+            {"hx-get": "environments/", "hx-target": "#id_environment", "hx-swap": "outerHTML"}
+        )
+        chosen = self._chosen_version()
+        env_field = self.fields["environment"]
+        assert isinstance(env_field, forms.ChoiceField)
+        env_field.choices = environment_choices(chosen) if chosen else []
+
+    def _chosen_version(self) -> RunbookVersion | None:
+        raw = self.data.get("version") if self.is_bound else None
+        try:
+            return self.versions.get(int(raw)) if raw else next(iter(self.versions.values()), None)
+        except ValueError:
+            return None
+
+    def clean_version(self) -> RunbookVersion:
+        pk = self.cleaned_data["version"]
+        if pk not in self.versions:
+            raise forms.ValidationError("Choose a loaded runbook.")
+        return self.versions[pk]
+
+
+def environment_choices(version: RunbookVersion) -> list[tuple[str, str]]:
+    return [(env.id, env.title) for env in version.parsed().environments]
+
+
+class SkipForm(forms.Form):
+    reason = forms.CharField(max_length=2000)
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(max_length=4000)
+
+
+class AssignForm(forms.Form):
+    role = forms.CharField(max_length=63)
+    user = forms.IntegerField(min_value=1)

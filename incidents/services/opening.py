@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from incidents.access import can_open_incident
+from incidents.events import Change, publish
+from incidents.models import Incident, IncidentRole, Phase, RoleAssignment, Step, TimelineEntry
+from incidents.services.errors import ServiceError
+from incidents.services.timeline import record
+from runbooks.models import RunbookVersion
+from runbooks.specs import INCIDENT_COMMANDER, RunbookSpec
+
+IC_TITLE = "Incident commander"
+IC_RESPONSIBILITY = "Coordinates the rollback, assigns roles, decides."
+
+
+def open_incident(
+    *,
+    version: RunbookVersion,
+    environment: str,
+    title: str,
+    severity: str,
+    is_drill: bool,
+    opened_by: AbstractBaseUser,
+) -> Incident:
+    """Open an incident from a runbook version; the opener becomes incident commander.
+
+    The version's roles, phases and steps are copied into the incident's own rows
+    in this one transaction: a failure leaves nothing behind.
+    """
+    if not can_open_incident(opened_by):
+        raise ServiceError("Only commanders may open incidents.")
+    spec = version.parsed()
+    if environment not in {env.id for env in spec.environments}:
+        raise ServiceError(f"Runbook {spec.id} has no environment {environment!r}.")
+    if severity not in Incident.Severity.values:
+        raise ServiceError(f"Unknown severity {severity!r}.")
+    title = title.strip()
+    if not title:
+        raise ServiceError("An incident needs a title.")
+
+    now = timezone.now()
+    with transaction.atomic():
+        incident = Incident.objects.create(
+            title=title,
+            runbook_version=version,
+            environment=environment,
+            severity=severity,
+            is_drill=is_drill,
+            opened_by=opened_by,
+            opened_at=now,
+        )
+        roles = _copy_roles(incident, spec)
+        _copy_phases_and_steps(incident, spec)
+        RoleAssignment.objects.create(
+            role=roles[INCIDENT_COMMANDER],
+            incident=incident,
+            user=opened_by,
+            assigned_by=opened_by,
+            assigned_at=now,
+        )
+        change = Change(incident.pk, header=True, roles=True)
+        drill = " (drill)" if is_drill else ""
+        record(
+            incident,
+            TimelineEntry.Kind.OPENED,
+            f"Opened{drill} from runbook {spec.id} v{version.number} in {environment}; "
+            f"{opened_by.get_username()} is incident commander.",
+            actor=opened_by,
+            change=change,
+        )
+        publish(change)
+    return incident
+
+
+def _copy_roles(incident: Incident, spec: RunbookSpec) -> dict[str, IncidentRole]:
+    declared = next((r for r in spec.roles if r.id == INCIDENT_COMMANDER), None)
+    rows = [
+        IncidentRole(
+            incident=incident,
+            key=INCIDENT_COMMANDER,
+            title=declared.title if declared else IC_TITLE,
+            responsibility=declared.responsibility if declared else IC_RESPONSIBILITY,
+            position=0,
+        )
+    ]
+    rows += [
+        IncidentRole(incident=incident, key=role.id, title=role.title,
+                     responsibility=role.responsibility, position=i)
+        for i, role in enumerate((r for r in spec.roles if r.id != INCIDENT_COMMANDER), start=1)
+    ]
+    created = IncidentRole.objects.bulk_create(rows)
+    return {role.key: role for role in created}
+
+
+def _copy_phases_and_steps(incident: Incident, spec: RunbookSpec) -> None:
+    phases = Phase.objects.bulk_create(
+        Phase(
+            incident=incident,
+            key=p.id,
+            title=p.title,
+            description=p.description,
+            position=i,
+            starts_at_minutes=p.starts_at_minutes,
+            ends_at_minutes=p.ends_at_minutes,
+        )
+        for i, p in enumerate(spec.phases)
+    )
+    Step.objects.bulk_create(
+        Step(
+            incident=incident,
+            phase=phase,
+            key=s.id,
+            title=s.title,
+            description=s.description,
+            position=j,
+            owner_role=s.owner,
+            kind=s.kind.value,
+            command=s.command,
+            requires=list(s.requires),
+            approval_role=s.approval or "",
+            is_idempotent=s.idempotent,
+            is_optional=s.optional,
+            timeout_seconds=s.timeout_seconds,
+            queue=s.queue or "",
+        )
+        for phase, p in zip(phases, spec.phases, strict=True)
+        for j, s in enumerate(p.steps)
+    )

@@ -1,0 +1,110 @@
+"""Ticking, skipping and reopening steps.
+
+Under the incident lock the step is read again, so of two people ticking the
+same step one wins and the other gets a conflict naming who was first: nothing
+is lost or recorded twice.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from incidents.events import Change, publish
+from incidents.models import Step, TimelineEntry
+from incidents.services.errors import ServiceError
+from incidents.services.locking import lock_incident
+from incidents.services.timeline import record
+
+SKIP_REASON_MAX_LENGTH = 2000
+
+
+def _locked_step(step_id: int) -> Step:
+    step = Step.objects.filter(pk=step_id).only("incident_id").first()
+    if step is None:
+        raise ServiceError("No such step.")
+    lock_incident(step.incident_id)
+    return Step.objects.select_related("incident", "state_changed_by").get(pk=step_id)
+
+
+def _settled_elsewhere(step: Step) -> ServiceError:
+    who = step.state_changed_by.get_username() if step.state_changed_by else "someone"
+    return ServiceError(f"Already {step.get_state_display().lower()} by {who}.", conflict=True)
+
+
+def unmet_requirements(step: Step) -> list[Step]:
+    """Required steps that are neither done nor skipped."""
+    if not step.requires:
+        return []
+    return list(
+        Step.objects.filter(incident_id=step.incident_id, key__in=step.requires, state=Step.State.PENDING)
+    )
+
+
+def _settle(step: Step, state: Step.State, by: AbstractBaseUser, reason: str = "") -> None:
+    step.state = state
+    step.state_changed_by = by  # type: ignore[assignment]
+    step.state_changed_at = timezone.now()
+    step.skip_reason = reason
+    step.save(update_fields=["state", "state_changed_by", "state_changed_at", "skip_reason"])
+
+
+def complete_step(*, step_id: int, by: AbstractBaseUser) -> Step:
+    """Tick a manual step done; its required steps must be settled first."""
+    with transaction.atomic():
+        step = _locked_step(step_id)
+        if not step.is_manual:
+            raise ServiceError("A scripted step completes by running it, not by ticking it.")
+        if step.state != Step.State.PENDING:
+            raise _settled_elsewhere(step)
+        if missing := unmet_requirements(step):
+            titles = "; ".join(s.title for s in missing)
+            raise ServiceError(f"First finish or skip: {titles}.")
+        _settle(step, Step.State.DONE, by)
+        change = Change(step.incident_id, steps={step.pk})
+        record(step.incident, TimelineEntry.Kind.STEP_DONE, f"Done: {step.title}",
+               actor=by, change=change, step=step)
+        publish(change)
+    return step
+
+
+def skip_step(*, step_id: int, by: AbstractBaseUser, reason: str) -> Step:
+    """Skip a step; the reason is mandatory and goes on the record."""
+    reason = reason.strip()
+    if not reason:
+        raise ServiceError("Say why the step is skipped.")
+    if len(reason) > SKIP_REASON_MAX_LENGTH:
+        raise ServiceError(f"A reason is at most {SKIP_REASON_MAX_LENGTH} characters.")
+    with transaction.atomic():
+        step = _locked_step(step_id)
+        if step.state != Step.State.PENDING:
+            raise _settled_elsewhere(step)
+        _settle(step, Step.State.SKIPPED, by, reason)
+        change = Change(step.incident_id, steps={step.pk})
+        record(step.incident, TimelineEntry.Kind.STEP_SKIPPED, f"Skipped: {step.title} — {reason}",
+               actor=by, change=change, step=step, data={"reason": reason})
+        publish(change)
+    return step
+
+
+def reopen_step(*, step_id: int, by: AbstractBaseUser) -> Step:
+    """Undo a tick or a skip, unless a settled step depends on this one."""
+    with transaction.atomic():
+        step = _locked_step(step_id)
+        if step.state == Step.State.PENDING:
+            raise ServiceError("This step is already open.", conflict=True)
+        dependents = [
+            s.title
+            for s in Step.objects.filter(incident_id=step.incident_id).exclude(state=Step.State.PENDING)
+            if step.key in s.requires
+        ]
+        if dependents:
+            raise ServiceError(f"Reopen the steps that depend on it first: {'; '.join(dependents)}.")
+        previous = step.get_state_display().lower()
+        _settle(step, Step.State.PENDING, by)
+        change = Change(step.incident_id, steps={step.pk})
+        record(step.incident, TimelineEntry.Kind.STEP_REOPENED,
+               f"Reopened (was {previous}): {step.title}", actor=by, change=change, step=step)
+        publish(change)
+    return step

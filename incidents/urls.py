@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from incidents.views import actions, pages
+
+app_name = "incidents"
+
+urlpatterns = [
+    path("", pages.incident_list, name="list"),
+    path("incidents/new/", pages.open_incident, name="open"),
+    path("incidents/new/environments/", pages.environments, name="environments"),
+    path("incidents/<int:incident_id>/", pages.incident_detail, name="detail"),
+    path("incidents/<int:incident_id>/live/", pages.incident_live, name="live"),
+    path("incidents/<int:incident_id>/me/", pages.my_controls, name="me"),
+    path("incidents/<int:incident_id>/timeline/", pages.incident_timeline, name="timeline"),
+    path("incidents/<int:incident_id>/notes/", actions.note_add, name="note_add"),
+    path("incidents/<int:incident_id>/roles/assign/", actions.role_assign, name="role_assign"),
+    path(
+        "incidents/<int:incident_id>/roles/<int:assignment_id>/remove/",
+        actions.role_unassign,
+        name="role_unassign",
+    ),
+    path(
+        "incidents/<int:incident_id>/steps/<int:step_id>/complete/",
+        actions.step_complete,
+        name="step_complete",
+    ),
+    path(
+        "incidents/<int:incident_id>/steps/<int:step_id>/skip/",
+        actions.step_skip,
+        name="step_skip",
+    ),
+    path(
+        "incidents/<int:incident_id>/steps/<int:step_id>/reopen/",
+        actions.step_reopen,
+        name="step_reopen",
+    ),
+]

@@ -1,0 +1,109 @@
+"""Pages (GET) of the incident UI."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from common.htmx import HtmxRequest
+from incidents import access, selectors, services
+from incidents.models import Incident
+from incidents.forms import OpenIncidentForm, environment_choices, latest_versions
+
+
+@login_required
+@require_GET
+def incident_list(request: HtmxRequest) -> HttpResponse:
+    if not access.can_use_ripcord(request.user):
+        raise PermissionDenied("Your account has no Ripcord role yet; ask a commander.")
+    return render(
+        request,
+        "incidents/list.html",
+        {
+            "incidents": selectors.incidents_for_list(),
+            "can_open": access.can_open_incident(request.user),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def open_incident(request: HtmxRequest) -> HttpResponse:
+    access.require(access.can_open_incident(request.user), "Only commanders may open incidents.")
+    form = OpenIncidentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            incident = services.open_incident(
+                version=data["version"],
+                environment=data["environment"],
+                title=data["title"],
+                severity=data["severity"],
+                is_drill=data["is_drill"],
+                opened_by=request.user,
+            )
+        except services.ServiceError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Incident opened. Assign people to the roles.")
+            return redirect("incidents:detail", incident_id=incident.pk)
+    return render(request, "incidents/open.html", {"form": form})
+
+
+@login_required
+@require_GET
+def environments(request: HtmxRequest) -> HttpResponse:
+    """The environment <select> for the runbook chosen in the open form."""
+    access.require(access.can_open_incident(request.user))
+    versions = {str(v.pk): v for v in latest_versions()}
+    version = versions.get(request.GET.get("version", ""))
+    choices = environment_choices(version) if version else []
+    return render(request, "incidents/_environment_select.html", {"choices": choices})
+
+
+@login_required
+@require_GET
+def incident_detail(request: HtmxRequest, incident_id: int) -> HttpResponse:
+    incident, acc = access.get_incident_for_user(request.user, incident_id)
+    return render(request, "incidents/detail.html", _page_context(incident, acc))
+
+
+@login_required
+@require_GET
+def incident_live(request: HtmxRequest, incident_id: int) -> HttpResponse:
+    """The live panels again: what a page fetches whenever its socket (re)connects."""
+    incident, acc = access.get_incident_for_user(request.user, incident_id)
+    return render(request, "incidents/live.html", _page_context(incident, acc))
+
+
+@login_required
+@require_GET
+def my_controls(request: HtmxRequest, incident_id: int) -> HttpResponse:
+    """Which controls this user sees, as a style block (fragments are shared per audience)."""
+    incident, acc = access.get_incident_for_user(request.user, incident_id)
+    return render(request, "incidents/_me_style.html", {"access": acc})
+
+
+@login_required
+@require_GET
+def incident_timeline(request: HtmxRequest, incident_id: int) -> HttpResponse:
+    incident, _ = access.get_incident_for_user(request.user, incident_id)
+    entries = selectors.timeline_for(incident)
+    return render(request, "incidents/timeline.html", {"incident": incident, "entries": entries})
+
+
+def _page_context(incident: Incident, acc: access.IncidentAccess) -> dict[str, object]:
+    page = selectors.incident_page(incident)
+    return {
+        "incident": incident,
+        "access": acc,
+        "audience": acc.audience,
+        "rev": incident.revision,
+        "page": page,
+        "role_titles": page.role_titles,
+        "people": selectors.assignable_users() if acc.audience == "act" else [],
+    }
