@@ -1,0 +1,93 @@
+"""Shared fixtures: the cast of users, a small incident, and recorded pushes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from common.capabilities import COMMANDERS, RESPONDERS, VIEWERS
+from incidents import events, services
+from tests.factories import make_user, make_version
+
+
+@pytest.fixture
+def ic(db):
+    return make_user("ic", COMMANDERS)
+
+
+@pytest.fixture
+def backend(db):
+    """A responder who will hold backend_engineer on the incident."""
+    return make_user("backend", RESPONDERS)
+
+
+@pytest.fixture
+def sysadmin(db):
+    return make_user("sysadmin", RESPONDERS)
+
+
+@pytest.fixture
+def other_responder(db):
+    """A responder holding no role on the incident."""
+    return make_user("bystander", RESPONDERS)
+
+
+@pytest.fixture
+def viewer(db):
+    return make_user("pm", VIEWERS)
+
+
+@pytest.fixture
+def outsider(db):
+    """Signed in, but in no Ripcord group."""
+    return make_user("outsider")
+
+
+@pytest.fixture
+def version(db):
+    return make_version()
+
+
+@pytest.fixture
+def incident(version, ic, backend, sysadmin, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        incident = services.open_incident(
+            version=version,
+            environment="staging",
+            title="MIG-002 went wrong",
+            severity="sev1",
+            is_drill=True,
+            opened_by=ic,
+        )
+        services.assign_role(
+            incident_id=incident.pk, role_key="backend_engineer", user_id=backend.pk, by=ic
+        )
+        services.assign_role(
+            incident_id=incident.pk, role_key="system_administrator", user_id=sysadmin.pk, by=ic
+        )
+    incident.refresh_from_db()
+    return incident
+
+
+@pytest.fixture
+def step(incident):
+    """Return a step of the incident by key."""
+
+    def get(key: str):
+        return incident.steps.get(key=key)
+
+    return get
+
+
+@pytest.fixture
+def sent(monkeypatch) -> list[tuple[str, dict[str, Any]]]:
+    """Messages that reached the channel layer, JSON round-tripped like a real layer."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def record(group: str, message: events.HtmlPush) -> None:
+        calls.append((group, json.loads(json.dumps(message))))
+
+    monkeypatch.setattr(events, "group_send", record)
+    return calls

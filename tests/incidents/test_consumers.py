@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import AnonymousUser
+
+from incidents import events, services
+from incidents.routing import websocket_urlpatterns
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+app = URLRouter(websocket_urlpatterns)
+
+
+async def open_socket(user, incident_id):
+    comm = WebsocketCommunicator(app, f"/ws/incidents/{incident_id}/")
+    comm.scope["user"] = user
+    connected, code = await comm.connect(timeout=5)
+    return comm, connected, code
+
+
+@pytest.mark.parametrize("who", ["anonymous", "outsider"])
+async def test_consumer_refuses_people_who_may_not_see(incident, outsider, who):
+    user = AnonymousUser() if who == "anonymous" else outsider
+    comm, connected, code = await open_socket(user, incident.pk)
+    assert (connected, code) == (False, 4403)
+
+
+async def test_consumer_refuses_unknown_incident(viewer):
+    comm, connected, code = await open_socket(viewer, 999_999)
+    assert (connected, code) == (False, 4403)
+
+
+async def test_viewer_gets_view_fragments_and_responder_gets_act(incident, viewer, backend, step):
+    view_comm, ok1, _ = await open_socket(viewer, incident.pk)
+    act_comm, ok2, _ = await open_socket(backend, incident.pk)
+    assert ok1 and ok2
+    target = await sync_to_async(step)("disable-v1")
+    # A real write, committed: the on-commit hook renders and sends through the layer.
+    await sync_to_async(services.complete_step)(step_id=target.pk, by=backend)
+    view_html = await view_comm.receive_from(timeout=5)
+    act_html = await act_comm.receive_from(timeout=5)
+    assert f'id="step-{target.pk}"' in view_html and "hx-post" not in view_html
+    assert f'id="step-{target.pk}"' in act_html and "hx-post" in act_html
+    await view_comm.disconnect()
+    await act_comm.disconnect()
+
+
+async def test_consumer_ignores_client_messages(incident, backend):
+    comm, connected, _ = await open_socket(backend, incident.pk)
+    assert connected
+    await comm.send_to(text_data="complete everything")
+    assert await comm.receive_nothing(timeout=0.2)
+    await comm.disconnect()
+
+
+async def test_disconnected_socket_leaves_its_group(incident, viewer):
+    comm, connected, _ = await open_socket(viewer, incident.pk)
+    assert connected
+    await comm.disconnect()
+    layer = get_channel_layer()
+    group = events.incident_group(incident.pk, "view")
+    assert not layer.groups.get(group)

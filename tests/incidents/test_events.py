@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from incidents import events, services
+from incidents.models import Step
+
+pytestmark = pytest.mark.django_db
+
+
+def test_nothing_is_pushed_before_commit(incident, step, backend, sent, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.complete_step(step_id=step("disable-v1").pk, by=backend)
+    assert sent == []
+    assert len(callbacks) == 1
+
+
+def test_rolled_back_write_pushes_nothing(incident, step, backend, sent, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        with transaction.atomic():
+            services.complete_step(step_id=step("disable-v1").pk, by=backend)
+            raise RuntimeError("boom")
+    assert sent == []
+    assert step("disable-v1").state == Step.State.PENDING
+
+
+def test_tick_pushes_one_render_per_audience(incident, step, backend, sent, django_capture_on_commit_callbacks):
+    target = step("disable-v1")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.complete_step(step_id=target.pk, by=backend)
+    groups = [group for group, _ in sent]
+    assert groups == [f"incident.{incident.pk}.act", f"incident.{incident.pk}.view"]
+    by_group = {group: message["html"] for group, message in sent}
+    act, view = by_group[groups[0]], by_group[groups[1]]
+    for html in (act, view):
+        assert f'id="step-{target.pk}"' in html
+        assert 'data-state="done"' in html
+        assert f'id="phase-progress-{target.phase_id}"' in html
+        assert "Done: Disable new endpoints" in html  # the timeline entry
+        assert f'data-rev="{incident.revision + 1}"' in html
+    assert "hx-post" in act and 'class="ctl' in act
+    assert "hx-post" not in view and "ctl" not in view
+
+
+def test_viewer_fragment_hides_command_details(incident, step, ic, sent, django_capture_on_commit_callbacks):
+    restore = step("restore")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.skip_step(step_id=restore.pk, by=ic, reason="restored by hand")
+    view = next(m["html"] for g, m in sent if g.endswith(".view"))
+    act = next(m["html"] for g, m in sent if g.endswith(".act"))
+    assert "pg_restore" in act
+    assert "pg_restore" not in view
+
+
+def test_role_change_pushes_roles_panel(incident, ic, other_responder, sent, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.assign_role(incident_id=incident.pk, role_key="backend_engineer",
+                             user_id=other_responder.pk, by=ic)
+    for _, message in sent:
+        assert f'id="roles-{incident.pk}"' in message["html"]
+        assert "bystander" in message["html"]
+
+
+def test_group_names_are_valid_channel_names(incident):
+    for audience in events.AUDIENCES:
+        name = events.incident_group(incident.pk, audience)
+        assert len(name) < 100 and all(c.isalnum() or c in "._-" for c in name)
