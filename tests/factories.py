@@ -63,7 +63,7 @@ SMALL_RUNBOOK: dict[str, Any] = {
 def make_user(username: str, *groups: str, **extra: Any) -> User:
     user = User.objects.create_user(username=username, password="pw-" + username, **extra)
     for name in groups:
-        user.groups.add(Group.objects.get(name=name))
+        user.groups.add(Group.objects.get_or_create(name=name)[0])  # flushed by transactional tests
     return user
 
 

@@ -1,0 +1,70 @@
+"""The one small interface every executor implements (shell, docker, http, sql).
+
+An executor runs one step attempt on a worker. It knows nothing of Django
+models, Celery or Channels: it gets a plain ``Execution`` and reports through
+its callbacks, so it can be tested alone against real processes, engines,
+servers and databases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class ExecutorError(Exception):
+    """The step cannot run as specified (bad command, missing image...). Recorded, not retried."""
+
+
+class TransientExecutorError(ExecutorError):
+    """A passing fault (engine or network briefly away): the task may retry the attempt."""
+
+
+class StepCancelled(Exception):
+    """A person cancelled the run; the executor stopped everything it started."""
+
+
+class StepTimedOut(Exception):
+    """The step's timeout passed; the executor stopped everything it started."""
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Everything an executor needs for one attempt."""
+
+    run_id: int
+    command: Mapping[str, Any]
+    env: Mapping[str, str]  # runbook variables and resolved secrets, passed as data only
+    workdir: Path  # empty directory owned by this attempt; shipped files are written here
+    files: Mapping[str, str] = field(default_factory=dict)  # runbook files, by relative path
+    timeout_seconds: float = 900
+    labels: Mapping[str, str] = field(default_factory=dict)  # e.g. {"ripcord.step_run": "42"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    succeeded: bool
+    exit_code: int | None = None
+    summary: str = ""  # one line for the step card ("exit 0", "HTTP 503 as expected")
+    evidence: Mapping[str, Any] = field(default_factory=dict)  # kept with the run
+
+
+Emit = Callable[[str], None]
+"""Called with each line of output, without its trailing newline."""
+
+ShouldStop = Callable[[], bool]
+"""Polled about once a second; also the heartbeat. True means: cancel now."""
+
+
+class Executor(Protocol):
+    kind: str
+
+    def validate(self, command: Mapping[str, Any]) -> list[str]:
+        """Problems with a step's ``command`` (empty when fine); used when a runbook loads."""
+        ...
+
+    def run(self, execution: Execution, *, emit: Emit, should_stop: ShouldStop) -> Outcome:
+        """Run the attempt to completion. Raise StepCancelled / StepTimedOut after cleaning up."""
+        ...
