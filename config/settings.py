@@ -154,6 +154,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 RIPCORD_RUNBOOK_DIRS = env_list("RIPCORD_RUNBOOK_DIRS", [str(BASE_DIR / "runbooks" / "library")])
 RIPCORD_DEMO = env_bool("RIPCORD_DEMO", default=EMBEDDED)
 RIPCORD_TIMELINE_PAGE_SIZE = env_int("RIPCORD_TIMELINE_PAGE_SIZE", 200, minimum=10)
+# Scripted steps: a running step renews its lease every second; the sweeper
+# declares it interrupted when the lease has not been renewed for this long.
+RIPCORD_RUN_LEASE_SECONDS = env_int("RIPCORD_RUN_LEASE_SECONDS", 30, minimum=2)
+RIPCORD_RUN_DIR = Path(env_str("RIPCORD_RUN_DIR", str(VAR_DIR / "runs")))
+RIPCORD_RUN_DIR.mkdir(parents=True, exist_ok=True)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-runs": {
+        "task": "incidents.tasks.sweep_stale_runs_task",
+        "schedule": max(1.0, RIPCORD_RUN_LEASE_SECONDS / 3),
+    },
+}
 RIPCORD_LOG_LEVEL = env_choice(
     "RIPCORD_LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"}
 )

@@ -161,6 +161,12 @@ class Step(models.Model):
     def is_settled(self) -> bool:
         return self.state != self.State.PENDING
 
+    @property
+    def latest_run(self) -> StepRun | None:
+        """The newest attempt (uses the prefetched ``runs``, newest first, when there is one)."""
+        runs = list(self.runs.all())
+        return max(runs, key=lambda r: r.attempt) if runs else None
+
 
 class TimelineEntry(models.Model):
     class Kind(models.TextChoices):
@@ -172,6 +178,12 @@ class TimelineEntry(models.Model):
         STEP_REOPENED = "step_reopened", "Step reopened"
         NOTE = "note", "Note"
         STATUS = "status", "Status change"
+        RUN_REQUESTED = "run_requested", "Run requested"
+        RUN_APPROVED = "run_approved", "Run approved"
+        RUN_STARTED = "run_started", "Run started"
+        RUN_FINISHED = "run_finished", "Run finished"
+        RUN_CANCELLED = "run_cancelled", "Run cancelled"
+        RUN_INTERRUPTED = "run_interrupted", "Run interrupted"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField()
@@ -189,3 +201,93 @@ class TimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%H:%M:%S} {self.text}"
+
+
+class StepRun(models.Model):
+    """One attempt at running a scripted step: a persisted state machine.
+
+    pending → (awaiting_approval) → queued → running → succeeded | failed |
+    timed_out | cancelled | interrupted. At most one run of a step is active
+    (a partial unique index, not just application code); every transition is a
+    conditional UPDATE on the expected status, so a redelivered task or a
+    double click cannot move a run twice.
+    """
+
+    class Status(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        TIMED_OUT = "timed_out", "Timed out"
+        CANCELLED = "cancelled", "Cancelled"
+        INTERRUPTED = "interrupted", "Interrupted"
+
+    ACTIVE = (Status.AWAITING_APPROVAL, Status.QUEUED, Status.RUNNING)
+
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="runs")
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="runs")
+    attempt = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, choices=Status.choices)
+    queue = models.CharField(max_length=63, default="default")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    worker = models.CharField(max_length=200, blank=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    summary = models.CharField(max_length=500, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    log_lines = models.PositiveIntegerField(default=0)
+    log_bytes = models.PositiveBigIntegerField(default=0)
+    # The last lines, kept on the row so pages show every step's tail without a query per step.
+    log_tail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["step", "-attempt"]
+        constraints = [
+            models.UniqueConstraint(fields=["step", "attempt"], name="step_run_attempt"),
+            models.UniqueConstraint(
+                fields=["step"],
+                condition=models.Q(status__in=["awaiting_approval", "queued", "running"]),
+                name="one_active_run_per_step",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="step_run_status_beat")]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} of step {self.step_id} (attempt {self.attempt})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.finished_at or self.heartbeat_at
+        return (end - self.started_at).total_seconds() if end else None
+
+
+class StepRunLogChunk(models.Model):
+    """A batch of a run's output lines (after redaction), in order. The full log is their concatenation."""
+
+    run = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="log_chunks")
+    seq = models.PositiveIntegerField()
+    first_line = models.PositiveIntegerField()
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["run", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="log_chunk_seq")]

@@ -10,7 +10,15 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Case, Count, Prefetch, Q, QuerySet, Value, When
 
 from common.capabilities import COMMANDERS, RESPONDERS
-from incidents.models import Incident, IncidentRole, Phase, RoleAssignment, Step, TimelineEntry
+from incidents.models import (
+    Incident,
+    IncidentRole,
+    Phase,
+    RoleAssignment,
+    Step,
+    StepRun,
+    TimelineEntry,
+)
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,16 @@ class IncidentPage:
 
 
 def _steps() -> QuerySet[Step]:
-    return Step.objects.select_related("state_changed_by").order_by("position")
+    runs = StepRun.objects.select_related("requested_by", "approved_by").order_by("-attempt")
+    return (
+        Step.objects.select_related("state_changed_by")
+        .prefetch_related(Prefetch("runs", queryset=runs))
+        .order_by("position")
+    )
+
+
+def step_for_fragment(step_id: int) -> Step:
+    return _steps().get(pk=step_id)
 
 
 def phase_views(incident: Incident) -> list[PhaseView]:

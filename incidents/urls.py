@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from incidents.views import actions, pages
+from incidents.views import actions, pages, runs
 
 app_name = "incidents"
 
@@ -36,4 +36,20 @@ urlpatterns = [
         actions.step_reopen,
         name="step_reopen",
     ),
+    path(
+        "incidents/<int:incident_id>/steps/<int:step_id>/run/",
+        runs.run_request,
+        name="run_request",
+    ),
+    path(
+        "incidents/<int:incident_id>/runs/<int:run_id>/approve/",
+        runs.run_approve,
+        name="run_approve",
+    ),
+    path(
+        "incidents/<int:incident_id>/runs/<int:run_id>/cancel/",
+        runs.run_cancel,
+        name="run_cancel",
+    ),
+    path("incidents/<int:incident_id>/runs/<int:run_id>/log/", runs.run_log, name="run_log"),
 ]

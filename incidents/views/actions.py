@@ -30,7 +30,7 @@ def _step_for(request: HtmxRequest, incident_id: int, step_id: int) -> tuple[Inc
 
 def _step_response(request: HtmxRequest, incident_id: int, step_id: int, error: str = "") -> HttpResponse:
     incident = Incident.objects.get(pk=incident_id)
-    step = Step.objects.select_related("state_changed_by").get(pk=step_id)
+    step = selectors.step_for_fragment(step_id)
     role_titles = dict(incident.roles.values_list("key", "title"))
     ctx = {"incident": incident, "audience": "act", "rev": incident.revision, "step": step,
            "role_titles": role_titles, "error": error}

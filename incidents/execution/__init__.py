@@ -1,0 +1,1 @@
+"""The worker's side of scripted steps: claim a queued run, execute it, record the outcome."""
