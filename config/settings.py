@@ -12,6 +12,7 @@ Two run modes, chosen by the environment alone:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -85,6 +86,7 @@ TEMPLATES = [
     }
 ]
 
+DATABASES: dict[str, Any]  # two shapes below; one declared type for mypy
 if EMBEDDED:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -11,6 +11,12 @@ class Runbook(models.Model):
     slug = models.SlugField(max_length=63, unique=True)
     title = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The version the runbook's file last loaded as. Usually the highest number,
+    # but not after a file is reverted to earlier content: that content already
+    # has a version (one per content hash), which becomes current again.
+    current_version = models.ForeignKey(
+        "RunbookVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["slug"]

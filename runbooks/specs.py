@@ -1,9 +1,11 @@
 """The runbook format as typed models: what a runbook file may say, and nothing else.
 
 A file is parsed into these models before anything touches the database (see
-``runbooks.importers.yaml``); cross-references (roles, ``requires``, phase
-windows) are checked in ``RunbookSpec``'s validators so a broken file is refused
-as a whole with a located error.
+``runbooks.importers.yaml``). Rules about one field live here, as field
+validators, so pydantic's error location names that field; cross-references
+(roles, ``requires``, phase order) are checked in ``runbooks.importers.checks``
+so that each problem can be reported with its own location. A broken file is
+refused as a whole.
 
 Keys (``id`` fields) are short slugs; steps, validations and the like are
 referred to by key across the file.
@@ -14,7 +16,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 Key = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 
@@ -126,7 +128,9 @@ class StepSpec(Spec):
     kind: StepKind = StepKind.MANUAL
     # Executor parameters (script/argv, image, url, query...); validated by the
     # executor registry when scripted execution lands. Never interpolated into a shell.
-    command: dict[str, Any] = Field(default_factory=dict)
+    # validate_default: the "shell step without a command" rule must also fire
+    # when the key is missing altogether.
+    command: dict[str, Any] = Field(default_factory=dict, validate_default=True)
     requires: list[Key] = Field(default_factory=list)
     approval: Key | None = None
     idempotent: bool = False
@@ -135,13 +139,17 @@ class StepSpec(Spec):
     optional: bool = False
     validations: list[Key] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _command_matches_kind(self) -> StepSpec:
-        if self.kind == StepKind.MANUAL and self.command:
+    # A field validator (not a model validator) so the error is located at
+    # ``...steps[j].command`` rather than at the whole step.
+    @field_validator("command")
+    @classmethod
+    def _command_matches_kind(cls, command: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        kind = info.data.get("kind")  # absent when 'kind' itself was invalid
+        if kind == StepKind.MANUAL and command:
             raise ValueError("a manual step has no 'command'")
-        if self.kind not in (StepKind.MANUAL, StepKind.VALIDATION) and not self.command:
-            raise ValueError(f"a {self.kind.value} step needs a 'command'")
-        return self
+        if kind is not None and kind not in (StepKind.MANUAL, StepKind.VALIDATION) and not command:
+            raise ValueError(f"a {kind.value} step needs a 'command'")
+        return command
 
 
 class PhaseSpec(Spec):
@@ -152,14 +160,18 @@ class PhaseSpec(Spec):
     ends_at_minutes: int = Field(ge=0)
     steps: list[StepSpec] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _window_is_ordered(self) -> PhaseSpec:
-        if self.ends_at_minutes <= self.starts_at_minutes:
+    # On the field, so a bad window is reported at ``phases[i].ends_at_minutes``.
+    # (Field validators run in declaration order: starts_at_minutes is known here.)
+    @field_validator("ends_at_minutes")
+    @classmethod
+    def _window_is_ordered(cls, ends_at_minutes: int, info: ValidationInfo) -> int:
+        starts_at_minutes = info.data.get("starts_at_minutes")
+        if starts_at_minutes is not None and ends_at_minutes <= starts_at_minutes:
             raise ValueError(
-                f"budget ends at minute {self.ends_at_minutes}, "
-                f"not after it starts (minute {self.starts_at_minutes})"
+                f"budget ends at minute {ends_at_minutes}, "
+                f"not after it starts (minute {starts_at_minutes})"
             )
-        return self
+        return ends_at_minutes
 
 
 class ValidationSpec(Spec):

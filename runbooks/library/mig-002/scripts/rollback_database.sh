@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# rollback_database.sh - restore the todo database from the pre-migration backup.
+#
+# Adapted from the MIG-002 plan's "Database Rollback Script". Every parameter
+# comes from the environment (Ripcord passes the incident environment's
+# variables); nothing about the target is written here:
+#   PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD  libpq connection (read by psql/pg_restore)
+#   BACKUP_FILE       custom-format dump taken before the migration (pg_dump -Fc)
+#   COMPOSE_PROJECT   docker-compose project of the todo app
+#   API_SERVICE       compose service that writes to the database
+# Not idempotent: --clean drops and recreates what is in the backup. The
+# runbook gates this step behind the incident commander's approval.
+set -euo pipefail
+
+: "${PGHOST:?PGHOST is required}"
+: "${PGDATABASE:?PGDATABASE is required}"
+: "${PGUSER:?PGUSER is required}"
+: "${BACKUP_FILE:?BACKUP_FILE is required}"
+: "${COMPOSE_PROJECT:?COMPOSE_PROJECT is required}"
+: "${API_SERVICE:?API_SERVICE is required}"
+
+echo "Starting database rollback of ${PGDATABASE} on ${PGHOST}..."
+
+# Refuse before touching anything if the backup is missing or unreadable.
+if [[ ! -r "$BACKUP_FILE" ]]; then
+  echo "Backup file ${BACKUP_FILE} is missing or unreadable" >&2
+  exit 2
+fi
+pg_restore --list "$BACKUP_FILE" > /dev/null
+
+# Stop application services (the plan's "scale api=0"): no writes during the restore.
+docker-compose --project-name "$COMPOSE_PROJECT" stop "$API_SERVICE"
+
+# Restore from backup. --if-exists keeps --clean quiet about objects the
+# migration already removed; --exit-on-error stops at the first failure.
+pg_restore --verbose --clean --if-exists --no-acl --no-owner --exit-on-error \
+  --dbname "$PGDATABASE" "$BACKUP_FILE"
+
+# Update sequences for integer IDs. The sequence is looked up rather than
+# named, so this holds whatever the serial columns' sequences are called.
+psql --no-psqlrc --set ON_ERROR_STOP=1 --dbname "$PGDATABASE" <<'SQL'
+SELECT setval(pg_get_serial_sequence('users', 'id'), COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM users;
+SELECT setval(pg_get_serial_sequence('tasks', 'id'), COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM tasks;
+SQL
+
+echo "Database rollback completed."
