@@ -21,14 +21,14 @@ from incidents.forms import AssignForm, NoteForm, SkipForm
 from incidents.models import Incident, Step
 
 
-def _step_for(request: HtmxRequest, incident_id: int, step_id: int) -> tuple[Incident, Step]:
+def step_for_user(request: HtmxRequest, incident_id: int, step_id: int) -> tuple[Incident, Step]:
     incident, acc = access.get_incident_for_user(request.user, incident_id)
     step = get_object_or_404(Step, pk=step_id, incident=incident)
     access.require(acc.can_act_on(step), "Only the step's owner role or the commander may do this.")
     return incident, step
 
 
-def _step_response(request: HtmxRequest, incident_id: int, step_id: int, error: str = "") -> HttpResponse:
+def step_response(request: HtmxRequest, incident_id: int, step_id: int, error: str = "") -> HttpResponse:
     incident = Incident.objects.get(pk=incident_id)
     step = selectors.step_for_fragment(step_id)
     role_titles = dict(incident.roles.values_list("key", "title"))
@@ -40,37 +40,37 @@ def _step_response(request: HtmxRequest, incident_id: int, step_id: int, error: 
 @login_required
 @require_POST
 def step_complete(request: HtmxRequest, incident_id: int, step_id: int) -> HttpResponse:
-    _step_for(request, incident_id, step_id)
+    step_for_user(request, incident_id, step_id)
     try:
         services.complete_step(step_id=step_id, by=request.user)
     except services.ServiceError as exc:
-        return _step_response(request, incident_id, step_id, exc.message)
-    return _step_response(request, incident_id, step_id)
+        return step_response(request, incident_id, step_id, exc.message)
+    return step_response(request, incident_id, step_id)
 
 
 @login_required
 @require_POST
 def step_skip(request: HtmxRequest, incident_id: int, step_id: int) -> HttpResponse:
-    _step_for(request, incident_id, step_id)
+    step_for_user(request, incident_id, step_id)
     form = SkipForm(request.POST)
     if not form.is_valid():
-        return _step_response(request, incident_id, step_id, "Say why the step is skipped.")
+        return step_response(request, incident_id, step_id, "Say why the step is skipped.")
     try:
         services.skip_step(step_id=step_id, by=request.user, reason=form.cleaned_data["reason"])
     except services.ServiceError as exc:
-        return _step_response(request, incident_id, step_id, exc.message)
-    return _step_response(request, incident_id, step_id)
+        return step_response(request, incident_id, step_id, exc.message)
+    return step_response(request, incident_id, step_id)
 
 
 @login_required
 @require_POST
 def step_reopen(request: HtmxRequest, incident_id: int, step_id: int) -> HttpResponse:
-    _step_for(request, incident_id, step_id)
+    step_for_user(request, incident_id, step_id)
     try:
         services.reopen_step(step_id=step_id, by=request.user)
     except services.ServiceError as exc:
-        return _step_response(request, incident_id, step_id, exc.message)
-    return _step_response(request, incident_id, step_id)
+        return step_response(request, incident_id, step_id, exc.message)
+    return step_response(request, incident_id, step_id)
 
 
 def _roles_response(request: HtmxRequest, incident_id: int, error: str = "") -> HttpResponse:

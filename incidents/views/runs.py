@@ -13,18 +13,18 @@ from common.htmx import HtmxRequest
 from incidents import access, services
 from incidents.models import StepRun, StepRunLogChunk
 from incidents.services import runs
-from incidents.views.actions import _step_for, _step_response
+from incidents.views.actions import step_for_user, step_response
 
 
 @login_required
 @require_POST
 def run_request(request: HtmxRequest, incident_id: int, step_id: int) -> HttpResponse:
-    _step_for(request, incident_id, step_id)
+    step_for_user(request, incident_id, step_id)
     try:
         runs.request_run(step_id=step_id, by=request.user)
     except services.ServiceError as exc:
-        return _step_response(request, incident_id, step_id, exc.message)
-    return _step_response(request, incident_id, step_id)
+        return step_response(request, incident_id, step_id, exc.message)
+    return step_response(request, incident_id, step_id)
 
 
 def _run_for(request: HtmxRequest, incident_id: int, run_id: int) -> tuple[access.IncidentAccess, StepRun]:
@@ -44,8 +44,8 @@ def run_approve(request: HtmxRequest, incident_id: int, run_id: int) -> HttpResp
     try:
         runs.approve_run(run_id=run.pk, by=request.user)
     except services.ServiceError as exc:
-        return _step_response(request, incident_id, run.step_id, exc.message)
-    return _step_response(request, incident_id, run.step_id)
+        return step_response(request, incident_id, run.step_id, exc.message)
+    return step_response(request, incident_id, run.step_id)
 
 
 @login_required
@@ -56,8 +56,8 @@ def run_cancel(request: HtmxRequest, incident_id: int, run_id: int) -> HttpRespo
     try:
         runs.cancel_run(run_id=run.pk, by=request.user)
     except services.ServiceError as exc:
-        return _step_response(request, incident_id, run.step_id, exc.message)
-    return _step_response(request, incident_id, run.step_id)
+        return step_response(request, incident_id, run.step_id, exc.message)
+    return step_response(request, incident_id, run.step_id)
 
 
 @login_required

@@ -1,0 +1,180 @@
+"""Run requests, approvals, cancel, execution and the sweeper, with a scripted fake executor.
+
+The real executors are tested on their own (tests/executors); the real Celery
+worker path is tested in tests/integration.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from incidents import services
+from incidents.execution import runner, sweeper
+from incidents.models import Step, StepRun, StepRunLogChunk, TimelineEntry
+from incidents.services import runs
+from runbooks.executors.base import Outcome, StepCancelled
+
+pytestmark = pytest.mark.django_db
+
+
+class FakeExecutor:
+    kind = "shell"
+
+    def __init__(self, lines=("one", "two"), succeed=True, stop_check=False):
+        self.lines, self.succeed, self.stop_check = lines, succeed, stop_check
+        self.executions = []
+
+    def validate(self, command):
+        return []
+
+    def run(self, execution, *, emit, should_stop):
+        self.executions.append(execution)
+        for line in self.lines:
+            emit(line)
+        if self.stop_check and should_stop():
+            raise StepCancelled()
+        return Outcome(self.succeed, exit_code=0 if self.succeed else 3, summary="exit 0" if self.succeed else "exit 3")
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    executor = FakeExecutor()
+    monkeypatch.setattr(runner, "get_executor", lambda kind: executor)
+    return executor
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Runs handed to Celery (no broker in these tests)."""
+    sent = []
+    from incidents import tasks
+
+    monkeypatch.setattr(tasks.execute_step_run_task, "apply_async",
+                        lambda args, queue: sent.append((args[0], queue)))
+    return sent
+
+
+@pytest.fixture
+def ready(incident, step, backend, sysadmin):
+    """The restore step's requirements are settled."""
+    services.complete_step(step_id=step("disable-v1").pk, by=backend)
+    services.complete_step(step_id=step("stop-writes").pk, by=sysadmin)
+    return step("restore")
+
+
+def test_gated_step_waits_for_approval_then_queues(ready, sysadmin, ic, enqueued, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = runs.request_run(step_id=ready.pk, by=sysadmin)
+    assert run.status == StepRun.Status.AWAITING_APPROVAL and enqueued == []
+    with django_capture_on_commit_callbacks(execute=True):
+        runs.approve_run(run_id=run.pk, by=ic)
+    run.refresh_from_db()
+    assert (run.status, run.approved_by) == (StepRun.Status.QUEUED, ic)
+    assert enqueued == [(run.pk, "default")]
+
+
+def test_requester_cannot_approve_own_run(ready, ic):
+    run = runs.request_run(step_id=ready.pk, by=ic)
+    with pytest.raises(services.ServiceError, match="other than the requester"):
+        runs.approve_run(run_id=run.pk, by=ic)
+
+
+def test_one_active_run_per_step(ready, sysadmin, ic):
+    runs.request_run(step_id=ready.pk, by=sysadmin)
+    with pytest.raises(services.ServiceError, match="already has a run"):
+        runs.request_run(step_id=ready.pk, by=ic)
+    assert StepRun.objects.filter(step=ready).count() == 1
+
+
+def test_run_refused_before_requirements(incident, step, sysadmin):
+    with pytest.raises(services.ServiceError, match="First finish or skip"):
+        runs.request_run(step_id=step("restore").pk, by=sysadmin)
+
+
+def queued_run(step_obj, by, approver):
+    run = runs.request_run(step_id=step_obj.pk, by=by)
+    if run.status == StepRun.Status.AWAITING_APPROVAL:
+        runs.approve_run(run_id=run.pk, by=approver)
+    return run
+
+
+def test_execute_runs_once_when_redelivered(ready, sysadmin, ic, fake, enqueued):
+    run = queued_run(ready, sysadmin, ic)
+    runner.execute_run(run.pk)
+    runner.execute_run(run.pk)  # acks_late redelivery
+    run.refresh_from_db()
+    assert run.status == StepRun.Status.SUCCEEDED and len(fake.executions) == 1
+    assert Step.objects.get(pk=ready.pk).state == Step.State.DONE
+    log = "".join(StepRunLogChunk.objects.filter(run=run).values_list("text", flat=True))
+    assert log == "one\ntwo\n" and run.log_lines == 2 and run.log_tail == "one\ntwo"
+
+
+def test_failed_run_leaves_step_pending_and_allows_rerun(ready, sysadmin, ic, fake, enqueued):
+    fake.succeed = False
+    run = queued_run(ready, sysadmin, ic)
+    runner.execute_run(run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.exit_code) == (StepRun.Status.FAILED, 3)
+    assert Step.objects.get(pk=ready.pk).state == Step.State.PENDING
+    again = runs.request_run(step_id=ready.pk, by=sysadmin)
+    assert again.attempt == 2
+
+
+def test_cancel_before_start_never_executes(ready, sysadmin, ic, fake, enqueued):
+    run = queued_run(ready, sysadmin, ic)
+    runs.cancel_run(run_id=run.pk, by=sysadmin)
+    runner.execute_run(run.pk)
+    run.refresh_from_db()
+    assert run.status == StepRun.Status.CANCELLED and fake.executions == []
+
+
+def test_cancel_while_running_stops_through_heartbeat(ready, sysadmin, ic, fake, enqueued, monkeypatch):
+    run = queued_run(ready, sysadmin, ic)
+    fake.stop_check = True
+    original = fake.run
+
+    def run_and_cancel(execution, *, emit, should_stop):
+        runs.cancel_run(run_id=run.pk, by=sysadmin)  # a person clicks cancel mid-run
+        return original(execution, emit=emit, should_stop=should_stop)
+
+    monkeypatch.setattr(fake, "run", run_and_cancel)
+    runner.execute_run(run.pk)
+    run.refresh_from_db()
+    assert run.status == StepRun.Status.CANCELLED
+
+
+def test_sweeper_interrupts_stale_run_and_tells_incident(ready, sysadmin, ic, enqueued):
+    run = queued_run(ready, sysadmin, ic)
+    assert runner.claim(run.pk)
+    StepRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=120))
+    assert sweeper.sweep_stale_runs(lease_seconds=30) == [run.pk]
+    run.refresh_from_db()
+    assert run.status == StepRun.Status.INTERRUPTED
+    assert TimelineEntry.objects.filter(kind=TimelineEntry.Kind.RUN_INTERRUPTED).count() == 1
+    # A redelivered task cannot run it again; a person can.
+    runner.execute_run(run.pk)
+    assert StepRun.objects.get(pk=run.pk).status == StepRun.Status.INTERRUPTED
+    assert runs.request_run(step_id=ready.pk, by=sysadmin).attempt == 2
+
+
+def test_sweeper_leaves_fresh_runs(ready, sysadmin, ic, enqueued):
+    run = queued_run(ready, sysadmin, ic)
+    assert runner.claim(run.pk)
+    assert sweeper.sweep_stale_runs(lease_seconds=30) == []
+
+
+def test_secrets_are_redacted_before_storage(ready, sysadmin, ic, fake, enqueued, monkeypatch, version):
+    from incidents.execution import environment
+
+    monkeypatch.setattr(environment, "resolve", lambda run, env: environment.RunEnvironment(
+        env={"DB_PASSWORD": "hunter22-secret"}, redact=environment.Redactor({"DB_PASSWORD": "hunter22-secret"})))
+    fake.lines = ("connecting with hunter22-secret", "ok")
+    run = queued_run(ready, sysadmin, ic)
+    runner.execute_run(run.pk)
+    run.refresh_from_db()
+    log = "".join(StepRunLogChunk.objects.filter(run=run).values_list("text", flat=True))
+    assert "hunter22" not in log and "hunter22" not in run.log_tail
+    assert "[secret:DB_PASSWORD]" in log
