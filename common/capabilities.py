@@ -2,8 +2,36 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
 COMMANDERS = "commanders"  # may open incidents (and be incident commander)
 RESPONDERS = "responders"  # may be assigned roles on incidents
 VIEWERS = "viewers"  # read-only everywhere
 
 ALL_GROUPS = (COMMANDERS, RESPONDERS, VIEWERS)
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+def user_groups(user: AnyUser) -> frozenset[str]:
+    """The user's capability groups, cached on the user object for the request."""
+    if not user.is_authenticated:
+        return frozenset()
+    cached: frozenset[str] | None = getattr(user, "_ripcord_groups", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
+        user._ripcord_groups = cached  # type: ignore[union-attr]
+    return cached
+
+
+def is_superuser(user: AnyUser) -> bool:
+    return bool(user.is_authenticated and getattr(user, "is_superuser", False))
+
+
+def can_use_ripcord(user: AnyUser) -> bool:
+    """Holds any capability at all; a signed-in user with none is an outsider."""
+    return is_superuser(user) or bool(user_groups(user) & {COMMANDERS, RESPONDERS, VIEWERS})
+
+
+def can_open_incident(user: AnyUser) -> bool:
+    return is_superuser(user) or COMMANDERS in user_groups(user)

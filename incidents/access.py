@@ -10,40 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from common.capabilities import COMMANDERS, RESPONDERS, VIEWERS
+from common.capabilities import (
+    COMMANDERS,
+    RESPONDERS,
+    VIEWERS,
+    AnyUser,
+    can_open_incident,
+    can_use_ripcord,
+    is_superuser,
+    user_groups,
+)
 from incidents.models import Incident, RoleAssignment, Step
 from runbooks.specs import INCIDENT_COMMANDER
 
 Audience = Literal["act", "view"]
-AnyUser = AbstractBaseUser | AnonymousUser
 
-
-def user_groups(user: AnyUser) -> frozenset[str]:
-    """The user's capability groups, cached on the user object for the request."""
-    if not user.is_authenticated:
-        return frozenset()
-    cached: frozenset[str] | None = getattr(user, "_ripcord_groups", None)
-    if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
-        user._ripcord_groups = cached  # type: ignore[union-attr]
-    return cached
-
-
-def _is_superuser(user: AnyUser) -> bool:
-    return bool(user.is_authenticated and getattr(user, "is_superuser", False))
-
-
-def can_use_ripcord(user: AnyUser) -> bool:
-    """Holds any capability at all; a signed-in user with none is an outsider."""
-    return _is_superuser(user) or bool(user_groups(user) & {COMMANDERS, RESPONDERS, VIEWERS})
-
-
-def can_open_incident(user: AnyUser) -> bool:
-    return _is_superuser(user) or COMMANDERS in user_groups(user)
+__all__ = ["can_open_incident", "can_use_ripcord"]  # global rules live in common.capabilities
 
 
 def can_be_assigned(user: AnyUser, role_key: str) -> bool:
@@ -52,8 +37,8 @@ def can_be_assigned(user: AnyUser, role_key: str) -> bool:
         return False
     groups = user_groups(user)
     if role_key == INCIDENT_COMMANDER:
-        return _is_superuser(user) or COMMANDERS in groups
-    return _is_superuser(user) or bool(groups & {COMMANDERS, RESPONDERS})
+        return is_superuser(user) or COMMANDERS in groups
+    return is_superuser(user) or bool(groups & {COMMANDERS, RESPONDERS})
 
 
 @dataclass(frozen=True)
@@ -121,7 +106,7 @@ def access_for(user: AnyUser, incident: Incident) -> IncidentAccess:
         is_active_incident=incident.is_active,
         groups=user_groups(user),
         roles=roles,
-        is_superuser=_is_superuser(user),
+        is_superuser=is_superuser(user),
     )
 
 

@@ -8,15 +8,7 @@ from django import forms
 
 from incidents.models import Incident
 from runbooks.models import RunbookVersion
-
-
-def latest_versions() -> list[RunbookVersion]:
-    """The newest version of each runbook (what new incidents open from)."""
-    versions = RunbookVersion.objects.select_related("runbook").order_by("runbook__slug", "-number")
-    seen: dict[int, RunbookVersion] = {}
-    for version in versions:
-        seen.setdefault(version.runbook_id, version)
-    return list(seen.values())
+from runbooks.selectors import latest_versions
 
 
 class OpenIncidentForm(forms.Form):

@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from common.capabilities import ALL_GROUPS
+from common.capabilities import can_use_ripcord
 from runbooks.selectors import latest_version, latest_versions, versions_of
-
-
-def can_browse_runbooks(user: AbstractBaseUser | AnonymousUser) -> bool:
-    """Any member of a capability group (commanders, responders, viewers) or a superuser.
-
-    Interim home of this rule: incidents/access.py is the single rule module
-    (DESIGN.md) and will own it; then this becomes a call to it.
-    """
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if getattr(user, "is_superuser", False):
-        return True
-    return bool(user.groups.filter(name__in=ALL_GROUPS).exists())  # type: ignore[attr-defined]
 
 
 @login_required
 @require_GET
 def runbook_list(request: HttpRequest) -> HttpResponse:
-    if not can_browse_runbooks(request.user):
+    if not can_use_ripcord(request.user):
         raise PermissionDenied
     return render(request, "runbooks/list.html", {"versions": latest_versions()})
 
@@ -37,7 +23,7 @@ def runbook_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def runbook_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    if not can_browse_runbooks(request.user):
+    if not can_use_ripcord(request.user):
         raise PermissionDenied
     version = latest_version(slug)
     if version is None:

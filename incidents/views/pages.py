@@ -12,7 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from common.htmx import HtmxRequest
 from incidents import access, selectors, services
 from incidents.models import Incident
-from incidents.forms import OpenIncidentForm, environment_choices, latest_versions
+from incidents.forms import OpenIncidentForm, environment_choices
+from runbooks.selectors import latest_versions
 
 
 @login_required
