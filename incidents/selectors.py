@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Case, Count, Prefetch, Q, QuerySet, Value, When
 
-from common.capabilities import COMMANDERS, RESPONDERS
+from common.capabilities import COMMANDERS, RESPONDERS, AnyUser, can_use_ripcord
 from incidents.models import (
     Incident,
     IncidentRole,
@@ -92,6 +92,22 @@ def timeline_for(incident: Incident, *, limit: int | None = None) -> list[Timeli
     return list(entries[:limit] if limit else entries)
 
 
+def timeline_before(
+    incident: Incident, *, limit: int, before_id: int | None = None
+) -> list[TimelineEntry]:
+    """Up to ``limit`` entries, newest first, older than entry ``before_id`` (API paging).
+
+    Ordered like the model (time, then id), and the cursor compares both, so
+    entries sharing a timestamp are neither skipped nor repeated. Raises
+    ``TimelineEntry.DoesNotExist`` if ``before_id`` is not an entry of this incident.
+    """
+    entries = TimelineEntry.objects.filter(incident=incident).select_related("actor")
+    if before_id is not None:
+        at = entries.values_list("at", flat=True).get(pk=before_id)
+        entries = entries.filter(Q(at__lt=at) | Q(at=at, pk__lt=before_id))
+    return list(entries.order_by("-at", "-pk")[:limit])
+
+
 def incident_page(incident: Incident) -> IncidentPage:
     """Everything the incident page shows: five queries whatever the incident's size."""
     limit = settings.RIPCORD_TIMELINE_PAGE_SIZE
@@ -129,6 +145,22 @@ def incidents_for_list() -> QuerySet[Incident]:
         .annotate(is_open=Case(When(status=Incident.Status.ACTIVE, then=Value(0)), default=Value(1)))
         .order_by("is_open", "-opened_at")
     )
+
+
+def incidents_visible_to(user: AnyUser) -> QuerySet[Incident]:
+    """``incidents_for_list`` narrowed to what ``IncidentAccess.can_view`` lets the user see.
+
+    Anyone with a Ripcord capability sees every incident; someone without one
+    sees only incidents where they hold a role.
+    """
+    incidents = incidents_for_list()
+    if can_use_ripcord(user):
+        return incidents
+    if not user.is_authenticated:
+        return incidents.none()
+    # A subquery, not a join: joining assignments would multiply the step counts.
+    held = RoleAssignment.objects.filter(user_id=user.pk).values("incident_id")
+    return incidents.filter(pk__in=held)
 
 
 def assignable_users() -> list[AbstractBaseUser]:

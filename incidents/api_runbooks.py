@@ -1,0 +1,93 @@
+"""API: the loaded runbooks (read-only; runbooks change by loading files, not over HTTP)."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest
+from ninja import Query, Router, Schema
+from ninja.errors import HttpError
+
+from common.api_auth import api_auth
+from common.capabilities import RESPONDERS
+from incidents import access
+from incidents.api_schemas import ErrorOut, RunbookDetailOut, RunbookSummaryOut
+from runbooks.selectors import latest_versions
+from runbooks.models import RunbookVersion
+from runbooks.specs import RunbookSpec
+
+router = Router(auth=api_auth, tags=["runbooks"])
+
+
+def _require_ripcord_user(request: HttpRequest) -> None:
+    if not access.can_use_ripcord(request.user):
+        raise HttpError(403, "Your account has no Ripcord role yet; ask a commander.")
+
+
+def _may_see_details(request: HttpRequest) -> bool:
+    """Whoever may act on some incident (commanders, responders) sees variables and commands.
+
+    The same line ``IncidentAccess.can_see_logs`` draws inside an incident, taken
+    at the level of global capabilities since a runbook belongs to no incident.
+    """
+    return access.can_open_incident(request.user) or RESPONDERS in access.user_groups(request.user)
+
+
+def _without_details(spec: RunbookSpec) -> RunbookSpec:
+    """The spec minus environment variables, secret references and step commands.
+
+    ``model_copy`` skips validation on purpose: a scripted step without its
+    command would not pass the file-format validators, and it is not a file.
+    """
+    environments = [
+        env.model_copy(update={"variables": {}, "secrets": {}}) for env in spec.environments
+    ]
+    phases = [
+        phase.model_copy(
+            update={"steps": [step.model_copy(update={"command": {}}) for step in phase.steps]}
+        )
+        for phase in spec.phases
+    ]
+    return spec.model_copy(update={"environments": environments, "phases": phases})
+
+
+@router.get("", response={200: list[RunbookSummaryOut], 403: ErrorOut})
+def list_runbooks(request: HttpRequest) -> list[RunbookSummaryOut]:
+    """The latest version of each loaded runbook."""
+    _require_ripcord_user(request)
+    out = []
+    for version in latest_versions():
+        spec = version.parsed()
+        out.append(
+            RunbookSummaryOut(
+                slug=version.runbook.slug,
+                title=spec.title,
+                version=version.number,
+                environments=[env.id for env in spec.environments],
+                phase_count=len(spec.phases),
+            )
+        )
+    return out
+
+
+class VersionQuery(Schema):
+    version: int | None = None
+
+
+@router.get("/{slug}", response={200: RunbookDetailOut, 403: ErrorOut, 404: ErrorOut})
+def get_runbook(request: HttpRequest, slug: str, query: Query[VersionQuery]) -> RunbookDetailOut:
+    """A runbook's full spec: the latest version, or ``?version=N``."""
+    _require_ripcord_user(request)
+    versions = RunbookVersion.objects.select_related("runbook").filter(runbook__slug=slug)
+    if query.version is not None:
+        versions = versions.filter(number=query.version)
+    version = versions.order_by("-number").first()
+    if version is None:
+        raise Http404("No such runbook or version.")
+    details = _may_see_details(request)
+    spec = version.parsed()
+    return RunbookDetailOut(
+        slug=version.runbook.slug,
+        version=version.number,
+        loaded_at=version.loaded_at,
+        details_hidden=not details,
+        spec=spec if details else _without_details(spec),
+    )
