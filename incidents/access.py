@@ -64,7 +64,7 @@ class IncidentAccess:
     @property
     def can_see_logs(self) -> bool:
         """Logs, variables and step details: everyone who may act, never viewers."""
-        return self.is_commander or bool(self.groups & {COMMANDERS, RESPONDERS})
+        return self.is_commander or bool(self.roles) or bool(self.groups & {COMMANDERS, RESPONDERS})
 
     @property
     def audience(self) -> Audience:

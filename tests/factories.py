@@ -71,7 +71,7 @@ def make_version(spec: dict[str, Any] | None = None, *, number: int = 1) -> Runb
     data = RunbookSpec.model_validate(spec or SMALL_RUNBOOK).model_dump(mode="json")
     runbook, _ = Runbook.objects.get_or_create(slug=data["id"], defaults={"title": data["title"]})
     source = json.dumps(data, sort_keys=True)
-    return RunbookVersion.objects.create(
+    version = RunbookVersion.objects.create(
         runbook=runbook,
         number=number,
         content_sha256=hashlib.sha256(source.encode()).hexdigest(),
@@ -79,6 +79,9 @@ def make_version(spec: dict[str, Any] | None = None, *, number: int = 1) -> Runb
         source=source,
         spec=data,
     )
+    runbook.current_version = version  # as load_runbooks does for the newest content
+    runbook.save(update_fields=["current_version"])
+    return version
 
 
 def spec_with_steps(n_steps: int) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from incidents.services.timeline import record
 from runbooks.models import RunbookVersion
 from runbooks.specs import INCIDENT_COMMANDER, RunbookSpec
 
+TITLE_MAX_LENGTH = 200
 IC_TITLE = "Incident commander"
 IC_RESPONSIBILITY = "Coordinates the rollback, assigns roles, decides."
 
@@ -40,6 +41,8 @@ def open_incident(
     title = title.strip()
     if not title:
         raise ServiceError("An incident needs a title.")
+    if len(title) > TITLE_MAX_LENGTH:
+        raise ServiceError(f"A title is at most {TITLE_MAX_LENGTH} characters.")
 
     now = timezone.now()
     with transaction.atomic():
