@@ -20,7 +20,7 @@ def user_groups(user: AnyUser) -> frozenset[str]:
     cached: frozenset[str] | None = getattr(user, "_ripcord_groups", None)
     if cached is None:
         cached = frozenset(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
-        user._ripcord_groups = cached  # type: ignore[union-attr]
+        user._ripcord_groups = cached  # type: ignore[attr-defined]
     return cached
 
 

@@ -27,7 +27,7 @@ REDIS_URL = env_str("REDIS_URL")
 EMBEDDED = not DATABASE_URL
 
 DEBUG = env_bool("DEBUG", default=False)
-_DEV_SECRET = "embedded-mode-only-not-a-secret"  # noqa: S105 - refused outside embedded mode
+_DEV_SECRET = "embedded-mode-only-not-a-secret"
 SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET if EMBEDDED else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL is set")
@@ -167,9 +167,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": max(1.0, RIPCORD_RUN_LEASE_SECONDS / 3),
     },
 }
-RIPCORD_LOG_LEVEL = env_choice(
-    "RIPCORD_LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"}
-)
+RIPCORD_LOG_LEVEL = env_choice("RIPCORD_LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})
 
 LOGGING = {
     "version": 1,

@@ -57,8 +57,10 @@ class IncidentAccess:
 
     @property
     def can_view(self) -> bool:
-        return self.is_superuser or bool(self.roles) or bool(
-            self.groups & {COMMANDERS, RESPONDERS, VIEWERS}
+        return (
+            self.is_superuser
+            or bool(self.roles)
+            or bool(self.groups & {COMMANDERS, RESPONDERS, VIEWERS})
         )
 
     @property
@@ -112,7 +114,9 @@ def access_for(user: AnyUser, incident: Incident) -> IncidentAccess:
 
 def get_incident_for_user(user: AnyUser, incident_id: int) -> tuple[Incident, IncidentAccess]:
     """The incident and the user's access to it; 404 if the user may not see it at all."""
-    incident = Incident.objects.select_related("runbook_version__runbook").filter(pk=incident_id).first()
+    incident = (
+        Incident.objects.select_related("runbook_version__runbook").filter(pk=incident_id).first()
+    )
     if incident is None:
         raise Http404("No such incident")
     access = access_for(user, incident)

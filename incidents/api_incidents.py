@@ -9,7 +9,7 @@ the page's control uses (403), and calls one service. Refusals by the domain
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
@@ -45,9 +45,9 @@ READ = {403: ErrorOut, 404: ErrorOut}
 WRITE = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
 
 
-def _actor(request: HttpRequest) -> AbstractBaseUser:
+def _actor(request: HttpRequest) -> User:
     user = request.user
-    if not isinstance(user, AbstractBaseUser):  # unreachable behind api_auth
+    if not isinstance(user, User):  # unreachable behind api_auth
         raise AuthenticationError()
     return user
 

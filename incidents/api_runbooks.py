@@ -8,10 +8,11 @@ from ninja.errors import HttpError
 
 from common.api_auth import api_auth
 from common.capabilities import RESPONDERS
+from common import capabilities
 from incidents import access
 from incidents.api_schemas import ErrorOut, RunbookDetailOut, RunbookSummaryOut
-from runbooks.selectors import latest_versions
 from runbooks.models import RunbookVersion
+from runbooks.selectors import latest_versions
 from runbooks.specs import RunbookSpec
 
 router = Router(auth=api_auth, tags=["runbooks"])
@@ -28,7 +29,9 @@ def _may_see_details(request: HttpRequest) -> bool:
     The same line ``IncidentAccess.can_see_logs`` draws inside an incident, taken
     at the level of global capabilities since a runbook belongs to no incident.
     """
-    return access.can_open_incident(request.user) or RESPONDERS in access.user_groups(request.user)
+    return capabilities.can_open_incident(request.user) or RESPONDERS in capabilities.user_groups(
+        request.user
+    )
 
 
 def _without_details(spec: RunbookSpec) -> RunbookSpec:

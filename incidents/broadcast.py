@@ -21,7 +21,9 @@ def fragment_context(incident: Incident, audience: Audience) -> dict[str, object
 
 def render_change(change: Change) -> dict[Audience, str]:
     incident = (
-        Incident.objects.select_related("runbook_version__runbook").filter(pk=change.incident_id).first()
+        Incident.objects.select_related("runbook_version__runbook")
+        .filter(pk=change.incident_id)
+        .first()
     )
     if incident is None:
         return {}
@@ -45,9 +47,13 @@ def render_change(change: Change) -> dict[Audience, str]:
             parts.append(render_to_string("incidents/_header.html", ctx | {"progress": progress}))
         for step, phase_view in steps:
             parts.append(render_to_string("incidents/_step.html", ctx | {"step": step}))
-            parts.append(render_to_string("incidents/_phase_progress.html", ctx | {"pv": phase_view}))
+            parts.append(
+                render_to_string("incidents/_phase_progress.html", ctx | {"pv": phase_view})
+            )
         if change.roles:
-            parts.append(render_to_string("incidents/_roles.html", ctx | {"roles": roles, "people": people}))
+            parts.append(
+                render_to_string("incidents/_roles.html", ctx | {"roles": roles, "people": people})
+            )
         parts += [
             render_to_string("incidents/_timeline_entry.html", ctx | {"entry": e, "push": True})
             for e in entries

@@ -22,7 +22,7 @@ def _audience_for(user: Any, incident_id: int) -> access.Audience | None:
     return acc.audience if acc.can_view else None
 
 
-class IncidentConsumer(AsyncWebsocketConsumer):
+class IncidentConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
     """Joins the group of the user's audience (act / view) and forwards its fragments.
 
     The fragments were rendered once per audience by the publisher, so this

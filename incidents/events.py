@@ -54,10 +54,12 @@ def send_change(change: Change) -> None:
 
     for audience, html in broadcast.render_change(change).items():
         if html:
-            group_send(incident_group(change.incident_id, audience), {"type": "incident.html", "html": html})
+            group_send(
+                incident_group(change.incident_id, audience),
+                {"type": "incident.html", "html": html},
+            )
 
 
 def publish(change: Change) -> None:
     """Announce ``change`` once the surrounding transaction commits."""
     transaction.on_commit(lambda: send_change(change), robust=True)
-

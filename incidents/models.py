@@ -89,6 +89,9 @@ class RoleAssignment(models.Model):
         ]
         indexes = [models.Index(fields=["incident", "user"], name="assignment_incident_user")]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} as {self.role_id}"
+
 
 class Phase(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="phases")
@@ -192,7 +195,9 @@ class TimelineEntry(models.Model):
     )
     kind = models.CharField(max_length=32, choices=Kind.choices)
     text = models.TextField()
-    step = models.ForeignKey(Step, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    step = models.ForeignKey(
+        Step, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -291,3 +296,6 @@ class StepRunLogChunk(models.Model):
     class Meta:
         ordering = ["run", "seq"]
         constraints = [models.UniqueConstraint(fields=["run", "seq"], name="log_chunk_seq")]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} chunk {self.seq}"

@@ -142,7 +142,9 @@ def incidents_for_list() -> QuerySet[Incident]:
             steps_total=Count("steps"),
             steps_settled=Count("steps", filter=~Q(steps__state=Step.State.PENDING)),
         )
-        .annotate(is_open=Case(When(status=Incident.Status.ACTIVE, then=Value(0)), default=Value(1)))
+        .annotate(
+            is_open=Case(When(status=Incident.Status.ACTIVE, then=Value(0)), default=Value(1))
+        )
         .order_by("is_open", "-opened_at")
     )
 

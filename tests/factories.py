@@ -86,7 +86,7 @@ def make_version(spec: dict[str, Any] | None = None, *, number: int = 1) -> Runb
 
 def spec_with_steps(n_steps: int) -> dict[str, Any]:
     """A runbook with one phase of ``n_steps`` manual steps (for size-independence tests)."""
-    spec = json.loads(json.dumps(SMALL_RUNBOOK))
+    spec: dict[str, Any] = json.loads(json.dumps(SMALL_RUNBOOK))
     spec["id"] = f"sized-{n_steps}"
     spec["phases"] = [
         {

@@ -41,31 +41,40 @@ def environment_spec(run: StepRun) -> EnvironmentSpec:
     raise ExecutorError(f"The runbook has no environment {run.incident.environment!r}.")
 
 
-def _read_secret(name: str, env_name: str | None, file: str | None, worker_env: dict[str, str]) -> str:
+def _read_secret(
+    name: str, env_name: str | None, file: str | None, worker_env: dict[str, str]
+) -> str:
     if env_name is not None:
         if env_name not in worker_env:
-            raise ExecutorError(f"Secret {name} expects environment variable {env_name} on the worker.")
+            raise ExecutorError(
+                f"Secret {name} expects environment variable {env_name} on the worker."
+            )
         return worker_env[env_name]
     assert file is not None
     try:
         return Path(file).read_text().rstrip("\n")
     except OSError as exc:
-        raise ExecutorError(f"Secret {name} could not be read from its file: {exc.strerror}.") from None
+        raise ExecutorError(
+            f"Secret {name} could not be read from its file: {exc.strerror}."
+        ) from None
 
 
 def resolve(run: StepRun, worker_env: dict[str, str]) -> RunEnvironment:
     """The run's environment variables: runbook variables, secrets, and Ripcord's own."""
     spec = environment_spec(run)
     secrets = {
-        name: _read_secret(name, ref.env, ref.file, worker_env) for name, ref in spec.secrets.items()
+        name: _read_secret(name, ref.env, ref.file, worker_env)
+        for name, ref in spec.secrets.items()
     }
-    env = dict(spec.variables) | secrets | {
-        "RIPCORD_INCIDENT_ID": str(run.incident_id),
-        "RIPCORD_STEP": run.step.key,
-        "RIPCORD_RUN_ID": str(run.pk),
-        "RIPCORD_ATTEMPT": str(run.attempt),
-        "RIPCORD_ENVIRONMENT": spec.id,
-    }
+    env = (
+        dict(spec.variables)
+        | secrets
+        | {
+            "RIPCORD_INCIDENT_ID": str(run.incident_id),
+            "RIPCORD_STEP": run.step.key,
+            "RIPCORD_RUN_ID": str(run.pk),
+            "RIPCORD_ATTEMPT": str(run.attempt),
+            "RIPCORD_ENVIRONMENT": spec.id,
+        }
+    )
     return RunEnvironment(env=env, redact=Redactor(secrets))
-
-

@@ -18,8 +18,15 @@ def mark_started(run: StepRun) -> None:
     with transaction.atomic():
         incident = lock_incident(run.incident_id, require_active=False)
         change = Change(incident.pk, steps={run.step_id})
-        record(incident, TimelineEntry.Kind.RUN_STARTED, f"Running: {run.step.title} on {run.worker}",
-               actor=None, change=change, step=run.step, data={"run": run.pk})
+        record(
+            incident,
+            TimelineEntry.Kind.RUN_STARTED,
+            f"Running: {run.step.title} on {run.worker}",
+            actor=None,
+            change=change,
+            step=run.step,
+            data={"run": run.pk},
+        )
         publish(change)
 
 
@@ -44,12 +51,18 @@ def finish_run(run_id: int, status: StepRun.Status, outcome: Outcome) -> None:
         change = Change(incident.pk, steps={run.step_id})
         if status == StepRun.Status.SUCCEEDED:
             Step.objects.filter(pk=run.step_id, state=Step.State.PENDING).update(
-                state=Step.State.DONE, state_changed_by=run.requested_by_id,
+                state=Step.State.DONE,
+                state_changed_by=run.requested_by_id,
                 state_changed_at=timezone.now(),
             )
         label = StepRun.Status(status).label.lower()
-        record(incident, TimelineEntry.Kind.RUN_FINISHED,
-               f"Run {label}: {run.step.title} ({outcome.summary or 'no summary'})",
-               actor=None, change=change, step=run.step,
-               data={"run": run.pk, "status": status, "exit_code": outcome.exit_code})
+        record(
+            incident,
+            TimelineEntry.Kind.RUN_FINISHED,
+            f"Run {label}: {run.step.title} ({outcome.summary or 'no summary'})",
+            actor=None,
+            change=change,
+            step=run.step,
+            data={"run": run.pk, "status": status, "exit_code": outcome.exit_code},
+        )
         publish(change)

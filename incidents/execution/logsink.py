@@ -61,7 +61,9 @@ class LogSink:
         self._tail.extend(lines[-TAIL_LINES:])
         tail = "\n".join(self._tail)
         close_old_connections()
-        StepRunLogChunk.objects.create(run_id=self.run_id, seq=self._seq, first_line=first, text=text)
+        StepRunLogChunk.objects.create(
+            run_id=self.run_id, seq=self._seq, first_line=first, text=text
+        )
         self._seq += 1
         StepRun.objects.filter(pk=self.run_id).update(
             log_lines=F("log_lines") + len(lines),

@@ -83,7 +83,9 @@ def execute_run(run_id: int) -> None:
             timeout_seconds=run.step.timeout_seconds,
             labels={"ripcord.step_run": str(run.pk), "ripcord.incident": str(run.incident_id)},
         )
-        outcome = get_executor(run.step.kind).run(execution, emit=sink.emit, should_stop=Heartbeat(run.pk))
+        outcome = get_executor(run.step.kind).run(
+            execution, emit=sink.emit, should_stop=Heartbeat(run.pk)
+        )
         status = StepRun.Status.SUCCEEDED if outcome.succeeded else StepRun.Status.FAILED
     except StepCancelled:
         status, outcome = StepRun.Status.CANCELLED, Outcome(False, summary="cancelled")

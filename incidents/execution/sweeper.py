@@ -31,18 +31,26 @@ def sweep_stale_runs(*, lease_seconds: int | None = None) -> list[int]:
     for run_id, incident_id in stale:
         with transaction.atomic():
             incident = lock_incident(incident_id, require_active=False)
-            if not StepRun.objects.filter(pk=run_id, status=StepRun.Status.RUNNING,
-                                          heartbeat_at__lt=cutoff).update(
-                status=StepRun.Status.INTERRUPTED, finished_at=timezone.now(),
+            if not StepRun.objects.filter(
+                pk=run_id, status=StepRun.Status.RUNNING, heartbeat_at__lt=cutoff
+            ).update(
+                status=StepRun.Status.INTERRUPTED,
+                finished_at=timezone.now(),
                 summary="worker lost: no heartbeat within the lease",
             ):
                 continue  # it renewed or finished meanwhile
             run = StepRun.objects.select_related("step").get(pk=run_id)
             change = Change(incident.pk, steps={run.step_id})
-            record(incident, TimelineEntry.Kind.RUN_INTERRUPTED,
-                   f"Run interrupted: {run.step.title} — its worker stopped answering. "
-                   "Check the target, then re-run if it is safe.",
-                   actor=None, change=change, step=run.step, data={"run": run.pk})
+            record(
+                incident,
+                TimelineEntry.Kind.RUN_INTERRUPTED,
+                f"Run interrupted: {run.step.title} — its worker stopped answering. "
+                "Check the target, then re-run if it is safe.",
+                actor=None,
+                change=change,
+                step=run.step,
+                data={"run": run.pk},
+            )
             publish(change)
             interrupted.append(run_id)
     return interrupted

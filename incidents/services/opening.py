@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,7 +24,7 @@ def open_incident(
     title: str,
     severity: str,
     is_drill: bool,
-    opened_by: AbstractBaseUser,
+    opened_by: User,
 ) -> Incident:
     """Open an incident from a runbook version; the opener becomes incident commander.
 
@@ -90,8 +90,13 @@ def _copy_roles(incident: Incident, spec: RunbookSpec) -> dict[str, IncidentRole
         )
     ]
     rows += [
-        IncidentRole(incident=incident, key=role.id, title=role.title,
-                     responsibility=role.responsibility, position=i)
+        IncidentRole(
+            incident=incident,
+            key=role.id,
+            title=role.title,
+            responsibility=role.responsibility,
+            position=i,
+        )
         for i, role in enumerate((r for r in spec.roles if r.id != INCIDENT_COMMANDER), start=1)
     ]
     created = IncidentRole.objects.bulk_create(rows)

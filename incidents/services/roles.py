@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -14,9 +14,7 @@ from incidents.services.timeline import record
 from runbooks.specs import INCIDENT_COMMANDER
 
 
-def assign_role(
-    *, incident_id: int, role_key: str, user_id: int, by: AbstractBaseUser
-) -> RoleAssignment:
+def assign_role(*, incident_id: int, role_key: str, user_id: int, by: User) -> RoleAssignment:
     """Put a person on a role. Assigning incident commander hands the incident over.
 
     Idempotent: assigning someone who already holds the role changes nothing and
@@ -47,13 +45,19 @@ def assign_role(
         assignment = RoleAssignment.objects.create(
             role=role, incident=incident, user=user, assigned_by=by, assigned_at=timezone.now()
         )
-        record(incident, TimelineEntry.Kind.ROLE_ASSIGNED, text, actor=by, change=change,
-               data={"role": role_key, "user": user.get_username()})
+        record(
+            incident,
+            TimelineEntry.Kind.ROLE_ASSIGNED,
+            text,
+            actor=by,
+            change=change,
+            data={"role": role_key, "user": user.get_username()},
+        )
         publish(change)
     return assignment
 
 
-def unassign_role(*, incident_id: int, assignment_id: int, by: AbstractBaseUser) -> None:
+def unassign_role(*, incident_id: int, assignment_id: int, by: User) -> None:
     """Take a person off a role. The commander role is never left empty: hand it over."""
     with transaction.atomic():
         incident = lock_incident(incident_id)

@@ -5,7 +5,7 @@ The worker's side (claiming, executing, finishing) is incidents.execution.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -23,10 +23,10 @@ def enqueue(run: StepRun) -> None:
     from incidents.tasks import execute_step_run_task
 
     run_id, queue = run.pk, run.queue
-    transaction.on_commit(lambda: execute_step_run_task.apply_async(args=[run_id], queue=queue))
+    transaction.on_commit(lambda: execute_step_run_task.apply_async(args=(run_id,), queue=queue))
 
 
-def request_run(*, step_id: int, by: AbstractBaseUser) -> StepRun:
+def request_run(*, step_id: int, by: User) -> StepRun:
     """A person asks to run a scripted step: a new attempt, gated by approval if the step has one.
 
     A re-run after a failure or an interruption is the same call: it is always
@@ -41,7 +41,9 @@ def request_run(*, step_id: int, by: AbstractBaseUser) -> StepRun:
         if step.is_manual:
             raise ServiceError("A manual step is ticked, not run.")
         if step.state != Step.State.PENDING:
-            raise ServiceError(f"This step is already {step.get_state_display().lower()}.", conflict=True)
+            raise ServiceError(
+                f"This step is already {step.get_state_display().lower()}.", conflict=True
+            )
         if StepRun.objects.filter(step=step, status__in=StepRun.ACTIVE).exists():
             raise ServiceError("This step already has a run under way.", conflict=True)
         if missing := unmet_requirements(step):
@@ -64,9 +66,15 @@ def request_run(*, step_id: int, by: AbstractBaseUser) -> StepRun:
         change = Change(incident.pk, steps={step.pk})
         again = " again" if attempt > 1 else ""
         waiting = " — waiting for approval" if gated else ""
-        record(incident, TimelineEntry.Kind.RUN_REQUESTED,
-               f"Run{again} requested: {step.title} (attempt {attempt}){waiting}",
-               actor=by, change=change, step=step, data={"run": run.pk})
+        record(
+            incident,
+            TimelineEntry.Kind.RUN_REQUESTED,
+            f"Run{again} requested: {step.title} (attempt {attempt}){waiting}",
+            actor=by,
+            change=change,
+            step=step,
+            data={"run": run.pk},
+        )
         if not gated:
             enqueue(run)
         publish(change)
@@ -81,7 +89,7 @@ def _locked_run(run_id: int) -> StepRun:
     return StepRun.objects.select_related("step", "incident").get(pk=run_id)
 
 
-def approve_run(*, run_id: int, by: AbstractBaseUser) -> StepRun:
+def approve_run(*, run_id: int, by: User) -> StepRun:
     """Open the gate of a run awaiting approval; the requester cannot approve their own."""
     with transaction.atomic():
         run = _locked_run(run_id)
@@ -90,33 +98,48 @@ def approve_run(*, run_id: int, by: AbstractBaseUser) -> StepRun:
         if run.requested_by_id == by.pk:
             raise ServiceError("Someone other than the requester must approve.")
         run.status = StepRun.Status.QUEUED
-        run.approved_by = by  # type: ignore[assignment]
+        run.approved_by = by
         run.approved_at = timezone.now()
         run.save(update_fields=["status", "approved_by", "approved_at"])
         change = Change(run.incident_id, steps={run.step_id})
-        record(run.incident, TimelineEntry.Kind.RUN_APPROVED, f"Run approved: {run.step.title}",
-               actor=by, change=change, step=run.step, data={"run": run.pk})
+        record(
+            run.incident,
+            TimelineEntry.Kind.RUN_APPROVED,
+            f"Run approved: {run.step.title}",
+            actor=by,
+            change=change,
+            step=run.step,
+            data={"run": run.pk},
+        )
         enqueue(run)
         publish(change)
     return run
 
 
-def cancel_run(*, run_id: int, by: AbstractBaseUser) -> StepRun:
+def cancel_run(*, run_id: int, by: User) -> StepRun:
     """Stop a run. Not yet started: cancelled at once. Running: the worker stops it (and its children)."""
     with transaction.atomic():
         run = _locked_run(run_id)
         if not run.is_active:
-            raise ServiceError(f"This run is already {run.get_status_display().lower()}.", conflict=True)
+            raise ServiceError(
+                f"This run is already {run.get_status_display().lower()}.", conflict=True
+            )
         change = Change(run.incident_id, steps={run.step_id})
-        run.cancel_requested_by = by  # type: ignore[assignment]
+        run.cancel_requested_by = by
         fields = ["cancel_requested_by"]
         if run.status != StepRun.Status.RUNNING:
             run.status = StepRun.Status.CANCELLED
             run.finished_at = timezone.now()
             fields += ["status", "finished_at"]
         run.save(update_fields=fields)
-        record(run.incident, TimelineEntry.Kind.RUN_CANCELLED,
-               f"Cancel {'requested' if run.status == StepRun.Status.RUNNING else 'done'}: {run.step.title}",
-               actor=by, change=change, step=run.step, data={"run": run.pk})
+        record(
+            run.incident,
+            TimelineEntry.Kind.RUN_CANCELLED,
+            f"Cancel {'requested' if run.status == StepRun.Status.RUNNING else 'done'}: {run.step.title}",
+            actor=by,
+            change=change,
+            step=run.step,
+            data={"run": run.pk},
+        )
         publish(change)
     return run

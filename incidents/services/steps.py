@@ -7,7 +7,7 @@ is lost or recorded twice.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -38,19 +38,21 @@ def unmet_requirements(step: Step) -> list[Step]:
     if not step.requires:
         return []
     return list(
-        Step.objects.filter(incident_id=step.incident_id, key__in=step.requires, state=Step.State.PENDING)
+        Step.objects.filter(
+            incident_id=step.incident_id, key__in=step.requires, state=Step.State.PENDING
+        )
     )
 
 
-def _settle(step: Step, state: Step.State, by: AbstractBaseUser, reason: str = "") -> None:
+def _settle(step: Step, state: Step.State, by: User, reason: str = "") -> None:
     step.state = state
-    step.state_changed_by = by  # type: ignore[assignment]
+    step.state_changed_by = by
     step.state_changed_at = timezone.now()
     step.skip_reason = reason
     step.save(update_fields=["state", "state_changed_by", "state_changed_at", "skip_reason"])
 
 
-def complete_step(*, step_id: int, by: AbstractBaseUser) -> Step:
+def complete_step(*, step_id: int, by: User) -> Step:
     """Tick a manual step done; its required steps must be settled first."""
     with transaction.atomic():
         step = _locked_step(step_id)
@@ -63,13 +65,19 @@ def complete_step(*, step_id: int, by: AbstractBaseUser) -> Step:
             raise ServiceError(f"First finish or skip: {titles}.")
         _settle(step, Step.State.DONE, by)
         change = Change(step.incident_id, steps={step.pk})
-        record(step.incident, TimelineEntry.Kind.STEP_DONE, f"Done: {step.title}",
-               actor=by, change=change, step=step)
+        record(
+            step.incident,
+            TimelineEntry.Kind.STEP_DONE,
+            f"Done: {step.title}",
+            actor=by,
+            change=change,
+            step=step,
+        )
         publish(change)
     return step
 
 
-def skip_step(*, step_id: int, by: AbstractBaseUser, reason: str) -> Step:
+def skip_step(*, step_id: int, by: User, reason: str) -> Step:
     """Skip a step; the reason is mandatory and goes on the record."""
     reason = reason.strip()
     if not reason:
@@ -82,13 +90,20 @@ def skip_step(*, step_id: int, by: AbstractBaseUser, reason: str) -> Step:
             raise _settled_elsewhere(step)
         _settle(step, Step.State.SKIPPED, by, reason)
         change = Change(step.incident_id, steps={step.pk})
-        record(step.incident, TimelineEntry.Kind.STEP_SKIPPED, f"Skipped: {step.title} — {reason}",
-               actor=by, change=change, step=step, data={"reason": reason})
+        record(
+            step.incident,
+            TimelineEntry.Kind.STEP_SKIPPED,
+            f"Skipped: {step.title} — {reason}",
+            actor=by,
+            change=change,
+            step=step,
+            data={"reason": reason},
+        )
         publish(change)
     return step
 
 
-def reopen_step(*, step_id: int, by: AbstractBaseUser) -> Step:
+def reopen_step(*, step_id: int, by: User) -> Step:
     """Undo a tick or a skip, unless a settled step depends on this one."""
     with transaction.atomic():
         step = _locked_step(step_id)
@@ -96,15 +111,25 @@ def reopen_step(*, step_id: int, by: AbstractBaseUser) -> Step:
             raise ServiceError("This step is already open.", conflict=True)
         dependents = [
             s.title
-            for s in Step.objects.filter(incident_id=step.incident_id).exclude(state=Step.State.PENDING)
+            for s in Step.objects.filter(incident_id=step.incident_id).exclude(
+                state=Step.State.PENDING
+            )
             if step.key in s.requires
         ]
         if dependents:
-            raise ServiceError(f"Reopen the steps that depend on it first: {'; '.join(dependents)}.")
+            raise ServiceError(
+                f"Reopen the steps that depend on it first: {'; '.join(dependents)}."
+            )
         previous = step.get_state_display().lower()
         _settle(step, Step.State.PENDING, by)
         change = Change(step.incident_id, steps={step.pk})
-        record(step.incident, TimelineEntry.Kind.STEP_REOPENED,
-               f"Reopened (was {previous}): {step.title}", actor=by, change=change, step=step)
+        record(
+            step.incident,
+            TimelineEntry.Kind.STEP_REOPENED,
+            f"Reopened (was {previous}): {step.title}",
+            actor=by,
+            change=change,
+            step=step,
+        )
         publish(change)
     return step

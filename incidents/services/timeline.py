@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,7 +19,7 @@ def record(
     kind: TimelineEntry.Kind,
     text: str,
     *,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     change: Change,
     step: Step | None = None,
     data: dict[str, Any] | None = None,
@@ -38,7 +38,7 @@ def record(
     return entry
 
 
-def add_note(*, incident_id: int, author: AbstractBaseUser, text: str) -> TimelineEntry:
+def add_note(*, incident_id: int, author: User, text: str) -> TimelineEntry:
     """A person's note on the timeline."""
     text = text.strip()
     if not text:

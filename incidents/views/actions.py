@@ -28,12 +28,20 @@ def step_for_user(request: HtmxRequest, incident_id: int, step_id: int) -> tuple
     return incident, step
 
 
-def step_response(request: HtmxRequest, incident_id: int, step_id: int, error: str = "") -> HttpResponse:
+def step_response(
+    request: HtmxRequest, incident_id: int, step_id: int, error: str = ""
+) -> HttpResponse:
     incident = Incident.objects.get(pk=incident_id)
     step = selectors.step_for_fragment(step_id)
     role_titles = dict(incident.roles.values_list("key", "title"))
-    ctx = {"incident": incident, "audience": "act", "rev": incident.revision, "step": step,
-           "role_titles": role_titles, "error": error}
+    ctx = {
+        "incident": incident,
+        "audience": "act",
+        "rev": incident.revision,
+        "step": step,
+        "role_titles": role_titles,
+        "error": error,
+    }
     return HttpResponse(render_to_string("incidents/_step.html", ctx, request=request))
 
 
@@ -75,8 +83,14 @@ def step_reopen(request: HtmxRequest, incident_id: int, step_id: int) -> HttpRes
 
 def _roles_response(request: HtmxRequest, incident_id: int, error: str = "") -> HttpResponse:
     incident = Incident.objects.get(pk=incident_id)
-    ctx = {"incident": incident, "audience": "act", "rev": incident.revision, "error": error,
-           "roles": selectors.roles_with_holders(incident), "people": selectors.assignable_users()}
+    ctx = {
+        "incident": incident,
+        "audience": "act",
+        "rev": incident.revision,
+        "error": error,
+        "roles": selectors.roles_with_holders(incident),
+        "people": selectors.assignable_users(),
+    }
     return render(request, "incidents/_roles.html", ctx)
 
 
@@ -89,8 +103,12 @@ def role_assign(request: HtmxRequest, incident_id: int) -> HttpResponse:
     if not form.is_valid():
         return _roles_response(request, incident_id, "Choose a person and a role.")
     try:
-        services.assign_role(incident_id=incident.pk, role_key=form.cleaned_data["role"],
-                             user_id=form.cleaned_data["user"], by=request.user)
+        services.assign_role(
+            incident_id=incident.pk,
+            role_key=form.cleaned_data["role"],
+            user_id=form.cleaned_data["user"],
+            by=request.user,
+        )
     except services.ServiceError as exc:
         return _roles_response(request, incident_id, exc.message)
     return _roles_response(request, incident_id)
@@ -102,7 +120,9 @@ def role_unassign(request: HtmxRequest, incident_id: int, assignment_id: int) ->
     incident, acc = access.get_incident_for_user(request.user, incident_id)
     access.require(acc.can_manage, "Only the incident commander assigns roles.")
     try:
-        services.unassign_role(incident_id=incident.pk, assignment_id=assignment_id, by=request.user)
+        services.unassign_role(
+            incident_id=incident.pk, assignment_id=assignment_id, by=request.user
+        )
     except services.ServiceError as exc:
         return _roles_response(request, incident_id, exc.message)
     return _roles_response(request, incident_id)
@@ -116,15 +136,18 @@ def note_add(request: HtmxRequest, incident_id: int) -> HttpResponse:
     form = NoteForm(request.POST)
     ctx: dict[str, object] = {"incident": incident}
     if not form.is_valid():
-        ctx |= {"error": "A note needs some text (at most 4000 characters).", "text": request.POST.get("text", "")}
+        ctx |= {
+            "error": "A note needs some text (at most 4000 characters).",
+            "text": request.POST.get("text", ""),
+        }
         return render(request, "incidents/_note_form.html", ctx)
     try:
-        entry = services.add_note(incident_id=incident.pk, author=request.user, text=form.cleaned_data["text"])
+        entry = services.add_note(
+            incident_id=incident.pk, author=request.user, text=form.cleaned_data["text"]
+        )
     except services.ServiceError as exc:
         return render(request, "incidents/_note_form.html", ctx | {"error": exc.message})
     # The cleared form, plus the entry itself so the author sees it even before the push.
     html = render_to_string("incidents/_note_form.html", ctx, request=request)
     html += render_to_string("incidents/_timeline_entry.html", ctx | {"entry": entry, "push": True})
     return HttpResponse(html)
-
-

@@ -11,8 +11,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from common.htmx import HtmxRequest
 from incidents import access, selectors, services
-from incidents.models import Incident
 from incidents.forms import OpenIncidentForm, environment_choices
+from incidents.models import Incident
 from runbooks.selectors import latest_versions
 
 
@@ -85,7 +85,7 @@ def incident_live(request: HtmxRequest, incident_id: int) -> HttpResponse:
 @require_GET
 def my_controls(request: HtmxRequest, incident_id: int) -> HttpResponse:
     """Which controls this user sees, as a style block (fragments are shared per audience)."""
-    incident, acc = access.get_incident_for_user(request.user, incident_id)
+    _, acc = access.get_incident_for_user(request.user, incident_id)
     return render(request, "incidents/_me_style.html", {"access": acc})
 
 

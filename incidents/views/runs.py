@@ -27,7 +27,9 @@ def run_request(request: HtmxRequest, incident_id: int, step_id: int) -> HttpRes
     return step_response(request, incident_id, step_id)
 
 
-def _run_for(request: HtmxRequest, incident_id: int, run_id: int) -> tuple[access.IncidentAccess, StepRun]:
+def _run_for(
+    request: HtmxRequest, incident_id: int, run_id: int
+) -> tuple[access.IncidentAccess, StepRun]:
     incident, acc = access.get_incident_for_user(request.user, incident_id)
     run = get_object_or_404(StepRun.objects.select_related("step"), pk=run_id, incident=incident)
     return acc, run
@@ -52,7 +54,9 @@ def run_approve(request: HtmxRequest, incident_id: int, run_id: int) -> HttpResp
 @require_POST
 def run_cancel(request: HtmxRequest, incident_id: int, run_id: int) -> HttpResponse:
     acc, run = _run_for(request, incident_id, run_id)
-    access.require(acc.can_act_on(run.step), "Only the step's owner role or the commander may cancel.")
+    access.require(
+        acc.can_act_on(run.step), "Only the step's owner role or the commander may cancel."
+    )
     try:
         runs.cancel_run(run_id=run.pk, by=request.user)
     except services.ServiceError as exc:
@@ -68,12 +72,12 @@ def run_log(request: HtmxRequest, incident_id: int, run_id: int) -> StreamingHtt
     access.require(acc.can_see_logs, "Viewers do not see logs.")
 
     def chunks() -> Iterator[bytes]:
-        texts = StepRunLogChunk.objects.filter(run=run).order_by("seq").values_list("text", flat=True)
+        texts = (
+            StepRunLogChunk.objects.filter(run=run).order_by("seq").values_list("text", flat=True)
+        )
         for text in texts.iterator(chunk_size=50):
             yield text.encode()
 
     response = StreamingHttpResponse(chunks(), content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-{run.step.key}.log"'
     return response
-
-

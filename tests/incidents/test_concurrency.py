@@ -45,11 +45,16 @@ def test_concurrent_ticks_one_wins_other_sees_result(incident, step, backend, ic
     assert len(wins) == 1
     assert len(conflicts) == len(people) - 1
     assert all(c.conflict and "Already done by" in c.message for c in conflicts)
-    assert TimelineEntry.objects.filter(incident=incident, kind=TimelineEntry.Kind.STEP_DONE).count() == 1
+    assert (
+        TimelineEntry.objects.filter(incident=incident, kind=TimelineEntry.Kind.STEP_DONE).count()
+        == 1
+    )
 
 
 def test_concurrent_writes_get_distinct_revisions(incident, backend):
     before = type(incident).objects.get(pk=incident.pk).revision
     race(5, lambda i: services.add_note(incident_id=incident.pk, author=backend, text=f"note {i}"))
     assert type(incident).objects.get(pk=incident.pk).revision == before + 5
-    assert TimelineEntry.objects.filter(incident=incident, kind=TimelineEntry.Kind.NOTE).count() == 5
+    assert (
+        TimelineEntry.objects.filter(incident=incident, kind=TimelineEntry.Kind.NOTE).count() == 5
+    )

@@ -24,12 +24,12 @@ async def open_socket(user, incident_id):
 @pytest.mark.parametrize("who", ["anonymous", "outsider"])
 async def test_consumer_refuses_people_who_may_not_see(incident, outsider, who):
     user = AnonymousUser() if who == "anonymous" else outsider
-    comm, connected, code = await open_socket(user, incident.pk)
+    _, connected, code = await open_socket(user, incident.pk)
     assert (connected, code) == (False, 4403)
 
 
 async def test_consumer_refuses_unknown_incident(viewer):
-    comm, connected, code = await open_socket(viewer, 999_999)
+    _, connected, code = await open_socket(viewer, 999_999)
     assert (connected, code) == (False, 4403)
 
 

@@ -9,23 +9,32 @@ from incidents.models import Step
 pytestmark = pytest.mark.django_db
 
 
-def test_nothing_is_pushed_before_commit(incident, step, backend, sent, django_capture_on_commit_callbacks):
+def test_nothing_is_pushed_before_commit(
+    incident, step, backend, sent, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.complete_step(step_id=step("disable-v1").pk, by=backend)
     assert sent == []
     assert len(callbacks) == 1
 
 
-def test_rolled_back_write_pushes_nothing(incident, step, backend, sent, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+def test_rolled_back_write_pushes_nothing(
+    incident, step, backend, sent, django_capture_on_commit_callbacks
+):
+    def tick_then_fail():
         with transaction.atomic():
             services.complete_step(step_id=step("disable-v1").pk, by=backend)
             raise RuntimeError("boom")
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        tick_then_fail()
     assert sent == []
     assert step("disable-v1").state == Step.State.PENDING
 
 
-def test_tick_pushes_one_render_per_audience(incident, step, backend, sent, django_capture_on_commit_callbacks):
+def test_tick_pushes_one_render_per_audience(
+    incident, step, backend, sent, django_capture_on_commit_callbacks
+):
     target = step("disable-v1")
     with django_capture_on_commit_callbacks(execute=True):
         services.complete_step(step_id=target.pk, by=backend)
@@ -43,7 +52,9 @@ def test_tick_pushes_one_render_per_audience(incident, step, backend, sent, djan
     assert "hx-post" not in view and "ctl" not in view
 
 
-def test_viewer_fragment_hides_command_details(incident, step, ic, sent, django_capture_on_commit_callbacks):
+def test_viewer_fragment_hides_command_details(
+    incident, step, ic, sent, django_capture_on_commit_callbacks
+):
     restore = step("restore")
     with django_capture_on_commit_callbacks(execute=True):
         services.skip_step(step_id=restore.pk, by=ic, reason="restored by hand")
@@ -53,10 +64,13 @@ def test_viewer_fragment_hides_command_details(incident, step, ic, sent, django_
     assert "pg_restore" not in view
 
 
-def test_role_change_pushes_roles_panel(incident, ic, other_responder, sent, django_capture_on_commit_callbacks):
+def test_role_change_pushes_roles_panel(
+    incident, ic, other_responder, sent, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        services.assign_role(incident_id=incident.pk, role_key="backend_engineer",
-                             user_id=other_responder.pk, by=ic)
+        services.assign_role(
+            incident_id=incident.pk, role_key="backend_engineer", user_id=other_responder.pk, by=ic
+        )
     for _, message in sent:
         assert f'id="roles-{incident.pk}"' in message["html"]
         assert "bystander" in message["html"]

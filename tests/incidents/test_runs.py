@@ -36,7 +36,11 @@ class FakeExecutor:
             emit(line)
         if self.stop_check and should_stop():
             raise StepCancelled()
-        return Outcome(self.succeed, exit_code=0 if self.succeed else 3, summary="exit 0" if self.succeed else "exit 3")
+        return Outcome(
+            self.succeed,
+            exit_code=0 if self.succeed else 3,
+            summary="exit 0" if self.succeed else "exit 3",
+        )
 
 
 @pytest.fixture
@@ -52,8 +56,11 @@ def enqueued(monkeypatch):
     sent = []
     from incidents import tasks
 
-    monkeypatch.setattr(tasks.execute_step_run_task, "apply_async",
-                        lambda args, queue: sent.append((args[0], queue)))
+    monkeypatch.setattr(
+        tasks.execute_step_run_task,
+        "apply_async",
+        lambda args, queue: sent.append((args[0], queue)),
+    )
     return sent
 
 
@@ -65,7 +72,9 @@ def ready(incident, step, backend, sysadmin):
     return step("restore")
 
 
-def test_gated_step_waits_for_approval_then_queues(ready, sysadmin, ic, enqueued, django_capture_on_commit_callbacks):
+def test_gated_step_waits_for_approval_then_queues(
+    ready, sysadmin, ic, enqueued, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         run = runs.request_run(step_id=ready.pk, by=sysadmin)
     assert run.status == StepRun.Status.AWAITING_APPROVAL and enqueued == []
@@ -131,7 +140,9 @@ def test_cancel_before_start_never_executes(ready, sysadmin, ic, fake, enqueued)
     assert run.status == StepRun.Status.CANCELLED and fake.executions == []
 
 
-def test_cancel_while_running_stops_through_heartbeat(ready, sysadmin, ic, fake, enqueued, monkeypatch):
+def test_cancel_while_running_stops_through_heartbeat(
+    ready, sysadmin, ic, fake, enqueued, monkeypatch
+):
     run = queued_run(ready, sysadmin, ic)
     fake.stop_check = True
     original = fake.run
@@ -166,11 +177,19 @@ def test_sweeper_leaves_fresh_runs(ready, sysadmin, ic, enqueued):
     assert sweeper.sweep_stale_runs(lease_seconds=30) == []
 
 
-def test_secrets_are_redacted_before_storage(ready, sysadmin, ic, fake, enqueued, monkeypatch, version):
+def test_secrets_are_redacted_before_storage(
+    ready, sysadmin, ic, fake, enqueued, monkeypatch, version
+):
     from incidents.execution import environment
 
-    monkeypatch.setattr(environment, "resolve", lambda run, env: environment.RunEnvironment(
-        env={"DB_PASSWORD": "hunter22-secret"}, redact=environment.Redactor({"DB_PASSWORD": "hunter22-secret"})))
+    monkeypatch.setattr(
+        environment,
+        "resolve",
+        lambda run, env: environment.RunEnvironment(
+            env={"DB_PASSWORD": "hunter22-secret"},
+            redact=environment.Redactor({"DB_PASSWORD": "hunter22-secret"}),
+        ),
+    )
     fake.lines = ("connecting with hunter22-secret", "ok")
     run = queued_run(ready, sysadmin, ic)
     runner.execute_run(run.pk)

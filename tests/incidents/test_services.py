@@ -17,14 +17,21 @@ def kinds(incident):
 def test_open_incident_copies_plan_and_makes_opener_commander(incident, ic):
     assert [p.key for p in incident.phases.all()] == ["preserve", "validate"]
     assert list(incident.steps.values_list("key", flat=True)) == [
-        "disable-v1", "stop-writes", "restore", "smoke"
+        "disable-v1",
+        "stop-writes",
+        "restore",
+        "smoke",
     ]
     restore = incident.steps.get(key="restore")
     assert (restore.kind, restore.requires, restore.approval_role) == (
-        "shell", ["stop-writes"], INCIDENT_COMMANDER
+        "shell",
+        ["stop-writes"],
+        INCIDENT_COMMANDER,
     )
     assert set(incident.roles.values_list("key", flat=True)) == {
-        INCIDENT_COMMANDER, "backend_engineer", "system_administrator"
+        INCIDENT_COMMANDER,
+        "backend_engineer",
+        "system_administrator",
     }
     commander = RoleAssignment.objects.get(incident=incident, role__key=INCIDENT_COMMANDER)
     assert commander.user == ic
@@ -33,27 +40,43 @@ def test_open_incident_copies_plan_and_makes_opener_commander(incident, ic):
 
 def test_open_incident_refuses_unknown_environment_and_saves_nothing(version, ic):
     with pytest.raises(services.ServiceError, match="no environment"):
-        services.open_incident(version=version, environment="mars", title="x",
-                               severity="sev1", is_drill=False, opened_by=ic)
+        services.open_incident(
+            version=version,
+            environment="mars",
+            title="x",
+            severity="sev1",
+            is_drill=False,
+            opened_by=ic,
+        )
     assert Incident.objects.count() == 0
 
 
 def test_open_incident_refuses_non_commanders(version, backend):
     with pytest.raises(services.ServiceError):
-        services.open_incident(version=version, environment="staging", title="x",
-                               severity="sev1", is_drill=False, opened_by=backend)
+        services.open_incident(
+            version=version,
+            environment="staging",
+            title="x",
+            severity="sev1",
+            is_drill=False,
+            opened_by=backend,
+        )
 
 
 def test_assign_role_is_idempotent(incident, ic, backend):
     before = incident.timeline.count()
-    services.assign_role(incident_id=incident.pk, role_key="backend_engineer", user_id=backend.pk, by=ic)
+    services.assign_role(
+        incident_id=incident.pk, role_key="backend_engineer", user_id=backend.pk, by=ic
+    )
     assert RoleAssignment.objects.filter(incident=incident, user=backend).count() == 1
     assert incident.timeline.count() == before
 
 
 def test_assign_commander_hands_over(incident, ic):
     successor = make_user("ic2", "commanders")
-    services.assign_role(incident_id=incident.pk, role_key=INCIDENT_COMMANDER, user_id=successor.pk, by=ic)
+    services.assign_role(
+        incident_id=incident.pk, role_key=INCIDENT_COMMANDER, user_id=successor.pk, by=ic
+    )
     holders = RoleAssignment.objects.filter(incident=incident, role__key=INCIDENT_COMMANDER)
     assert [a.user for a in holders] == [successor]
     assert "handed over from ic to ic2" in incident.timeline.first().text
@@ -61,12 +84,16 @@ def test_assign_commander_hands_over(incident, ic):
 
 def test_responder_cannot_become_commander(incident, ic, backend):
     with pytest.raises(services.ServiceError, match="may not hold"):
-        services.assign_role(incident_id=incident.pk, role_key=INCIDENT_COMMANDER, user_id=backend.pk, by=ic)
+        services.assign_role(
+            incident_id=incident.pk, role_key=INCIDENT_COMMANDER, user_id=backend.pk, by=ic
+        )
 
 
 def test_viewer_cannot_be_assigned(incident, ic, viewer):
     with pytest.raises(services.ServiceError, match="may not hold"):
-        services.assign_role(incident_id=incident.pk, role_key="backend_engineer", user_id=viewer.pk, by=ic)
+        services.assign_role(
+            incident_id=incident.pk, role_key="backend_engineer", user_id=viewer.pk, by=ic
+        )
 
 
 def test_unassign_commander_is_refused(incident, ic):

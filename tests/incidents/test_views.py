@@ -22,11 +22,23 @@ def post_step(client, incident, step, action, **data):
 
 
 def test_list_shows_active_incidents_first(client, ic, incident, version):
-    old = services.open_incident(version=version, environment="staging", title="Older and closed",
-                                 severity="sev3", is_drill=False, opened_by=ic)
+    old = services.open_incident(
+        version=version,
+        environment="staging",
+        title="Older and closed",
+        severity="sev3",
+        is_drill=False,
+        opened_by=ic,
+    )
     Incident.objects.filter(pk=old.pk).update(status=Incident.Status.RESOLVED)
-    newer = services.open_incident(version=version, environment="staging", title="Newest",
-                                   severity="sev2", is_drill=False, opened_by=ic)
+    newer = services.open_incident(
+        version=version,
+        environment="staging",
+        title="Newest",
+        severity="sev2",
+        is_drill=False,
+        opened_by=ic,
+    )
     Incident.objects.filter(pk=newer.pk).update(status=Incident.Status.RESOLVED)
     client.force_login(ic)
     html = client.get(reverse("incidents:list")).content.decode()
@@ -37,10 +49,16 @@ def test_open_incident_form_creates_incident_and_redirects(client, ic, version):
     client.force_login(ic)
     form_page = client.get(reverse("incidents:open"))
     assert b"Staging" in form_page.content
-    response = client.post(reverse("incidents:open"), {
-        "version": version.pk, "environment": "staging", "title": "Migration broke tasks",
-        "severity": "sev1", "is_drill": "on",
-    })
+    response = client.post(
+        reverse("incidents:open"),
+        {
+            "version": version.pk,
+            "environment": "staging",
+            "title": "Migration broke tasks",
+            "severity": "sev1",
+            "is_drill": "on",
+        },
+    )
     incident = Incident.objects.get()
     assert response.status_code == 302 and response.url == detail(incident)
     assert incident.is_drill and incident.steps.count() == 4
@@ -48,9 +66,15 @@ def test_open_incident_form_creates_incident_and_redirects(client, ic, version):
 
 def test_open_incident_form_rejects_environment_of_another_runbook(client, ic, version):
     client.force_login(ic)
-    response = client.post(reverse("incidents:open"), {
-        "version": version.pk, "environment": "mars", "title": "x", "severity": "sev1",
-    })
+    response = client.post(
+        reverse("incidents:open"),
+        {
+            "version": version.pk,
+            "environment": "mars",
+            "title": "x",
+            "severity": "sev1",
+        },
+    )
     assert response.status_code == 200 and b"Select a valid choice" in response.content
     assert Incident.objects.count() == 0
 
@@ -105,8 +129,14 @@ def test_non_owner_tick_is_refused(client, request, incident, step, who):
 
 
 def test_step_of_another_incident_is_404(client, ic, incident, version):
-    other = services.open_incident(version=version, environment="staging", title="other",
-                                   severity="sev3", is_drill=False, opened_by=ic)
+    other = services.open_incident(
+        version=version,
+        environment="staging",
+        title="other",
+        severity="sev3",
+        is_drill=False,
+        opened_by=ic,
+    )
     client.force_login(ic)
     foreign = other.steps.get(key="disable-v1")
     assert post_step(client, incident, foreign, "complete").status_code == 404
@@ -127,8 +157,9 @@ def test_skip_without_reason_is_shown_as_error(client, backend, incident, step):
 
 def test_note_returns_cleared_form_and_entry(client, backend, incident):
     client.force_login(backend)
-    html = client.post(reverse("incidents:note_add", args=[incident.pk]),
-                       {"text": "Backups verified"}).content.decode()
+    html = client.post(
+        reverse("incidents:note_add", args=[incident.pk]), {"text": "Backups verified"}
+    ).content.decode()
     assert f'id="note-form-{incident.pk}"' in html
     assert f'data-into="timeline-{incident.pk}"' in html and "Backups verified" in html
 
@@ -160,15 +191,25 @@ def test_forged_role_key_is_an_error_not_a_crash(client, ic, other_responder, in
 def test_live_endpoint_returns_every_panel(client, viewer, incident):
     client.force_login(viewer)
     html = client.get(reverse("incidents:live", args=[incident.pk])).content.decode()
-    for fragment_id in (f"incident-head-{incident.pk}", f"roles-{incident.pk}", f"timeline-{incident.pk}"):
+    for fragment_id in (
+        f"incident-head-{incident.pk}",
+        f"roles-{incident.pk}",
+        f"timeline-{incident.pk}",
+    ):
         assert f'id="{fragment_id}"' in html
     assert all(f'id="phase-{p.pk}"' in html for p in incident.phases.all())
 
 
 def _page_queries(client, user, n_steps: int, n_notes: int) -> int:
     version = make_version(spec_with_steps(n_steps))
-    incident = services.open_incident(version=version, environment="staging", title=f"size {n_steps}",
-                                      severity="sev2", is_drill=False, opened_by=user)
+    incident = services.open_incident(
+        version=version,
+        environment="staging",
+        title=f"size {n_steps}",
+        severity="sev2",
+        is_drill=False,
+        opened_by=user,
+    )
     for i in range(n_notes):
         services.add_note(incident_id=incident.pk, author=user, text=f"note {i}")
     with CaptureQueriesContext(connection) as queries:
