@@ -6,9 +6,9 @@ from django.http import Http404, HttpRequest
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 
+from common import capabilities
 from common.api_auth import api_auth
 from common.capabilities import RESPONDERS
-from common import capabilities
 from incidents import access
 from incidents.api_schemas import ErrorOut, RunbookDetailOut, RunbookSummaryOut
 from runbooks.models import RunbookVersion
