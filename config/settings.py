@@ -131,7 +131,8 @@ if REDIS_URL:
             # Pub/sub layer: cheaper group_send and no reconnect-storm failures
             # (shared/PERFORMANCE.md, lessons 1 and 4).
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # A prefix keeps separate deployments (or test runs) on one Redis apart.
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("RIPCORD_CHANNEL_PREFIX", "ripcord")},
         }
     }
 else:

@@ -91,3 +91,28 @@ def sent(monkeypatch) -> list[tuple[str, dict[str, Any]]]:
 
     monkeypatch.setattr(events, "group_send", record)
     return calls
+
+
+# --- browser tests (pytest-playwright driving Debian's Chromium) -------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    # Playwright cannot download its own browser here; these flags keep Chromium
+    # off the (closed) network at start-up (shared/PITFALLS.md).
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }

@@ -1,0 +1,131 @@
+"""Real processes for integration tests: an ASGI server and a Celery worker.
+
+They run against the test database (committed data only: use transactional
+tests) and real Redis, with settings from the environment exactly as in
+production. Each run gets its own Redis key prefix and broker database so
+parallel runs on one machine do not hear each other.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def wait_for(condition: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_database_url() -> str:
+    db = connection.settings_dict
+    user = db.get("USER") or "postgres"
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{user}@{host}:{port}/{db['NAME']}"
+
+
+def service_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL=test_database_url(),
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/9",
+        RIPCORD_CHANNEL_PREFIX=f"ripcord-test-{RUN_ID}",
+        SECRET_KEY="integration-test-secret",
+        RIPCORD_DEMO="0",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Process:
+    name: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    url: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+def _spawn(name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> Process:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}-{RUN_ID}.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return Process(name, proc, log_path)
+
+
+def start_server(log_dir: Path, **env: str) -> Process:
+    port = free_port()
+    argv = [sys.executable, "-m", "uvicorn", "config.asgi:application",
+            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    server = _spawn("uvicorn", argv, service_env(**env), log_dir)
+    server.url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"server exited:\n{server.log()}")
+        try:
+            with urllib.request.urlopen(server.url + "/accounts/login/", timeout=1) as r:
+                return bool(r.status == 200)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False
+
+    wait_for(ready, timeout=30, what="the ASGI server")
+    return server
+
+
+def start_worker(log_dir: Path, *, queues: str = "default", **env: str) -> Process:
+    """A real Celery worker process (prefork, one child), ready when it says so."""
+    argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
+            "--concurrency", "1", "--prefetch-multiplier", "1", "-Q", queues,
+            "--hostname", f"test-{RUN_ID}-{uuid.uuid4().hex[:4]}@%h", "--without-gossip", "--without-mingle"]
+    worker = _spawn("celery", argv, service_env(**env), log_dir)
+
+    def ready() -> bool:
+        if worker.proc.poll() is not None:
+            raise RuntimeError(f"worker exited:\n{worker.log()}")
+        return " ready." in worker.log()
+
+    wait_for(ready, timeout=40, what="the Celery worker")
+    return worker
