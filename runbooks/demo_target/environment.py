@@ -1,0 +1,44 @@
+"""Where the demo target lives, from the environment (shared by the command and the runbook).
+
+* ``TARGET_DATABASE_URL``: the todo database the rollback restores
+  (default ``postgres://postgres@127.0.0.1:5432/todo_demo``);
+* ``TARGET_ADMIN_DATABASE_URL``: a database of the same server used to drop and
+  create the target (default: the target's server, database ``postgres``);
+* ``TARGET_BACKUP_FILE``: the pre-migration ``pg_dump -Fc`` archive
+  (default ``<var dir>/backups/pre_migration.backup``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from runbooks.demo_target import pg
+
+DEFAULT_TARGET_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/todo_demo"
+
+
+@dataclass(frozen=True)
+class TargetSettings:
+    dsn: str
+    admin_dsn: str
+    backup_file: Path
+
+    @property
+    def dbname(self) -> str:
+        return pg.dbname_of(self.dsn)
+
+    @property
+    def snapshot_file(self) -> Path:
+        """The fingerprint taken when the backup was, beside it: what a restore must reproduce."""
+        return self.backup_file.with_suffix(".fingerprint.json")
+
+
+def target_settings(var_dir: Path, environ: Mapping[str, str] | None = None) -> TargetSettings:
+    env = os.environ if environ is None else environ
+    dsn = env.get("TARGET_DATABASE_URL") or DEFAULT_TARGET_DATABASE_URL
+    admin_dsn = env.get("TARGET_ADMIN_DATABASE_URL") or pg.with_dbname(dsn, "postgres")
+    backup = env.get("TARGET_BACKUP_FILE") or str(var_dir / "backups" / "pre_migration.backup")
+    return TargetSettings(dsn=dsn, admin_dsn=admin_dsn, backup_file=Path(backup))

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from runbooks.demo_target.pg import with_dbname
+from tests.demo_target.conftest import ADMIN_DSN
+
+
+@pytest.fixture
+def target_env(monkeypatch, new_db_name, tmp_path):
+    dsn = with_dbname(ADMIN_DSN, new_db_name())
+    monkeypatch.setenv("TARGET_DATABASE_URL", dsn)
+    monkeypatch.setenv("TARGET_ADMIN_DATABASE_URL", ADMIN_DSN)
+    monkeypatch.setenv("TARGET_BACKUP_FILE", str(tmp_path / "pre_migration.backup"))
+    return tmp_path
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command("demo_target", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_create_builds_backs_up_and_breaks_the_target(target_env):
+    output = run("create", "--users=200", "--tasks=1200")
+
+    assert "Fingerprint before the migration:" in output
+    assert "id_types.users: integer -> uuid" in output
+    assert (target_env / "pre_migration.backup").is_file()
+    snapshot = json.loads((target_env / "pre_migration.fingerprint.json").read_text())
+    assert snapshot["tables"]["users"] == 200
+    report = json.loads(run("fingerprint"))
+    assert report["fingerprint"]["id_types"]["users"] == "uuid"
+    assert report["matches_snapshot"] is False
+
+
+def test_restore_brings_back_the_snapshot(target_env):
+    run("create", "--users=200", "--tasks=1200")
+
+    output = run("restore")
+
+    assert "matches the pre-migration snapshot" in output
+    report = json.loads(run("fingerprint"))
+    assert report["matches_snapshot"] is True
+    assert report["sequences"]["user_id_seq"]["is_past_max"]
+
+
+def test_commands_say_postgres_is_needed_when_it_is_unreachable(monkeypatch, tmp_path):
+    monkeypatch.setenv("TARGET_DATABASE_URL", "postgres://postgres@127.0.0.1:1/todo_demo")
+    monkeypatch.delenv("TARGET_ADMIN_DATABASE_URL", raising=False)
+    monkeypatch.setenv("TARGET_BACKUP_FILE", str(tmp_path / "pre_migration.backup"))
+
+    for action in ("fingerprint", "restore", "create"):
+        with pytest.raises(CommandError, match="needs PostgreSQL") as caught:
+            run(action, *(["--users=10", "--tasks=10"] if action == "create" else []))
+        assert "Embedded mode without PostgreSQL cannot roll it back" in str(caught.value)
+
+
+def test_restore_without_a_backup_says_so(target_env):
+    run("create", "--users=10", "--tasks=10")
+    (target_env / "pre_migration.backup").unlink()
+
+    with pytest.raises(CommandError, match="no backup"):
+        run("restore")
