@@ -12,6 +12,7 @@ Two run modes, chosen by the environment alone:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -26,7 +27,7 @@ REDIS_URL = env_str("REDIS_URL")
 EMBEDDED = not DATABASE_URL
 
 DEBUG = env_bool("DEBUG", default=False)
-_DEV_SECRET = "embedded-mode-only-not-a-secret"  # noqa: S105 - refused outside embedded mode
+_DEV_SECRET = "embedded-mode-only-not-a-secret"  # refused outside embedded mode, see below
 SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET if EMBEDDED else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL is set")
@@ -85,6 +86,7 @@ TEMPLATES = [
     }
 ]
 
+DATABASES: dict[str, dict[str, Any]]
 if EMBEDDED:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -96,7 +98,7 @@ if EMBEDDED:
         }
     }
 else:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {"default": {**dj_database_url.parse(DATABASE_URL, conn_max_age=60)}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -137,6 +139,10 @@ else:
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
+# Named, not Celery's implicit "celery": workers subscribe with `-Q default,<extra queues>`
+# (compose.yaml, the embedded worker), so the queue every unrouted task lands on needs a
+# name they can list.
+CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -152,11 +158,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 
 # --- Ripcord ----------------------------------------------------------------
 RIPCORD_RUNBOOK_DIRS = env_list("RIPCORD_RUNBOOK_DIRS", [str(BASE_DIR / "runbooks" / "library")])
+# Extra queues this host's workers consume besides "default" (e.g. "db" on a worker
+# placed next to the database); read by the embedded worker and compose.yaml's worker.
+RIPCORD_WORKER_QUEUES = env_list("RIPCORD_WORKER_QUEUES", [])
 RIPCORD_DEMO = env_bool("RIPCORD_DEMO", default=EMBEDDED)
 RIPCORD_TIMELINE_PAGE_SIZE = env_int("RIPCORD_TIMELINE_PAGE_SIZE", 200, minimum=10)
-RIPCORD_LOG_LEVEL = env_choice(
-    "RIPCORD_LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"}
-)
+RIPCORD_LOG_LEVEL = env_choice("RIPCORD_LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})
 
 LOGGING = {
     "version": 1,
