@@ -11,7 +11,7 @@ from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from common import tokens
 from common.forms import TokenCreateForm
@@ -24,7 +24,7 @@ class AuthenticatedRequest(HttpRequest):
     user: User  # guaranteed by @login_required
 
 
-@require_GET
+@require_safe  # GET, and HEAD for probes that only read the status
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness + database reachability, for compose and load balancers. No login, no session."""

@@ -138,7 +138,8 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Celery -----------------------------------------------------------------
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
+# Empty counts as unset: compose passes every variable, set or not.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "memory://"
 # Named, not Celery's implicit "celery": workers subscribe with `-Q default,<extra queues>`
 # (compose.yaml, the embedded worker), so the queue every unrouted task lands on needs a
 # name they can list.

@@ -25,5 +25,9 @@ def test_healthz_returns_503_when_database_fails(client, monkeypatch):
     assert response.json() == {"ok": False}
 
 
+def test_healthz_answers_head(client):
+    assert client.head("/healthz").status_code == 200
+
+
 def test_healthz_refuses_post(client):
     assert client.post("/healthz").status_code == 405

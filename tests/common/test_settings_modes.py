@@ -78,6 +78,12 @@ def test_settings_choose_postgresql_and_redis_when_urls_set(tmp_path):
     assert got["demo"] is False
 
 
+def test_settings_treat_empty_broker_url_as_unset(tmp_path):
+    # compose.yaml passes CELERY_BROKER_URL through even when the operator left it empty.
+    got = chosen(tmp_path, REDIS_URL="redis://cache.internal:6379/2", CELERY_BROKER_URL="")
+    assert got["broker"] == "redis://cache.internal:6379/2"
+
+
 def test_settings_keep_in_memory_layer_with_database_but_no_redis(tmp_path):
     got = chosen(tmp_path, DATABASE_URL="postgres://u@h/db", SECRET_KEY="k")
     assert got["engine"] == "django.db.backends.postgresql"

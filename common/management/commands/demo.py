@@ -40,6 +40,11 @@ class Command(BaseCommand):
         demo.load_runbooks()
         url = serve.public_url(host, port)
         self.stdout.write(demo.format_user_table(users, url + reverse("login")))
+        if host not in {"127.0.0.1", "localhost", "::1"}:
+            self.stderr.write(
+                f"Serving on {host}: anyone who can reach it can sign in with the passwords above. "
+                "Add the name you browse to ALLOWED_HOSTS, or Django answers 400."
+            )
         if no_serve:
             return
 
