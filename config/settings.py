@@ -27,7 +27,7 @@ REDIS_URL = env_str("REDIS_URL")
 EMBEDDED = not DATABASE_URL
 
 DEBUG = env_bool("DEBUG", default=False)
-_DEV_SECRET = "embedded-mode-only-not-a-secret"
+_DEV_SECRET = "embedded-mode-only-not-a-secret"  # refused outside embedded mode, see below
 SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET if EMBEDDED else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL is set")
@@ -86,7 +86,7 @@ TEMPLATES = [
     }
 ]
 
-DATABASES: dict[str, Any]  # two shapes below; one declared type for mypy
+DATABASES: dict[str, dict[str, Any]]
 if EMBEDDED:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -98,7 +98,7 @@ if EMBEDDED:
         }
     }
 else:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {"default": {**dj_database_url.parse(DATABASE_URL, conn_max_age=60)}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -132,14 +132,22 @@ if REDIS_URL:
             # (shared/PERFORMANCE.md, lessons 1 and 4).
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             # A prefix keeps separate deployments (or test runs) on one Redis apart.
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("RIPCORD_CHANNEL_PREFIX", "ripcord")},
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env_str("RIPCORD_CHANNEL_PREFIX", "ripcord"),
+            },
         }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Celery -----------------------------------------------------------------
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
+# Empty counts as unset: compose passes every variable, set or not.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "memory://"
+# Named, not Celery's implicit "celery": workers subscribe with `-Q default,<extra queues>`
+# (compose.yaml, the embedded worker), so the queue every unrouted task lands on needs a
+# name they can list.
+CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -155,6 +163,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 
 # --- Ripcord ----------------------------------------------------------------
 RIPCORD_RUNBOOK_DIRS = env_list("RIPCORD_RUNBOOK_DIRS", [str(BASE_DIR / "runbooks" / "library")])
+# Extra queues this host's workers consume besides "default" (e.g. "db" on a worker
+# placed next to the database); read by the embedded worker and compose.yaml's worker.
+RIPCORD_WORKER_QUEUES = env_list("RIPCORD_WORKER_QUEUES", [])
 RIPCORD_DEMO = env_bool("RIPCORD_DEMO", default=EMBEDDED)
 RIPCORD_TIMELINE_PAGE_SIZE = env_int("RIPCORD_TIMELINE_PAGE_SIZE", 200, minimum=10)
 # Scripted steps: a running step renews its lease every second; the sweeper

@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN_ID = uuid.uuid4().hex[:8]
 
 
-def wait_for(condition: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.05) -> None:
+def wait_for(
+    condition: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.05
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -97,8 +99,19 @@ def _spawn(name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> Pr
 
 def start_server(log_dir: Path, **env: str) -> Process:
     port = free_port()
-    argv = [sys.executable, "-m", "uvicorn", "config.asgi:application",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "config.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     server = _spawn("uvicorn", argv, service_env(**env), log_dir)
     server.url = f"http://127.0.0.1:{port}"
 
@@ -117,9 +130,26 @@ def start_server(log_dir: Path, **env: str) -> Process:
 
 def start_worker(log_dir: Path, *, queues: str = "default", **env: str) -> Process:
     """A real Celery worker process (prefork, one child), ready when it says so."""
-    argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
-            "--concurrency", "1", "--prefetch-multiplier", "1", "-Q", queues,
-            "--hostname", f"test-{RUN_ID}-{uuid.uuid4().hex[:4]}@%h", "--without-gossip", "--without-mingle"]
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        "1",
+        "--prefetch-multiplier",
+        "1",
+        "-Q",
+        queues,
+        "--hostname",
+        f"test-{RUN_ID}-{uuid.uuid4().hex[:4]}@%h",
+        "--without-gossip",
+        "--without-mingle",
+    ]
     worker = _spawn("celery", argv, service_env(**env), log_dir)
 
     def ready() -> bool:
