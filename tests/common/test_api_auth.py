@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from ninja.errors import AuthenticationError
 from django.test import Client, RequestFactory
 
 from common.api_auth import TokenAuth, api_auth
@@ -19,8 +20,10 @@ def test_token_auth_returns_user_and_sets_request_user(alice):
 
 
 def test_token_auth_refuses_unknown_token(alice):
+    # Raises (401) rather than falling through to the session and its CSRF check.
     request = RequestFactory().get("/", HTTP_AUTHORIZATION="Bearer rpc_nope")
-    assert TokenAuth()(request) is None
+    with pytest.raises(AuthenticationError):
+        TokenAuth()(request)
 
 
 def test_api_auth_tries_token_then_session():
