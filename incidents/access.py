@@ -66,7 +66,8 @@ class IncidentAccess:
     @property
     def can_see_logs(self) -> bool:
         """Logs, variables and step details: everyone who may act, never viewers."""
-        return self.is_commander or bool(self.roles) or bool(self.groups & {COMMANDERS, RESPONDERS})
+        # Group, not role: a viewer (the PM) may hold a sign-off role and still sees no logs.
+        return self.is_commander or bool(self.groups & {COMMANDERS, RESPONDERS})
 
     @property
     def audience(self) -> Audience:

@@ -35,13 +35,17 @@ def render_change(change: Change) -> dict[Audience, str]:
         if change.timeline
         else []
     )
+    titles = selectors.step_titles(incident.pk) if change.steps else {}
     with_header = change.header or bool(change.steps)
     progress = selectors.incident_progress(incident.pk) if with_header else None
     people = selectors.assignable_users() if change.roles else []
 
     out: dict[Audience, str] = {}
     for audience in AUDIENCES:
-        ctx = fragment_context(incident, audience) | {"role_titles": role_titles}
+        ctx = fragment_context(incident, audience) | {
+            "role_titles": role_titles,
+            "step_titles": titles,
+        }
         parts: list[str] = []
         if with_header:
             parts.append(render_to_string("incidents/_header.html", ctx | {"progress": progress}))

@@ -54,6 +54,10 @@ class IncidentPage:
         return {role.key: role.title for role in self.roles}
 
     @property
+    def step_titles(self) -> dict[str, str]:
+        return {step.key: step.title for pv in self.phases for step in pv.steps}
+
+    @property
     def progress(self) -> Progress:
         parts = [pv.progress for pv in self.phases]
         return Progress(sum(p.settled for p in parts), sum(p.total for p in parts))
@@ -181,3 +185,8 @@ def incident_progress(incident_id: int) -> Progress:
         total=Count("pk"), settled=Count("pk", filter=~Q(state=Step.State.PENDING))
     )
     return Progress(counts["settled"], counts["total"])
+
+
+def step_titles(incident_id: int) -> dict[str, str]:
+    """Step key → title, to name required steps in fragments."""
+    return dict(Step.objects.filter(incident_id=incident_id).values_list("key", "title"))

@@ -34,12 +34,14 @@ def step_response(
     incident = Incident.objects.get(pk=incident_id)
     step = selectors.step_for_fragment(step_id)
     role_titles = dict(incident.roles.values_list("key", "title"))
+    step_titles = selectors.step_titles(incident_id)
     ctx = {
         "incident": incident,
         "audience": "act",
         "rev": incident.revision,
         "step": step,
         "role_titles": role_titles,
+        "step_titles": step_titles,
         "error": error,
     }
     return HttpResponse(render_to_string("incidents/_step.html", ctx, request=request))

@@ -106,5 +106,6 @@ def _page_context(incident: Incident, acc: access.IncidentAccess) -> dict[str, o
         "rev": incident.revision,
         "page": page,
         "role_titles": page.role_titles,
+        "step_titles": page.step_titles,
         "people": selectors.assignable_users() if acc.audience == "act" else [],
     }

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from ninja.errors import AuthenticationError
 from django.test import Client, RequestFactory
+from ninja.errors import AuthenticationError
 
 from common.api_auth import TokenAuth, api_auth
 from common.tokens import create_token
