@@ -24,3 +24,12 @@ def latest_version(slug: str) -> RunbookVersion | None:
 def versions_of(slug: str) -> QuerySet[RunbookVersion]:
     """All versions of the runbook ``slug``, newest first."""
     return RunbookVersion.objects.filter(runbook__slug=slug).order_by("-number")
+
+
+def queues_in_use() -> list[str]:
+    """Every worker queue a loaded runbook version routes a step to, plus "default"."""
+    queues = {"default"}
+    for spec in RunbookVersion.objects.values_list("spec", flat=True):
+        for phase in spec.get("phases", []):
+            queues.update(step["queue"] for step in phase.get("steps", []) if step.get("queue"))
+    return sorted(queues)

@@ -11,6 +11,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
 from common import demo, embedded_worker, serve
+from common.embedded_beat import EmbeddedBeat
+from runbooks.selectors import queues_in_use
 
 
 class Command(BaseCommand):
@@ -49,15 +51,20 @@ class Command(BaseCommand):
             return
 
         worker = None
+        beat = None
         if str(settings.CELERY_BROKER_URL).startswith("memory://"):
             from config.celery import app
 
-            queues = ["default", *settings.RIPCORD_WORKER_QUEUES]
+            # One in-process worker serves every queue a runbook routes to.
+            queues = sorted({*queues_in_use(), *settings.RIPCORD_WORKER_QUEUES})
             worker = embedded_worker.start(app, queues=queues)
+            beat = EmbeddedBeat().start()
             self.stdout.write(f"In-process Celery worker consuming {', '.join(queues)}.")
         try:
             serve.serve(host, port)
         finally:
+            if beat is not None:
+                beat.stop()
             if worker is not None:
                 self.stdout.write("Stopping the in-process worker…")
                 try:

@@ -1,0 +1,40 @@
+"""Embedded mode's stand-in for Celery beat: the periodic jobs, on a daemon thread.
+
+Celery's embedded scheduler forks; in the one-process demo a thread calling the
+same service functions on the same schedule does the job.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.conf import settings
+from django.db import close_old_connections
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedBeat:
+    def __init__(self, interval: float | None = None) -> None:
+        self.interval = interval or max(1.0, settings.RIPCORD_RUN_LEASE_SECONDS / 3)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="embedded-beat", daemon=True)
+
+    def start(self) -> EmbeddedBeat:
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        from incidents.execution.sweeper import sweep_stale_runs
+
+        while not self._stop.wait(self.interval):
+            close_old_connections()
+            try:
+                sweep_stale_runs()
+            except Exception:  # a bad sweep must not stop the next one
+                log.exception("sweeping stale runs failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
