@@ -135,6 +135,7 @@ class Step(models.Model):
     is_optional = models.BooleanField(default=False)
     timeout_seconds = models.PositiveIntegerField(default=900)
     queue = models.CharField(max_length=63, blank=True)
+    needs = models.JSONField(default=list, blank=True)
 
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     state_changed_by = models.ForeignKey(

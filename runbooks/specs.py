@@ -39,6 +39,9 @@ class SecretRef(Spec):
 
     env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     file: str | None = None
+    # An optional secret that is absent on the worker is simply not set (e.g. a
+    # demo database with trust authentication needs no password).
+    optional: bool = False
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> SecretRef:
@@ -138,6 +141,9 @@ class StepSpec(Spec):
     queue: Key | None = None
     optional: bool = False
     validations: list[Key] = Field(default_factory=list)
+    # What the step's target must offer; checked before it runs, so a missing
+    # PostgreSQL or Docker engine is named instead of failing obscurely.
+    needs: list[Literal["postgresql", "docker"]] = Field(default_factory=list)
 
     # A field validator (not a model validator) so the error is located at
     # ``...steps[j].command`` rather than at the whole step.

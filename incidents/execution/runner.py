@@ -16,6 +16,7 @@ from django.utils import timezone
 from incidents.execution import environment
 from incidents.execution.finish import finish_run, mark_started
 from incidents.execution.logsink import LogSink
+from incidents.execution.needs import check_needs
 from incidents.models import StepRun
 from runbooks.executors import get_executor
 from runbooks.executors.base import (
@@ -73,6 +74,7 @@ def execute_run(run_id: int) -> None:
     sink: LogSink | None = None
     try:
         env = environment.resolve(run, dict(os.environ))
+        check_needs(run.step.needs, env.env)
         sink = LogSink(run, env.redact)
         execution = Execution(
             run_id=run.pk,

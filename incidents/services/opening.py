@@ -133,6 +133,7 @@ def _copy_phases_and_steps(incident: Incident, spec: RunbookSpec) -> None:
             is_optional=s.optional,
             timeout_seconds=s.timeout_seconds,
             queue=s.queue or "",
+            needs=list(s.needs),
         )
         for phase, p in zip(phases, spec.phases, strict=True)
         for j, s in enumerate(p.steps)
