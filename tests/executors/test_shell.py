@@ -1,0 +1,325 @@
+"""Shell executor against real processes: env as data, streaming, and killing the whole group."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from runbooks.executors import (
+    Execution,
+    ExecutorError,
+    Outcome,
+    StepCancelled,
+    StepTimedOut,
+    shell,
+)
+from runbooks.executors.shell import ShellExecutor
+from tests.executors.conftest import Lines, never
+
+executor = ShellExecutor()
+
+# A script that puts two children in the background, reports its session id ($$: it leads
+# its own session) once they exist, then waits for them forever.
+BACKGROUND_CHILDREN = 'sleep 300 & sleep 300 & echo "$$"; echo ready; wait\n'
+
+
+def live_processes_of(sid: int) -> list[int]:
+    """Live processes whose session or process group is ``sid``, read from /proc directly."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        state, pgrp, session = fields[0], int(fields[2]), int(fields[3])
+        if state not in ("Z", "X") and sid in (pgrp, session):
+            found.append(int(entry.name))
+    return found
+
+
+def wait_until_gone(sid: int, seconds: float) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while (left := live_processes_of(sid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
+def test_shell_runs_argv_and_records_exit_zero(make_execution):
+    lines = Lines()
+    outcome = executor.run(
+        make_execution({"argv": ["/bin/echo", "hello", "world"]}), emit=lines, should_stop=never
+    )
+    assert lines == ["hello world"]
+    assert (outcome.succeeded, outcome.exit_code, outcome.summary) == (True, 0, "exit 0")
+
+
+def test_shell_reports_nonzero_exit_as_failure(make_execution):
+    lines = Lines()
+    outcome = executor.run(
+        make_execution({"argv": ["/bin/sh", "-c", "echo out; echo err >&2; exit 3"]}),
+        emit=lines,
+        should_stop=never,
+    )
+    assert lines == ["out", "err"]  # stderr is merged into the same stream
+    assert (outcome.succeeded, outcome.exit_code, outcome.summary) == (False, 3, "exit 3")
+
+
+def test_shell_runs_shipped_script_with_args_from_the_workdir(make_execution):
+    execution = make_execution(
+        {"script": "scripts/restore.sh", "args": ["--dry-run", "a b"]},
+        files={
+            "scripts/restore.sh": 'echo "args: $1|$2"; echo "cwd: $PWD"; . scripts/lib.sh\n',
+            "scripts/lib.sh": "echo from lib; exit 4\n",
+        },
+    )
+    lines = Lines()
+    outcome = executor.run(execution, emit=lines, should_stop=never)
+    assert lines == ["args: --dry-run|a b", f"cwd: {execution.workdir}", "from lib"]
+    assert (outcome.exit_code, outcome.succeeded) == (4, False)
+    script = execution.workdir / "scripts" / "restore.sh"
+    assert stat.S_IMODE(script.stat().st_mode) == 0o700
+
+
+def test_shell_passes_variables_and_nothing_of_the_worker_environment(make_execution, monkeypatch):
+    monkeypatch.setenv("RIPCORD_WORKER_SECRET", "must-not-leak")
+    execution = make_execution({"argv": ["/usr/bin/env"]}, env={"GREETING": "hi there"})
+    lines = Lines()
+    executor.run(execution, emit=lines, should_stop=never)
+    seen = dict(line.split("=", 1) for line in lines)
+    assert set(seen) == {"PATH", "HOME", "LANG", "GREETING"}
+    assert seen["GREETING"] == "hi there"
+    assert seen["HOME"] == str(execution.workdir)
+    assert seen["LANG"] == "C.UTF-8"
+
+
+def test_shell_runs_in_the_workdir(make_execution):
+    execution = make_execution({"argv": ["/bin/pwd"]})
+    lines = Lines()
+    executor.run(execution, emit=lines, should_stop=never)
+    assert lines == [str(execution.workdir)]
+
+
+def test_shell_emits_each_line_as_it_comes(make_execution, tmp_path):
+    gate = tmp_path / "gate"
+    execution = make_execution(
+        {"script": "wait.sh"},
+        files={"wait.sh": 'echo first\nwhile [ ! -e "$GATE" ]; do sleep 0.05; done\necho second\n'},
+        env={"GATE": str(gate)},
+    )
+    lines: list[str] = []
+    first_seen = threading.Event()
+
+    def emit(line: str) -> None:
+        lines.append(line)
+        first_seen.set()
+
+    result: dict[str, Outcome] = {}
+    worker = threading.Thread(
+        target=lambda: result.update(outcome=executor.run(execution, emit=emit, should_stop=never))
+    )
+    worker.start()
+    assert first_seen.wait(10), "the first line never arrived"
+    assert lines == ["first"]  # emitted while the script is still blocked on the gate
+    gate.touch()
+    worker.join(10)
+    assert not worker.is_alive()
+    assert lines == ["first", "second"]
+    assert result["outcome"].succeeded
+
+
+def test_shell_streams_a_long_output_without_keeping_it(make_execution):
+    count = 0
+    last = ""
+
+    def emit(line: str) -> None:
+        nonlocal count, last
+        count += 1
+        last = line
+
+    outcome = executor.run(
+        make_execution({"argv": ["seq", "1", "200000"]}), emit=emit, should_stop=never
+    )
+    assert (count, last, outcome.succeeded) == (200000, "200000", True)
+
+
+def test_shell_splits_a_huge_unterminated_line_and_keeps_invalid_utf8(make_execution):
+    lines = Lines()
+    executor.run(
+        make_execution(
+            {"argv": ["/bin/sh", "-c", "head -c 150000 /dev/zero | tr '\\0' x; printf '\\377ok'"]}
+        ),
+        emit=lines,
+        should_stop=never,
+    )
+    assert [len(line) for line in lines[:2]] == [64 * 1024, 64 * 1024]
+    assert "".join(lines).endswith("x\ufffdok")
+
+
+def test_shell_passes_hostile_variables_as_data(make_execution, tmp_path):
+    marker = Path(f"/tmp/pwned-{uuid.uuid4()}")
+    canary = tmp_path / "canary"
+    canary.mkdir()
+    hostile = {
+        "SUBST": f"$(touch {marker})",
+        "BACKTICKS": f"`touch {marker}`",
+        "CHAIN": "; rm -rf /tmp/x",
+        "CANARY": f"; rm -rf {canary}",
+    }
+    execution = make_execution(
+        {"script": "echo.sh"},
+        files={"echo.sh": 'echo "$SUBST"\necho "$BACKTICKS"\necho "$CHAIN"\necho "$CANARY"\n'},
+        env=hostile,
+    )
+    lines = Lines()
+    outcome = executor.run(execution, emit=lines, should_stop=never)
+    assert outcome.succeeded
+    assert lines == [hostile["SUBST"], hostile["BACKTICKS"], hostile["CHAIN"], hostile["CANARY"]]
+    assert not marker.exists()
+    assert canary.is_dir()
+
+
+def test_shell_passes_hostile_argv_items_as_data(make_execution):
+    marker = Path(f"/tmp/pwned-{uuid.uuid4()}")
+    lines = Lines()
+    executor.run(
+        make_execution({"argv": ["/bin/echo", f"$(touch {marker})", "; rm -rf /tmp/x"]}),
+        emit=lines,
+        should_stop=never,
+    )
+    assert lines == [f"$(touch {marker}) ; rm -rf /tmp/x"]
+    assert not marker.exists()
+
+
+def _run_background_children(
+    execution: Execution, *, should_stop: Callable[[], bool]
+) -> tuple[BaseException, int, list[int]]:
+    """Run BACKGROUND_CHILDREN; returns (raised exception, session id, members seen alive)."""
+    lines = Lines()
+    seen_alive: list[int] = []
+
+    def stop_when_ready() -> bool:
+        if "ready" not in lines:
+            return False
+        if not seen_alive:
+            seen_alive.extend(live_processes_of(int(lines[0])))
+        return should_stop()
+
+    started = time.monotonic()
+    with pytest.raises((StepCancelled, StepTimedOut)) as raised:
+        executor.run(execution, emit=lines, should_stop=stop_when_ready)
+    assert time.monotonic() - started < 15
+    return raised.value, int(lines[0]), seen_alive
+
+
+def test_shell_cancel_kills_the_whole_process_group(make_execution):
+    execution = make_execution({"script": "bg.sh"}, files={"bg.sh": BACKGROUND_CHILDREN})
+    error, sid, seen_alive = _run_background_children(execution, should_stop=lambda: True)
+    assert isinstance(error, StepCancelled)
+    assert len(seen_alive) >= 3  # bash and both sleeps were really there
+    assert wait_until_gone(sid, 5) == []
+
+
+def test_shell_timeout_kills_the_whole_process_group(make_execution):
+    execution = make_execution(
+        {"script": "bg.sh"}, files={"bg.sh": BACKGROUND_CHILDREN}, timeout_seconds=1
+    )
+    error, sid, _ = _run_background_children(execution, should_stop=never)
+    assert isinstance(error, StepTimedOut)
+    assert wait_until_gone(sid, 5) == []
+
+
+def test_shell_kills_children_that_ignore_sigterm(make_execution, monkeypatch):
+    monkeypatch.setattr(shell, "TERM_GRACE_SECONDS", 0.5)
+    # Ignored signals are inherited: neither bash nor the sleeps will die of SIGTERM.
+    script = "trap '' TERM\n" + BACKGROUND_CHILDREN
+    execution = make_execution({"script": "stubborn.sh"}, files={"stubborn.sh": script})
+    error, sid, _ = _run_background_children(execution, should_stop=lambda: True)
+    assert isinstance(error, StepCancelled)
+    assert wait_until_gone(sid, 5) == []
+
+
+def test_shell_stops_processes_left_behind_by_a_finished_script(make_execution):
+    execution = make_execution(
+        {"argv": ["/bin/bash", "-c", 'sleep 300 > /dev/null 2>&1 & sleep 300 & echo "$$"']}
+    )
+    lines = Lines()
+    outcome = executor.run(execution, emit=lines, should_stop=never)
+    assert outcome.succeeded
+    assert lines[1].startswith("[ripcord] stopping")
+    assert wait_until_gone(int(lines[0]), 5) == []
+
+
+def test_shell_does_not_start_when_already_cancelled(make_execution, tmp_path):
+    marker = tmp_path / "started"
+    with pytest.raises(StepCancelled):
+        executor.run(
+            make_execution({"argv": ["/usr/bin/touch", str(marker)]}),
+            emit=Lines(),
+            should_stop=lambda: True,
+        )
+    assert not marker.exists()
+
+
+def test_shell_reports_a_missing_program_as_executor_error(make_execution):
+    with pytest.raises(ExecutorError, match="cannot start"):
+        executor.run(
+            make_execution({"argv": ["no-such-program-here"]}), emit=Lines(), should_stop=never
+        )
+
+
+def test_shell_refuses_a_script_not_shipped_with_the_runbook(make_execution):
+    with pytest.raises(ExecutorError, match="not among the runbook's files"):
+        executor.run(make_execution({"script": "missing.sh"}), emit=Lines(), should_stop=never)
+
+
+@pytest.mark.parametrize(
+    ("command", "problem"),
+    [
+        ({}, "exactly one of"),
+        ({"script": "a.sh", "argv": ["ls"]}, "exactly one of"),
+        ({"argv": []}, "non-empty list of strings"),
+        ({"argv": "rm -rf /"}, "non-empty list of strings"),
+        ({"argv": ["ls", 1]}, "non-empty list of strings"),
+        ({"script": "../escape.sh"}, "without '..'"),
+        ({"script": "/etc/passwd"}, "without '..'"),
+        ({"script": "a.sh", "args": "x"}, "'args' must be a list"),
+        ({"script": "a.sh", "shell": True}, "unknown key 'shell'"),
+    ],
+)
+def test_shell_validate_reports_bad_commands(command, problem):
+    assert any(problem in text for text in executor.validate(command))
+
+
+def test_shell_validate_accepts_good_commands():
+    assert executor.validate({"script": "scripts/x.sh", "args": ["a"]}) == []
+    assert executor.validate({"argv": ["pg_restore", "--list", "dump"]}) == []
+
+
+def test_shell_leaves_no_pipe_open(make_execution):
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(5):
+        executor.run(make_execution({"argv": ["/bin/true"]}), emit=Lines(), should_stop=never)
+    assert len(os.listdir("/proc/self/fd")) <= before
+
+
+def test_shell_stops_the_group_when_emit_fails(make_execution):
+    execution = make_execution({"script": "bg.sh"}, files={"bg.sh": BACKGROUND_CHILDREN})
+    seen: list[str] = []
+
+    def emit(line: str) -> None:
+        seen.append(line)
+        if line == "ready":
+            raise RuntimeError("the log store is down")
+
+    with pytest.raises(RuntimeError, match="log store"):
+        executor.run(execution, emit=emit, should_stop=never)
+    assert wait_until_gone(int(seen[0]), 5) == []
