@@ -1,19 +1,19 @@
 """Output of a running step: batched, redacted, stored in full, its tail pushed live.
 
-Executors call ``emit`` from whatever thread reads the process; lines only go
-into a buffer there. A flusher thread writes a chunk about every 100 ms and
-pushes the last lines to the people who may see logs, so a step printing
-hundreds of thousands of lines costs a few writes and pushes a second, and the
-browser only ever holds a bounded tail.
+Executors call ``emit`` on the worker's own thread (runbooks.executors._stream
+reads the process on a helper thread and hands lines back). Lines are buffered
+and written as one chunk at most every 100 ms, with the last lines pushed to the
+people who may see logs; the heartbeat flushes too, so a quiet process's last
+line is not held back. A step printing hundreds of thousands of lines costs
+about ten writes and pushes a second, and the browser only holds a bounded tail.
 """
 
 from __future__ import annotations
 
 import collections
-import threading
+import time
 from collections.abc import Callable
 
-from django.db import close_old_connections, connection
 from django.db.models import F
 from django.template.loader import render_to_string
 
@@ -29,30 +29,20 @@ class LogSink:
         self.run_id = run.pk
         self.incident_id = run.incident_id
         self.redact = redact
-        self._lock = threading.Lock()
         self._pending: list[str] = []
         self._tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         self._lines = 0
         self._seq = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"logsink-{run.pk}", daemon=True)
-        self._thread.start()
+        self._flushed_at = time.monotonic()
 
     def emit(self, line: str) -> None:
-        with self._lock:
-            self._pending.append(self.redact(line))
-
-    def _loop(self) -> None:
-        try:
-            while not self._stop.wait(FLUSH_SECONDS):
-                self.flush()
+        self._pending.append(self.redact(line))
+        if time.monotonic() - self._flushed_at >= FLUSH_SECONDS:
             self.flush()
-        finally:
-            connection.close()  # this thread's own connection
 
     def flush(self) -> None:
-        with self._lock:
-            lines, self._pending = self._pending, []
+        self._flushed_at = time.monotonic()
+        lines, self._pending = self._pending, []
         if not lines:
             return
         first = self._lines
@@ -60,7 +50,6 @@ class LogSink:
         self._lines += len(lines)
         self._tail.extend(lines[-TAIL_LINES:])
         tail = "\n".join(self._tail)
-        close_old_connections()
         StepRunLogChunk.objects.create(
             run_id=self.run_id, seq=self._seq, first_line=first, text=text
         )
@@ -80,6 +69,5 @@ class LogSink:
         )
 
     def close(self) -> None:
-        """Flush what is left and stop the flusher; returns when everything is stored."""
-        self._stop.set()
-        self._thread.join(timeout=30)
+        """Store what is left."""
+        self.flush()

@@ -8,6 +8,7 @@ sentence on the step card naming the step's need and how to meet it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import psycopg
 
@@ -18,7 +19,7 @@ CONNECT_TIMEOUT_SECONDS = 3
 
 def _postgres_problem(env: Mapping[str, str]) -> str | None:
     dsn = env.get("TARGET_DATABASE_URL", "")
-    params = {
+    params: dict[str, Any] = {
         key: env[var]
         for key, var in (
             ("host", "PGHOST"),

@@ -46,14 +46,16 @@ def claim(run_id: int) -> bool:
 
 class Heartbeat:
     """The executor's ``should_stop``: renews the lease, and says stop when the run was cancelled
-    or is no longer ours (the sweeper declared it interrupted)."""
+    or is no longer ours (the sweeper declared it interrupted). Also flushes pending output."""
 
-    def __init__(self, run_id: int) -> None:
+    def __init__(self, run_id: int, sink: LogSink) -> None:
         self.run_id = run_id
+        self.sink = sink
         self.last = 0.0
         self.stop = False
 
     def __call__(self) -> bool:
+        self.sink.flush()
         now = time.monotonic()
         if self.stop or now - self.last < HEARTBEAT_SECONDS:
             return self.stop
@@ -86,7 +88,7 @@ def execute_run(run_id: int) -> None:
             labels={"ripcord.step_run": str(run.pk), "ripcord.incident": str(run.incident_id)},
         )
         outcome = get_executor(run.step.kind).run(
-            execution, emit=sink.emit, should_stop=Heartbeat(run.pk)
+            execution, emit=sink.emit, should_stop=Heartbeat(run.pk, sink)
         )
         status = StepRun.Status.SUCCEEDED if outcome.succeeded else StepRun.Status.FAILED
     except StepCancelled:

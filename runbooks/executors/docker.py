@@ -116,6 +116,19 @@ class DockerExecutor:
                 client.close()
 
 
+def engine_problem() -> str | None:
+    """Why no Docker engine answers here (None when one does): checked before a step that needs one."""
+    try:
+        client = docker.from_env(timeout=5)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except DockerException as exc:
+        return f"no engine answered ({str(exc).splitlines()[0][:200]})"
+    return None
+
+
 @contextlib.contextmanager
 def _engine_errors() -> Iterator[None]:
     try:
