@@ -39,7 +39,7 @@ TERM_GRACE_SECONDS = 5.0  # SIGTERM, then SIGKILL for whatever is still alive
 STRAGGLER_GRACE_SECONDS = 1.0  # leader gone but a child still holds the output pipe
 READ_CHUNK = 64 * 1024
 TICK = 0.1
-KEYS = {"script", "argv", "args"}
+KEYS = {"script", "argv", "args", "env"}
 
 
 class ShellExecutor:
@@ -56,6 +56,8 @@ class ShellExecutor:
             problems.append("shell: 'argv' must be a non-empty list of strings")
         if "args" in command and not _is_str_list(command["args"]):
             problems.append("shell: 'args' must be a list of strings")
+        if "env" in command and not _is_str_list(command["env"]):
+            problems.append("shell: 'env' must be a list of variable names")
         return problems
 
     def run(self, execution: Execution, *, emit: Emit, should_stop: ShouldStop) -> Outcome:
@@ -66,7 +68,7 @@ class ShellExecutor:
             raise watch.error(reason)
         argv = _prepare(execution)
         env = {"PATH": BASE_PATH, "HOME": str(execution.workdir), "LANG": "C.UTF-8"}
-        env.update(execution.env)
+        env.update(_passed_env(execution))
         try:
             proc = subprocess.Popen(
                 argv,
@@ -95,6 +97,20 @@ class ShellExecutor:
             summary=summary,
             evidence={"argv": argv, "exit_code": code},
         )
+
+
+def _passed_env(execution: Execution) -> dict[str, str]:
+    """The variables the process gets: all of them, or only those the step lists in ``env``
+    (least privilege: a script sees the secrets it names, not every secret of the environment).
+    Ripcord's own RIPCORD_* variables always pass."""
+    allowed = execution.command.get("env")
+    if allowed is None:
+        return dict(execution.env)
+    return {
+        name: value
+        for name, value in execution.env.items()
+        if name in allowed or name.startswith("RIPCORD_")
+    }
 
 
 def _follow(

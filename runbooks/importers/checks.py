@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from runbooks.importers.commands import check_commands
 from runbooks.importers.problems import Loc, Locator, Problem
 from runbooks.specs import RunbookSpec, StepKind, StepSpec
 
@@ -213,4 +214,5 @@ _CHECKS: tuple[Check, ...] = (
     _phase_refs,
     _phase_order,
     _command_env,
+    check_commands,
 )

@@ -101,6 +101,15 @@ def test_shell_passes_variables_and_nothing_of_the_worker_environment(make_execu
     assert seen["LANG"] == "C.UTF-8"
 
 
+def test_shell_passes_only_listed_variables_when_step_names_them(make_execution):
+    env = {"PGHOST": "db", "PGPASSWORD": "s3cret", "OTHER_SECRET": "x", "RIPCORD_RUN_ID": "7"}
+    execution = make_execution({"argv": ["/usr/bin/env"], "env": ["PGHOST", "PGPASSWORD"]}, env=env)
+    lines = Lines()
+    executor.run(execution, emit=lines, should_stop=never)
+    seen = dict(line.split("=", 1) for line in lines)
+    assert set(seen) == {"PATH", "HOME", "LANG", "PGHOST", "PGPASSWORD", "RIPCORD_RUN_ID"}
+
+
 def test_shell_runs_in_the_workdir(make_execution):
     execution = make_execution({"argv": ["/bin/pwd"]})
     lines = Lines()

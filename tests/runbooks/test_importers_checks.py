@@ -142,3 +142,41 @@ def test_check_references_reports_all_problems_in_file_order(line_of):
         "phases[1].steps[0].owner",
         "communications[0].owner",
     ]
+
+
+def test_check_reports_a_command_its_executor_refuses(tmp_path):
+    from runbooks.importers.checks import check_references
+    from runbooks.importers.yaml import parse_runbook
+
+    source = """\
+id: broken-command
+title: Broken command
+roles: [{id: ops, title: Ops}]
+environments: [{id: demo, title: Demo}]
+phases:
+  - id: p
+    title: P
+    starts_at_minutes: 0
+    ends_at_minutes: 10
+    steps:
+      - id: bad-docker
+        title: Run on the bridge
+        owner: ops
+        kind: docker
+        command: {action: run, image: busybox, network: bridge}
+      - id: bad-shell
+        title: Shell string
+        owner: ops
+        kind: shell
+        command: {argv: "rm -rf /"}
+"""
+    parsed = parse_runbook(source, path="rb.yaml")
+    problems = [str(p) for p in check_references(parsed.spec, parsed.locator)]
+    assert any(
+        p.startswith("rb.yaml:15: phases[0].steps[0].command:") and "never a bridge" in p
+        for p in problems
+    ), problems
+    assert any(
+        p.startswith("rb.yaml:20: phases[0].steps[1].command:") and "list of strings" in p
+        for p in problems
+    ), problems
