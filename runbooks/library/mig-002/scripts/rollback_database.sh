@@ -6,7 +6,9 @@
 # variables); nothing about the target is written here:
 #   PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD  libpq connection (read by psql/pg_restore)
 #   BACKUP_FILE       custom-format dump taken before the migration (pg_dump -Fc)
-#   COMPOSE_PROJECT   docker-compose project of the todo app
+#   COMPOSE_PROJECT   docker-compose project of the todo app; empty where the
+#                     environment has no containers (the demo): writes were then
+#                     stopped at the database by the "Stop all write operations" step
 #   API_SERVICE       compose service that writes to the database
 # Not idempotent: --clean drops and recreates what is in the backup. The
 # runbook gates this step behind the incident commander's approval.
@@ -16,7 +18,7 @@ set -euo pipefail
 : "${PGDATABASE:?PGDATABASE is required}"
 : "${PGUSER:?PGUSER is required}"
 : "${BACKUP_FILE:?BACKUP_FILE is required}"
-: "${COMPOSE_PROJECT:?COMPOSE_PROJECT is required}"
+: "${COMPOSE_PROJECT?COMPOSE_PROJECT must be set (empty: no containers to stop)}"
 : "${API_SERVICE:?API_SERVICE is required}"
 
 echo "Starting database rollback of ${PGDATABASE} on ${PGHOST}..."
@@ -29,11 +31,20 @@ fi
 pg_restore --list "$BACKUP_FILE" > /dev/null
 
 # Stop application services (the plan's "scale api=0"): no writes during the restore.
-docker-compose --project-name "$COMPOSE_PROJECT" stop "$API_SERVICE"
+if [[ -n "$COMPOSE_PROJECT" ]]; then
+  docker-compose --project-name "$COMPOSE_PROJECT" stop "$API_SERVICE"
+else
+  echo "No application containers in this environment; writes are stopped at the database."
+fi
+
+# "Stop all write operations" may have made the database read-only for new
+# sessions; the restore's own sessions must write.
+export PGOPTIONS="-c default_transaction_read_only=off"
 
 # Restore from backup. --if-exists keeps --clean quiet about objects the
 # migration already removed; --exit-on-error stops at the first failure.
-pg_restore --verbose --clean --if-exists --no-acl --no-owner --exit-on-error \
+# --single-transaction: a restore that fails half-way leaves the database as it was.
+pg_restore --verbose --clean --if-exists --no-acl --no-owner --exit-on-error --single-transaction \
   --dbname "$PGDATABASE" "$BACKUP_FILE"
 
 # Update sequences for integer IDs. The sequence is looked up rather than
