@@ -37,7 +37,7 @@ from incidents.api_schemas import (
     timeline_entry_out,
 )
 from incidents.models import Incident, Step, TimelineEntry
-from runbooks.models import RunbookVersion
+from runbooks.selectors import latest_version
 
 router = Router(auth=api_auth, tags=["incidents"])
 
@@ -45,7 +45,7 @@ READ = {403: ErrorOut, 404: ErrorOut}
 WRITE = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
 
 
-def _actor(request: HttpRequest) -> User:
+def actor(request: HttpRequest) -> User:
     user = request.user
     if not isinstance(user, User):  # unreachable behind api_auth
         raise AuthenticationError()
@@ -72,15 +72,10 @@ def _incident_out(incident: Incident, acc: access.IncidentAccess) -> IncidentOut
 def open_incident(request: HttpRequest, payload: OpenIncidentIn) -> Status[IncidentOut]:
     """Open an incident from the latest version of a runbook; you become its commander."""
     access.require(access.can_open_incident(request.user), "Only commanders may open incidents.")
-    version = (
-        RunbookVersion.objects.select_related("runbook")
-        .filter(runbook__slug=payload.runbook)
-        .order_by("-number")
-        .first()
-    )
+    version = latest_version(payload.runbook)
     if version is None:
         raise HttpError(400, f"No runbook {payload.runbook!r} is loaded.")
-    user = _actor(request)
+    user = actor(request)
     incident = services.open_incident(
         version=version,
         environment=payload.environment,
@@ -132,7 +127,7 @@ def assign_role(request: HttpRequest, incident_id: int, payload: AssignRoleIn) -
         if user_id is None:
             raise HttpError(400, "No such active user.")
     assignment = services.assign_role(
-        incident_id=incident.pk, role_key=payload.role, user_id=user_id, by=_actor(request)
+        incident_id=incident.pk, role_key=payload.role, user_id=user_id, by=actor(request)
     )
     return assignment_out(assignment, payload.role)
 
@@ -142,7 +137,7 @@ def unassign_role(request: HttpRequest, incident_id: int, assignment_id: int) ->
     """Take a person off a role (the commander role is handed over instead)."""
     incident, acc = access.get_incident_for_user(request.user, incident_id)
     access.require(acc.can_manage, "Only the incident commander assigns roles.")
-    services.unassign_role(incident_id=incident.pk, assignment_id=assignment_id, by=_actor(request))
+    services.unassign_role(incident_id=incident.pk, assignment_id=assignment_id, by=actor(request))
     return Status(204, None)
 
 
@@ -165,7 +160,7 @@ STEP = "/{incident_id}/steps/{step_id}"
 def complete_step(request: HttpRequest, incident_id: int, step_id: int) -> StepOut:
     """Tick a manual step done."""
     step, acc = _step_for(request, incident_id, step_id)
-    done = services.complete_step(step_id=step.pk, by=_actor(request))
+    done = services.complete_step(step_id=step.pk, by=actor(request))
     return step_out(done, with_command=acc.can_see_logs)
 
 
@@ -173,7 +168,7 @@ def complete_step(request: HttpRequest, incident_id: int, step_id: int) -> StepO
 def skip_step(request: HttpRequest, incident_id: int, step_id: int, payload: SkipIn) -> StepOut:
     """Skip a step, saying why."""
     step, acc = _step_for(request, incident_id, step_id)
-    skipped = services.skip_step(step_id=step.pk, by=_actor(request), reason=payload.reason)
+    skipped = services.skip_step(step_id=step.pk, by=actor(request), reason=payload.reason)
     return step_out(skipped, with_command=acc.can_see_logs)
 
 
@@ -181,7 +176,7 @@ def skip_step(request: HttpRequest, incident_id: int, step_id: int, payload: Ski
 def reopen_step(request: HttpRequest, incident_id: int, step_id: int) -> StepOut:
     """Undo a tick or a skip."""
     step, acc = _step_for(request, incident_id, step_id)
-    reopened = services.reopen_step(step_id=step.pk, by=_actor(request))
+    reopened = services.reopen_step(step_id=step.pk, by=actor(request))
     return step_out(reopened, with_command=acc.can_see_logs)
 
 
@@ -218,5 +213,5 @@ def add_note(request: HttpRequest, incident_id: int, payload: NoteIn) -> Status[
     """Write a note on the timeline."""
     incident, acc = access.get_incident_for_user(request.user, incident_id)
     access.require(acc.can_add_note, "Viewers cannot write on the timeline.")
-    entry = services.add_note(incident_id=incident.pk, author=_actor(request), text=payload.text)
+    entry = services.add_note(incident_id=incident.pk, author=actor(request), text=payload.text)
     return Status(201, timeline_entry_out(entry))

@@ -70,6 +70,11 @@ def run_log(request: HtmxRequest, incident_id: int, run_id: int) -> StreamingHtt
     """The whole output (after redaction) as text, streamed chunk by chunk from the database."""
     acc, run = _run_for(request, incident_id, run_id)
     access.require(acc.can_see_logs, "Viewers do not see logs.")
+    return log_stream(run)
+
+
+def log_stream(run: StepRun) -> StreamingHttpResponse:
+    """A run's stored output, chunk by chunk from the database (never all in memory)."""
 
     def chunks() -> Iterator[bytes]:
         texts = (

@@ -112,6 +112,11 @@ def test_openapi_schema_lists_every_path(anonymous_api):
             "/incidents/{incident_id}/steps/{step_id}/skip",
             "/incidents/{incident_id}/steps/{step_id}/reopen",
             "/incidents/{incident_id}/timeline",
+            "/incidents/{incident_id}/steps/{step_id}/run",
+            "/incidents/{incident_id}/runs/{run_id}",
+            "/incidents/{incident_id}/runs/{run_id}/approve",
+            "/incidents/{incident_id}/runs/{run_id}/cancel",
+            "/incidents/{incident_id}/runs/{run_id}/log",
         ]
     }
     assert set(paths[f"{BASE}/incidents"]) == {"get", "post"}

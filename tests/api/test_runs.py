@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import pytest
+
+from incidents import services
+from incidents.models import StepRun, StepRunLogChunk
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch):
+    from incidents import tasks
+
+    sent = []
+    monkeypatch.setattr(
+        tasks.execute_step_run_task, "apply_async", lambda args, queue: sent.append(args)
+    )
+    return sent
+
+
+@pytest.fixture
+def restore(incident, step, backend, sysadmin):
+    services.complete_step(step_id=step("disable-v1").pk, by=backend)
+    services.complete_step(step_id=step("stop-writes").pk, by=sysadmin)
+    return step("restore")
+
+
+def run_url(incident, run, action=""):
+    return f"/incidents/{incident.pk}/runs/{run['id']}{action}"
+
+
+def test_owner_runs_gated_step_and_ic_approves(api_as, incident, restore, sysadmin, ic):
+    created = api_as(sysadmin).post(f"/incidents/{incident.pk}/steps/{restore.pk}/run")
+    assert created.status_code == 201
+    run = created.json()
+    assert (run["status"], run["attempt"], run["requested_by"]) == (
+        "awaiting_approval",
+        1,
+        "sysadmin",
+    )
+    assert api_as(sysadmin).post(run_url(incident, run, "/approve")).status_code == 403
+    approved = api_as(ic).post(run_url(incident, run, "/approve"))
+    assert approved.status_code == 200 and approved.json()["status"] == "queued"
+
+
+def test_second_run_request_is_a_conflict(api_as, incident, restore, sysadmin, ic):
+    assert (
+        api_as(sysadmin).post(f"/incidents/{incident.pk}/steps/{restore.pk}/run").status_code == 201
+    )
+    again = api_as(ic).post(f"/incidents/{incident.pk}/steps/{restore.pk}/run")
+    assert again.status_code == 409 and "already has a run" in again.json()["detail"]
+
+
+def test_viewer_sees_run_state_but_not_its_log(api_as, incident, restore, sysadmin, viewer):
+    run = api_as(sysadmin).post(f"/incidents/{incident.pk}/steps/{restore.pk}/run").json()
+    StepRun.objects.filter(pk=run["id"]).update(log_tail="restoring...", log_lines=1)
+    StepRunLogChunk.objects.create(run_id=run["id"], seq=0, first_line=0, text="restoring...\n")
+    seen = api_as(viewer).get(run_url(incident, run))
+    assert seen.status_code == 200 and seen.json()["log_tail"] is None
+    assert api_as(viewer).get(run_url(incident, run, "/log")).status_code == 403
+    log = api_as(sysadmin).get(run_url(incident, run, "/log"))
+    assert log.status_code == 200 and b"".join(log.streaming_content) == b"restoring...\n"
+
+
+def test_non_owner_cannot_run_or_cancel(api_as, incident, restore, sysadmin, other_responder):
+    assert (
+        api_as(other_responder).post(f"/incidents/{incident.pk}/steps/{restore.pk}/run").status_code
+        == 403
+    )
+    run = api_as(sysadmin).post(f"/incidents/{incident.pk}/steps/{restore.pk}/run").json()
+    assert api_as(other_responder).post(run_url(incident, run, "/cancel")).status_code == 403
+    cancelled = api_as(sysadmin).post(run_url(incident, run, "/cancel"))
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
