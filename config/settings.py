@@ -159,7 +159,12 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3 * 3600 + 300, minim
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
     raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must exceed CELERY_TASK_SOFT_TIME_LIMIT")
 # Longer than the longest task, or Redis redelivers a task that is still running.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 600,
+}
+# Keeps two installations (or test runs) sharing one Redis from taking each other's tasks.
+if RIPCORD_BROKER_PREFIX := env_str("RIPCORD_BROKER_PREFIX"):
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = RIPCORD_BROKER_PREFIX
 
 # --- Ripcord ----------------------------------------------------------------
 RIPCORD_RUNBOOK_DIRS = env_list("RIPCORD_RUNBOOK_DIRS", [str(BASE_DIR / "runbooks" / "library")])

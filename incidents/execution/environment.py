@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
+
 from incidents.models import StepRun
 from runbooks.executors.base import ExecutorError
-from runbooks.specs import EnvironmentSpec
+from runbooks.specs import EnvironmentSpec, SecretRef
 
 
 @dataclass(frozen=True)
@@ -41,40 +43,54 @@ def environment_spec(run: StepRun) -> EnvironmentSpec:
     raise ExecutorError(f"The runbook has no environment {run.incident.environment!r}.")
 
 
-def _read_secret(
-    name: str, env_name: str | None, file: str | None, worker_env: dict[str, str]
-) -> str:
-    if env_name is not None:
-        if env_name not in worker_env:
+def _read_secret(name: str, ref: SecretRef, worker_env: dict[str, str]) -> str | None:
+    if ref.env is not None:
+        if ref.env not in worker_env:
+            if ref.optional:
+                return None
             raise ExecutorError(
-                f"Secret {name} expects environment variable {env_name} on the worker."
+                f"Secret {name} expects environment variable {ref.env} on the worker."
             )
-        return worker_env[env_name]
-    assert file is not None
+        return worker_env[ref.env]
+    assert ref.file is not None
     try:
-        return Path(file).read_text().rstrip("\n")
+        return Path(ref.file).read_text().rstrip("\n")
     except OSError as exc:
+        if ref.optional:
+            return None
         raise ExecutorError(
             f"Secret {name} could not be read from its file: {exc.strerror}."
         ) from None
 
 
+def override_name(environment_id: str, variable: str) -> str:
+    """The worker environment variable that overrides a runbook variable on that worker.
+
+    ``RIPCORD_ENV_<ENVIRONMENT>_<NAME>``, e.g. RIPCORD_ENV_DEMO_PGDATABASE: how a
+    deployment points a runbook's environment at its own hosts without editing the file.
+    """
+    return f"RIPCORD_ENV_{environment_id.upper().replace('-', '_')}_{variable}"
+
+
+def _variable(spec: EnvironmentSpec, name: str, value: str, worker_env: dict[str, str]) -> str:
+    value = worker_env.get(override_name(spec.id, name), value)
+    # The one placeholder a variable may use: where this installation keeps its files.
+    return value.replace("${RIPCORD_VAR_DIR}", str(settings.VAR_DIR))
+
+
 def resolve(run: StepRun, worker_env: dict[str, str]) -> RunEnvironment:
     """The run's environment variables: runbook variables, secrets, and Ripcord's own."""
     spec = environment_spec(run)
-    secrets = {
-        name: _read_secret(name, ref.env, ref.file, worker_env)
-        for name, ref in spec.secrets.items()
+    found = {name: _read_secret(name, ref, worker_env) for name, ref in spec.secrets.items()}
+    secrets = {name: value for name, value in found.items() if value is not None}
+    variables = {
+        name: _variable(spec, name, value, worker_env) for name, value in spec.variables.items()
     }
-    env = (
-        dict(spec.variables)
-        | secrets
-        | {
-            "RIPCORD_INCIDENT_ID": str(run.incident_id),
-            "RIPCORD_STEP": run.step.key,
-            "RIPCORD_RUN_ID": str(run.pk),
-            "RIPCORD_ATTEMPT": str(run.attempt),
-            "RIPCORD_ENVIRONMENT": spec.id,
-        }
-    )
-    return RunEnvironment(env=env, redact=Redactor(secrets))
+    ripcord = {
+        "RIPCORD_INCIDENT_ID": str(run.incident_id),
+        "RIPCORD_STEP": run.step.key,
+        "RIPCORD_RUN_ID": str(run.pk),
+        "RIPCORD_ATTEMPT": str(run.attempt),
+        "RIPCORD_ENVIRONMENT": spec.id,
+    }
+    return RunEnvironment(env=variables | secrets | ripcord, redact=Redactor(secrets))

@@ -8,7 +8,9 @@ parallel runs on one machine do not hear each other.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -20,10 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_ID = uuid.uuid4().hex[:8]
+BROKER_URL = "redis://127.0.0.1:6379/9"
+BROKER_PREFIX = f"ripcord-test-{RUN_ID}:"
 
 
 def wait_for(
@@ -57,9 +62,11 @@ def service_env(**extra: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="config.settings",
         DATABASE_URL=test_database_url(),
         REDIS_URL="redis://127.0.0.1:6379/0",
-        CELERY_BROKER_URL="redis://127.0.0.1:6379/9",
+        CELERY_BROKER_URL=BROKER_URL,
         RIPCORD_CHANNEL_PREFIX=f"ripcord-test-{RUN_ID}",
-        SECRET_KEY="integration-test-secret",
+        RIPCORD_BROKER_PREFIX=BROKER_PREFIX,
+        # The same key as this process, so sessions it creates are valid for the server.
+        SECRET_KEY=settings.SECRET_KEY,
         RIPCORD_DEMO="0",
         ALLOWED_HOSTS="127.0.0.1,localhost",
         PYTHONUNBUFFERED="1",
@@ -79,6 +86,12 @@ class Process:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def kill(self) -> None:
+        """SIGKILL the whole process group: what a crashed host looks like to everyone else."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -93,7 +106,10 @@ def _spawn(name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> Pr
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}-{RUN_ID}.log"
     log = log_path.open("wb")
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # Its own process group, so a test can kill the whole thing (a crash) at once.
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     return Process(name, proc, log_path)
 
 
@@ -159,3 +175,29 @@ def start_worker(log_dir: Path, *, queues: str = "default", **env: str) -> Proce
 
     wait_for(ready, timeout=40, what="the Celery worker")
     return worker
+
+
+def start_beat(log_dir: Path, **env: str) -> Process:
+    """Celery beat: runs the stale-run sweeper on its schedule."""
+    schedule = log_dir / f"beat-schedule-{RUN_ID}"
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "beat",
+        "--loglevel",
+        "INFO",
+        "--schedule",
+        str(schedule),
+    ]
+    beat = _spawn("beat", argv, service_env(**env), log_dir)
+
+    def ready() -> bool:
+        if beat.proc.poll() is not None:
+            raise RuntimeError(f"beat exited:\n{beat.log()}")
+        return "beat: Starting" in beat.log()
+
+    wait_for(ready, timeout=30, what="Celery beat")
+    return beat

@@ -1,0 +1,448 @@
+"""Scripted steps on the real stack: uvicorn, a Celery worker process, beat, Redis, PostgreSQL.
+
+These prove the parts fit: the MIG-002 data rollback really restores the demo
+target; a worker killed mid-step leaves the run interrupted and never re-runs it
+by itself; a double-submitted run executes once; secrets and hostile variable
+values stay data and never leave the worker unredacted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import yaml
+from django.core.management import call_command
+
+from common.capabilities import COMMANDERS, RESPONDERS, VIEWERS
+from common.tokens import create_token
+from incidents.models import Incident, StepRun, StepRunLogChunk
+from runbooks.demo_target import (
+    apply_bad_migration,
+    create_target,
+    drop_target,
+    fingerprint,
+    sequence_state,
+    take_backup,
+)
+from tests.factories import make_user
+from tests.integration.conftest import ARTIFACTS
+from tests.integration.http import ApiClient
+from tests.integration.processes import (
+    BROKER_PREFIX,
+    BROKER_URL,
+    RUN_ID,
+    start_beat,
+    start_worker,
+    test_database_url,
+    wait_for,
+)
+from tests.integration.sockets import SocketListener
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+ADMIN_DSN = "postgres://postgres@127.0.0.1:5432/postgres"
+TARGET_DB = f"todo_it_{RUN_ID}"
+TARGET_DSN = f"postgres://postgres@127.0.0.1:5432/{TARGET_DB}"
+WORK = ARTIFACTS / f"runs-{RUN_ID}"
+BACKUP = WORK / "pre_migration.backup"
+SECRET = f"sup3r-s3cret-{RUN_ID}"
+LEASE = 3
+
+# How the worker points MIG-002's demo environment at this run's target.
+DEMO_OVERRIDES = {
+    "RIPCORD_ENV_DEMO_PGDATABASE": TARGET_DB,
+    "RIPCORD_ENV_DEMO_TARGET_DATABASE_URL": TARGET_DSN,
+    "RIPCORD_ENV_DEMO_TARGET_ADMIN_URL": TARGET_DSN
+    + "?options=-c%20default_transaction_read_only%3Doff",
+    "RIPCORD_ENV_DEMO_BACKUP_FILE": str(BACKUP),
+    "RIPCORD_IT_SECRET": SECRET,
+    "RIPCORD_RUN_LEASE_SECONDS": str(LEASE),
+}
+
+
+@pytest.fixture(scope="session")
+def worker(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        process = start_worker(ARTIFACTS, queues="default,database", **DEMO_OVERRIDES)
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def broker():
+    """This process sends tasks to the same Redis broker as the worker processes."""
+    from config.celery import app
+
+    app.conf.broker_url = BROKER_URL  # type: ignore[misc]  # writable at run time
+    app.conf.broker_transport_options = {
+        **app.conf.broker_transport_options,
+        "global_keyprefix": BROKER_PREFIX,
+    }
+    yield
+    app.close()
+
+
+@pytest.fixture(scope="session")
+def beat(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        process = start_beat(ARTIFACTS, RIPCORD_RUN_LEASE_SECONDS=str(LEASE))
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def demo_target():
+    """The todo database before a bad migration, its backup, then the migration applied."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    create_target(ADMIN_DSN, TARGET_DB, users=300, tasks=1800, seed=7)
+    take_backup(TARGET_DSN, BACKUP)
+    before = fingerprint(TARGET_DSN)
+    apply_bad_migration(TARGET_DSN)
+    yield before
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:  # the test may leave it read-only
+        conn.execute(f'ALTER DATABASE "{TARGET_DB}" RESET default_transaction_read_only')
+    drop_target(ADMIN_DSN, TARGET_DB)
+
+
+@pytest.fixture
+def people(transactional_db):
+    users = {
+        "ic": make_user("ic", COMMANDERS),
+        "sysadmin": make_user("sysadmin", RESPONDERS),
+        "backend": make_user("backend", RESPONDERS),
+        "frontend": make_user("frontend", RESPONDERS),
+        "pm": make_user("pm", VIEWERS),
+    }
+    return users
+
+
+@pytest.fixture
+def api(asgi_server, people):
+    def client(name: str) -> ApiClient:
+        return ApiClient(asgi_server.url, create_token(people[name], "it")[1])
+
+    return client
+
+
+def wait_run(run_id: int, *statuses: str, timeout: float = 30) -> StepRun:
+    wait_for(
+        lambda: StepRun.objects.filter(pk=run_id, status__in=statuses).exists(),
+        timeout=timeout,
+        what=f"run {run_id} to become {'/'.join(statuses)}",
+    )
+    return StepRun.objects.get(pk=run_id)
+
+
+def log_of(run_id: int) -> str:
+    """The run's stored output, with its summary in front (for assertion messages)."""
+    summary = StepRun.objects.get(pk=run_id).summary
+    return f"[{summary}]\n" + "".join(
+        StepRunLogChunk.objects.filter(run_id=run_id).order_by("seq").values_list("text", flat=True)
+    )
+
+
+def open_incident(api, runbook: str, environment: str) -> dict[str, Any]:
+
+    created = api("ic").post(
+        "/incidents",
+        {
+            "runbook": runbook,
+            "environment": environment,
+            "title": f"{runbook} test",
+            "severity": "sev1",
+            "is_drill": True,
+        },
+    )
+    assert created.status_code == 201, created.body
+    return created.json()
+
+
+def step_id(incident: dict[str, Any], key: str) -> int:
+    return next(s["id"] for p in incident["phases"] for s in p["steps"] if s["key"] == key)
+
+
+def assign(api, incident: dict[str, Any], role: str, username: str) -> None:
+    response = api("ic").post(
+        f"/incidents/{incident['id']}/roles", {"role": role, "username": username}
+    )
+    assert response.status_code in (200, 201), response.body
+
+
+@pytest.mark.timeout(150)
+def test_mig002_rollback_restores_the_demo_target(demo_target, worker, api, people):
+    call_command("load_runbooks", verbosity=0)
+    incident = open_incident(api, "mig-002", "demo")
+    iid = incident["id"]
+    for role, who in [
+        ("system_administrator", "sysadmin"),
+        ("backend_engineer", "backend"),
+        ("frontend_engineer", "frontend"),
+    ]:
+        assign(api, incident, role, who)
+    assert (
+        api("backend")
+        .post(f"/incidents/{iid}/steps/{step_id(incident, 'disable_new_endpoints')}/complete")
+        .status_code
+        == 200
+    )
+    assert (
+        api("frontend")
+        .post(f"/incidents/{iid}/steps/{step_id(incident, 'activate_maintenance_mode')}/complete")
+        .status_code
+        == 200
+    )
+
+    # Stop all write operations: the database turns read-only for new sessions.
+    stop = api("sysadmin").post(f"/incidents/{iid}/steps/{step_id(incident, 'stop_writes')}/run")
+    assert stop.status_code == 201, stop.body
+    assert wait_run(stop.json()["id"], "succeeded", "failed").status == "succeeded", log_of(
+        stop.json()["id"]
+    )
+    with psycopg.connect(TARGET_DSN) as conn:
+        assert conn.execute("SHOW default_transaction_read_only").fetchone() == ("on",)
+
+    # Restore from backup: gated by the IC, run on the "database" queue.
+    restore = api("sysadmin").post(
+        f"/incidents/{iid}/steps/{step_id(incident, 'restore_database')}/run"
+    )
+    assert restore.json()["status"] == "awaiting_approval"
+    assert (
+        api("ic").post(f"/incidents/{iid}/runs/{restore.json()['id']}/approve").status_code == 200
+    )
+    run = wait_run(restore.json()["id"], "succeeded", "failed", "timed_out", timeout=90)
+    log = log_of(run.pk)
+    assert run.status == "succeeded", log
+    assert run.queue == "database" and run.exit_code == 0
+    assert "Database rollback completed." in log
+
+    after = fingerprint(TARGET_DSN)
+    assert after["tables"] == demo_target["tables"]  # row counts of every table
+    assert after["checksums"]["users"] == demo_target["checksums"]["users"]
+    assert after["checksums"]["tasks"] == demo_target["checksums"]["tasks"]
+    assert after == demo_target
+
+    for state in sequence_state(TARGET_DSN).values():
+        assert state["is_past_max"], state
+
+    assert Incident.objects.get(pk=iid).steps.get(key="restore_database").state == "done"
+
+
+def write_runbook(
+    folder: Path,
+    *,
+    queue: str,
+    script: str,
+    variables: dict[str, str],
+    secrets: dict[str, dict[str, str]] | None = None,
+    idempotent: bool = False,
+) -> Path:
+    """A one-step runbook around ``script``, written beside its script like a real one."""
+    (folder / "scripts").mkdir(parents=True, exist_ok=True)
+    (folder / "scripts" / "step.sh").write_text(textwrap.dedent(script))
+    spec = {
+        "id": f"it-{folder.name}",
+        "title": f"Integration {folder.name}",
+        "roles": [{"id": "system_administrator", "title": "System administrator"}],
+        "environments": [
+            {"id": "lab", "title": "Lab", "variables": variables, "secrets": secrets or {}}
+        ],
+        "phases": [
+            {
+                "id": "only",
+                "title": "Only",
+                "starts_at_minutes": 0,
+                "ends_at_minutes": 30,
+                "steps": [
+                    {
+                        "id": "act",
+                        "title": "Do the thing once",
+                        "owner": "system_administrator",
+                        "kind": "shell",
+                        "command": {"script": "scripts/step.sh"},
+                        "idempotent": idempotent,
+                        "queue": queue,
+                        "timeout_seconds": 120,
+                    }
+                ],
+            }
+        ],
+    }
+    path = folder / "runbook.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def open_lab_incident(api, folder: Path) -> tuple[dict[str, Any], int]:
+    call_command("load_runbooks", str(folder), verbosity=0)
+    incident = open_incident(api, f"it-{folder.name}", "lab")
+    assign(api, incident, "system_administrator", "sysadmin")
+    return incident, step_id(incident, "act")
+
+
+def kill_session(marker: Path) -> None:
+    for line in marker.read_text().split():
+        if line.isdigit():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(int(line), signal.SIGKILL)
+
+
+BLOCKING_SCRIPT = """\
+    #!/usr/bin/env bash
+    set -euo pipefail
+    echo "$$" >> "$MARKER"
+    echo started
+    while [[ ! -f "$GATE" ]]; do sleep 0.1; done
+    echo finished
+    """
+
+
+@pytest.mark.timeout(120)
+def test_worker_killed_mid_step_interrupts_and_never_reruns(tmp_path, api, people, beat):
+    queue = f"crash-{RUN_ID}"
+    marker, gate = tmp_path / "marker", tmp_path / "gate"
+    folder = tmp_path / "crash"
+    write_runbook(
+        folder,
+        queue=queue,
+        script=BLOCKING_SCRIPT,
+        variables={"MARKER": str(marker), "GATE": str(gate)},
+    )
+    incident, act = open_lab_incident(api, folder)
+    doomed = start_worker(ARTIFACTS, queues=queue, RIPCORD_RUN_LEASE_SECONDS=str(LEASE))
+    try:
+        run_id = api("sysadmin").post(f"/incidents/{incident['id']}/steps/{act}/run").json()["id"]
+        wait_run(run_id, "running")
+        wait_for(
+            lambda: marker.exists() and "started" in log_of(run_id), timeout=20, what="the script"
+        )
+        doomed.kill()  # SIGKILL, the whole worker: main process and pool child
+        killed_at = time.monotonic()
+        run = wait_run(run_id, "interrupted", timeout=LEASE + 10)
+        took = time.monotonic() - killed_at
+        print(f"\nrun interrupted {took:.1f}s after the worker was killed (lease {LEASE}s)")
+        assert took < LEASE + 5
+        assert "worker lost" in run.summary
+    finally:
+        doomed.kill() if doomed.proc.poll() is None else None
+        kill_session(marker)  # the orphaned script; its session dies with it
+
+    # The broker delivers the task again (acks_late): a fresh worker must not run it.
+    from incidents.tasks import execute_step_run_task
+
+    second = start_worker(ARTIFACTS, queues=queue, RIPCORD_RUN_LEASE_SECONDS=str(LEASE))
+    try:
+        execute_step_run_task.apply_async(args=(run_id,), queue=queue)
+        wait_for(lambda: "succeeded in" in second.log(), timeout=20, what="the redelivered task")
+        assert StepRun.objects.get(pk=run_id).status == "interrupted"
+        assert len(marker.read_text().split()) == 1  # the script ran once
+
+        # A person decides to re-run: a new attempt that runs.
+        gate.touch()
+        rerun = api("sysadmin").post(f"/incidents/{incident['id']}/steps/{act}/run")
+        assert rerun.status_code == 201 and rerun.json()["attempt"] == 2
+        assert wait_run(rerun.json()["id"], "succeeded", "failed").status == "succeeded"
+        assert len(marker.read_text().split()) == 2
+    finally:
+        second.stop()
+        kill_session(marker)
+
+
+@pytest.mark.timeout(90)
+def test_double_submitted_run_executes_once(tmp_path, worker, api, people):
+    marker = tmp_path / "marker"
+    folder = tmp_path / "double"
+    write_runbook(
+        folder,
+        queue="default",
+        variables={"MARKER": str(marker)},
+        script='#!/usr/bin/env bash\necho "$$" >> "$MARKER"\necho done\n',
+    )
+    incident, act = open_lab_incident(api, folder)
+    clients = [api("sysadmin"), api("ic")]
+    barrier = threading.Barrier(2, timeout=10)
+    statuses: list[int] = []
+
+    def submit(client: ApiClient) -> None:
+        barrier.wait()
+        statuses.append(client.post(f"/incidents/{incident['id']}/steps/{act}/run").status_code)
+
+    threads = [threading.Thread(target=submit, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(statuses) == [201, 409]
+    runs = list(StepRun.objects.filter(step_id=act))
+    assert len(runs) == 1
+    assert wait_run(runs[0].pk, "succeeded", "failed").status == "succeeded"
+    assert len(marker.read_text().split()) == 1
+
+
+@pytest.mark.timeout(90)
+def test_secrets_redacted_everywhere_and_hostile_values_stay_data(
+    tmp_path, worker, api, people, asgi_server, session_cookie
+):
+    pwned = Path(f"/tmp/pwned-{RUN_ID}")
+    hostile = f"$(touch {pwned}); rm -rf {tmp_path}/victim"
+    (tmp_path / "victim").mkdir()
+    folder = tmp_path / "secret"
+    write_runbook(
+        folder,
+        queue="default",
+        variables={"HOSTILE": hostile},
+        secrets={"DB_PASSWORD": {"env": "RIPCORD_IT_SECRET"}},
+        script='#!/usr/bin/env bash\necho "connecting with $DB_PASSWORD"\necho "input: $HOSTILE"\n',
+    )
+    incident, act = open_lab_incident(api, folder)
+    listener = SocketListener(
+        asgi_server.url,
+        f"/ws/incidents/{incident['id']}/",
+        session_cookie(people["sysadmin"], asgi_server.url)["value"],
+    )
+    run_id = api("sysadmin").post(f"/incidents/{incident['id']}/steps/{act}/run").json()["id"]
+    run = wait_run(run_id, "succeeded", "failed")
+    log = log_of(run_id)
+    assert run.status == "succeeded", log
+    assert "connecting with [secret:DB_PASSWORD]" in log
+    wait_for(
+        lambda: any("[secret:DB_PASSWORD]" in m for m in listener.messages),
+        timeout=10,
+        what="the pushed log tail",
+    )
+    assert f"input: {hostile}" in log  # printed, never executed
+    assert not pwned.exists() and (tmp_path / "victim").is_dir()
+
+    # Not in the stored log, the tail, the API (run, log, incident), nor a viewer's page.
+    assert SECRET not in log and SECRET not in run.log_tail
+    for path in (
+        f"/incidents/{incident['id']}/runs/{run_id}",
+        f"/incidents/{incident['id']}/runs/{run_id}/log",
+        f"/incidents/{incident['id']}",
+    ):
+        assert SECRET.encode() not in api("sysadmin").get(path).body
+    viewer_page = api("pm").get(f"/incidents/{incident['id']}").body
+    assert SECRET.encode() not in viewer_page
+    # Nowhere in Ripcord's database at all.
+    dump = subprocess.run(
+        ["pg_dump", "--data-only", "--dbname", test_database_url()],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert b"connecting with [secret:DB_PASSWORD]" in dump
+    assert SECRET.encode() not in dump
+    # Nor in what was pushed to the people watching.
+    listener.stop()
+    pushed = "".join(listener.messages)
+    assert "[secret:DB_PASSWORD]" in pushed, pushed[-2000:]
+    assert SECRET not in pushed
