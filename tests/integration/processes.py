@@ -48,7 +48,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_database_url() -> str:
+def database_url_for_tests() -> str:
     db = connection.settings_dict
     user = db.get("USER") or "postgres"
     host = db.get("HOST") or "127.0.0.1"
@@ -60,7 +60,7 @@ def service_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=test_database_url(),
+        DATABASE_URL=database_url_for_tests(),
         REDIS_URL="redis://127.0.0.1:6379/0",
         CELERY_BROKER_URL=BROKER_URL,
         RIPCORD_CHANNEL_PREFIX=f"ripcord-test-{RUN_ID}",

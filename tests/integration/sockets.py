@@ -18,6 +18,8 @@ class SocketListener:
             additional_headers={"Cookie": f"sessionid={session_id}"},
             origin=Origin(base_url),  # checked by AllowedHostsOriginValidator
             open_timeout=10,
+            legacy=True,  # a plain connection object, closed by stop()
+
         )
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()

@@ -43,7 +43,7 @@ from tests.integration.processes import (
     RUN_ID,
     start_beat,
     start_worker,
-    test_database_url,
+    database_url_for_tests,
     wait_for,
 )
 from tests.integration.sockets import SocketListener
@@ -434,7 +434,7 @@ def test_secrets_redacted_everywhere_and_hostile_values_stay_data(
     assert SECRET.encode() not in viewer_page
     # Nowhere in Ripcord's database at all.
     dump = subprocess.run(
-        ["pg_dump", "--data-only", "--dbname", test_database_url()],
+        ["pg_dump", "--data-only", "--dbname", database_url_for_tests()],
         capture_output=True,
         check=True,
         timeout=60,
