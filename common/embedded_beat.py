@@ -27,13 +27,15 @@ class EmbeddedBeat:
 
     def _loop(self) -> None:
         from incidents.execution.sweeper import sweep_stale_runs
+        from incidents.services.phases import refresh_clocks
 
         while not self._stop.wait(self.interval):
             close_old_connections()
-            try:
-                sweep_stale_runs()
-            except Exception:  # a bad sweep must not stop the next one
-                log.exception("sweeping stale runs failed")
+            for job in (sweep_stale_runs, refresh_clocks):
+                try:
+                    job()
+                except Exception:  # one failed job must not stop the next
+                    log.exception("periodic job %s failed", job.__name__)
 
     def stop(self) -> None:
         self._stop.set()

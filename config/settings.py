@@ -183,7 +183,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.tasks.sweep_stale_runs_task",
         "schedule": max(1.0, RIPCORD_RUN_LEASE_SECONDS / 3),
     },
+    # Phase clocks tick in the browser; only their state changes are announced.
+    "refresh-phase-clocks": {"task": "incidents.tasks.refresh_clocks_task", "schedule": 15.0},
 }
+
 RIPCORD_LOG_LEVEL = env_choice("RIPCORD_LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})
 
 LOGGING = {

@@ -23,7 +23,7 @@ from common.capabilities import (
     is_superuser,
     user_groups,
 )
-from incidents.models import Incident, RoleAssignment, Step
+from incidents.models import Criterion, Incident, RoleAssignment, Step
 from runbooks.specs import INCIDENT_COMMANDER
 
 Audience = Literal["act", "view"]
@@ -31,14 +31,21 @@ Audience = Literal["act", "view"]
 __all__ = ["can_open_incident", "can_use_ripcord"]  # global rules live in common.capabilities
 
 
-def can_be_assigned(user: AnyUser, role_key: str) -> bool:
-    """Commanders may hold any role; responders any but incident commander; viewers none."""
+def can_be_assigned(user: AnyUser, role_key: str, *, role_owns_steps: bool = True) -> bool:
+    """Commanders may hold any role; responders any but incident commander.
+
+    Viewers may hold only a role that owns no step (the product manager, who
+    signs off that stakeholders were told): holding it lets them sign off its
+    criteria, and still never act on a step or see logs.
+    """
     if not user.is_active:
         return False
     groups = user_groups(user)
     if role_key == INCIDENT_COMMANDER:
         return is_superuser(user) or COMMANDERS in groups
-    return is_superuser(user) or bool(groups & {COMMANDERS, RESPONDERS})
+    if is_superuser(user) or groups & {COMMANDERS, RESPONDERS}:
+        return True
+    return VIEWERS in groups and not role_owns_steps
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,12 @@ class IncidentAccess:
         if not self.is_active_incident:
             return False
         return self.is_commander or step.owner_role in self.roles
+
+    def can_sign_off(self, criterion: Criterion) -> bool:
+        """A criterion's sign-off: whoever holds its sign-off role, or the IC."""
+        if not self.is_active_incident or not criterion.signoff_role:
+            return False
+        return self.is_commander or criterion.signoff_role in self.roles
 
     def can_approve(self, step: Step, *, requested_by_id: int | None) -> bool:
         """Approve a gated run: the gate's role or the IC, never the person who asked."""

@@ -7,21 +7,26 @@ at (``data-rev``); the browser keeps whichever it has that is newer.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from incidents import selectors
 from incidents.access import Audience
+from incidents.criteria import criteria_status
 from incidents.events import AUDIENCES, Change
 from incidents.models import Incident, TimelineEntry
 
 
-def fragment_context(incident: Incident, audience: Audience) -> dict[str, object]:
-    return {"incident": incident, "audience": audience, "rev": incident.revision}
+def fragment_context(incident: Incident, audience: Audience, now: datetime) -> dict[str, object]:
+    return {"incident": incident, "audience": audience, "rev": incident.revision, "now": now}
 
 
 def render_change(change: Change) -> dict[Audience, str]:
+    now = timezone.now()
     incident = (
-        Incident.objects.select_related("runbook_version__runbook")
+        Incident.objects.select_related("runbook_version__runbook", "resolved_by")
         .filter(pk=change.incident_id)
         .first()
     )
@@ -39,10 +44,16 @@ def render_change(change: Change) -> dict[Audience, str]:
     with_header = change.header or bool(change.steps)
     progress = selectors.incident_progress(incident.pk) if with_header else None
     people = selectors.assignable_users() if change.roles else []
+    phase_views = (
+        [pv for pv in selectors.phase_views(incident) if pv.phase.pk in change.phases]
+        if change.phases
+        else []
+    )
+    criteria = criteria_status(incident) if change.criteria else []
 
     out: dict[Audience, str] = {}
     for audience in AUDIENCES:
-        ctx = fragment_context(incident, audience) | {
+        ctx = fragment_context(incident, audience, now) | {
             "role_titles": role_titles,
             "step_titles": titles,
         }
@@ -54,6 +65,10 @@ def render_change(change: Change) -> dict[Audience, str]:
             parts.append(
                 render_to_string("incidents/_phase_progress.html", ctx | {"pv": phase_view})
             )
+        for pv in phase_views:
+            parts.append(render_to_string("incidents/_phase_head.html", ctx | {"pv": pv}))
+        if change.criteria:
+            parts.append(render_to_string("incidents/_criteria.html", ctx | {"criteria": criteria}))
         if change.roles:
             parts.append(
                 render_to_string("incidents/_roles.html", ctx | {"roles": roles, "people": people})

@@ -28,6 +28,9 @@ class Change:
 
     incident_id: int
     steps: set[int] = field(default_factory=set)
+    phases: set[int] = field(default_factory=set)
+    criteria: bool = False
+
     timeline: set[int] = field(default_factory=set)
     roles: bool = False
     header: bool = False

@@ -37,6 +37,12 @@ class Incident(models.Model):
     )
     opened_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Set when the IC resolved with success criteria unmet: the reason goes on the record.
+    resolve_override_reason = models.TextField(blank=True)
+
     # Bumped by every write under a row lock: serialises writers of one incident
     # and stamps each pushed fragment so browsers never apply an older one.
     revision = models.PositiveBigIntegerField(default=0)
@@ -101,8 +107,13 @@ class Phase(models.Model):
     position = models.PositiveIntegerField()
     starts_at_minutes = models.PositiveIntegerField()
     ends_at_minutes = models.PositiveIntegerField()
+    # The budget window on the incident clock, stored when the incident opens.
+    planned_start_at = models.DateTimeField()
+    planned_end_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # The last clock state announced (incidents.clocks); a change is pushed and recorded.
+    clock_state = models.CharField(max_length=16, default="not_started")
 
     class Meta:
         ordering = ["incident", "position"]
@@ -188,6 +199,11 @@ class TimelineEntry(models.Model):
         RUN_FINISHED = "run_finished", "Run finished"
         RUN_CANCELLED = "run_cancelled", "Run cancelled"
         RUN_INTERRUPTED = "run_interrupted", "Run interrupted"
+        PHASE_STARTED = "phase_started", "Phase started"
+        PHASE_ENDED = "phase_ended", "Phase ended"
+        PHASE_CLOCK = "phase_clock", "Phase clock"
+        SIGNED_OFF = "signed_off", "Signed off"
+        RESOLVED = "resolved", "Resolved"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField()
@@ -300,3 +316,47 @@ class StepRunLogChunk(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id} chunk {self.seq}"
+
+
+class Criterion(models.Model):
+    """A success criterion of the runbook, as this incident tracks it.
+
+    Met when every linked validation's latest result passes and, if the
+    criterion names a sign-off role, someone holding it has signed off.
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="criteria")
+    key = models.CharField(max_length=63)
+    title = models.CharField(max_length=300)
+    position = models.PositiveIntegerField()
+    validations = models.JSONField(default=list, blank=True)
+    signoff_role = models.CharField(max_length=63, blank=True)
+    signed_off_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_off_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["incident", "position"]
+        constraints = [models.UniqueConstraint(fields=["incident", "key"], name="criterion_key")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class FollowUp(models.Model):
+    """A post-rollback action of the plan, carried as a follow-up item with an owner role."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="follow_ups")
+    key = models.CharField(max_length=63)
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    owner_role = models.CharField(max_length=63)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["incident", "position"]
+        constraints = [models.UniqueConstraint(fields=["incident", "key"], name="follow_up_key")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -13,7 +13,15 @@ def execute_step_run_task(run_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def refresh_clocks_task() -> None:
+    from incidents.services.phases import refresh_clocks
+
+    refresh_clocks()
+
+
+@shared_task(ignore_result=True)
 def sweep_stale_runs_task() -> None:
+
     from incidents.execution.sweeper import sweep_stale_runs
 
     sweep_stale_runs()

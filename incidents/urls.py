@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from incidents.views import actions, pages, runs
+from incidents.views import actions, closing, pages, runs
 
 app_name = "incidents"
 
@@ -52,4 +52,12 @@ urlpatterns = [
         name="run_cancel",
     ),
     path("incidents/<int:incident_id>/runs/<int:run_id>/log/", runs.run_log, name="run_log"),
+    path("incidents/<int:incident_id>/advance/", closing.phase_advance, name="phase_advance"),
+    path("incidents/<int:incident_id>/resolve/", closing.resolve, name="resolve"),
+    path("incidents/<int:incident_id>/signoffs/", closing.signoffs, name="signoffs"),
+    path(
+        "incidents/<int:incident_id>/criteria/<int:criterion_id>/sign-off/",
+        closing.sign_off,
+        name="sign_off",
+    ),
 ]

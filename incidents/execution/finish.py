@@ -8,6 +8,7 @@ from django.utils import timezone
 from incidents.events import Change, publish
 from incidents.models import Step, StepRun, TimelineEntry
 from incidents.services.locking import lock_incident
+from incidents.services.phases import advance_automatically
 from incidents.services.timeline import record
 from runbooks.executors.base import Outcome
 
@@ -65,4 +66,6 @@ def finish_run(run_id: int, status: StepRun.Status, outcome: Outcome) -> None:
             step=run.step,
             data={"run": run.pk, "status": status, "exit_code": outcome.exit_code},
         )
+        if status == StepRun.Status.SUCCEEDED:
+            advance_automatically(incident, change)
         publish(change)

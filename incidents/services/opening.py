@@ -1,12 +1,24 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from incidents.access import can_open_incident
+from incidents.clocks import ClockState
 from incidents.events import Change, publish
-from incidents.models import Incident, IncidentRole, Phase, RoleAssignment, Step, TimelineEntry
+from incidents.models import (
+    Criterion,
+    FollowUp,
+    Incident,
+    IncidentRole,
+    Phase,
+    RoleAssignment,
+    Step,
+    TimelineEntry,
+)
 from incidents.services.errors import ServiceError
 from incidents.services.timeline import record
 from runbooks.models import RunbookVersion
@@ -56,7 +68,8 @@ def open_incident(
             opened_at=now,
         )
         roles = _copy_roles(incident, spec)
-        _copy_phases_and_steps(incident, spec)
+        _copy_phases_and_steps(incident, spec, now)
+        _copy_criteria_and_follow_ups(incident, spec)
         RoleAssignment.objects.create(
             role=roles[INCIDENT_COMMANDER],
             incident=incident,
@@ -103,7 +116,8 @@ def _copy_roles(incident: Incident, spec: RunbookSpec) -> dict[str, IncidentRole
     return {role.key: role for role in created}
 
 
-def _copy_phases_and_steps(incident: Incident, spec: RunbookSpec) -> None:
+def _copy_phases_and_steps(incident: Incident, spec: RunbookSpec, now: datetime) -> None:
+    # The first phase starts with the incident; the others when the one before exits.
     phases = Phase.objects.bulk_create(
         Phase(
             incident=incident,
@@ -113,6 +127,10 @@ def _copy_phases_and_steps(incident: Incident, spec: RunbookSpec) -> None:
             position=i,
             starts_at_minutes=p.starts_at_minutes,
             ends_at_minutes=p.ends_at_minutes,
+            planned_start_at=now + timedelta(minutes=p.starts_at_minutes),
+            planned_end_at=now + timedelta(minutes=p.ends_at_minutes),
+            started_at=now if i == 0 else None,
+            clock_state=ClockState.ON_TIME if i == 0 else ClockState.NOT_STARTED,
         )
         for i, p in enumerate(spec.phases)
     )
@@ -137,4 +155,29 @@ def _copy_phases_and_steps(incident: Incident, spec: RunbookSpec) -> None:
         )
         for phase, p in zip(phases, spec.phases, strict=True)
         for j, s in enumerate(p.steps)
+    )
+
+
+def _copy_criteria_and_follow_ups(incident: Incident, spec: RunbookSpec) -> None:
+    Criterion.objects.bulk_create(
+        Criterion(
+            incident=incident,
+            key=c.id,
+            title=c.title,
+            position=i,
+            validations=list(c.validations),
+            signoff_role=c.signoff or "",
+        )
+        for i, c in enumerate(spec.success_criteria)
+    )
+    FollowUp.objects.bulk_create(
+        FollowUp(
+            incident=incident,
+            key=a.id,
+            title=a.title,
+            description=a.description,
+            owner_role=a.owner,
+            position=i,
+        )
+        for i, a in enumerate(spec.post_actions)
     )

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from incidents.access import can_be_assigned
 from incidents.events import Change, publish
-from incidents.models import IncidentRole, RoleAssignment, TimelineEntry
+from incidents.models import IncidentRole, RoleAssignment, Step, TimelineEntry
 from incidents.services.errors import ServiceError
 from incidents.services.locking import lock_incident
 from incidents.services.timeline import record
@@ -28,7 +28,8 @@ def assign_role(*, incident_id: int, role_key: str, user_id: int, by: User) -> R
         role = IncidentRole.objects.filter(incident=incident, key=role_key).first()
         if role is None:
             raise ServiceError(f"This incident has no role {role_key!r}.")
-        if not can_be_assigned(user, role_key):
+        owns_steps = Step.objects.filter(incident=incident, owner_role=role_key).exists()
+        if not can_be_assigned(user, role_key, role_owns_steps=owns_steps):
             raise ServiceError(f"{user.get_username()} may not hold the role {role.title}.")
         existing = RoleAssignment.objects.filter(role=role, user=user).first()
         if existing is not None:

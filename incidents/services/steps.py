@@ -15,6 +15,7 @@ from incidents.events import Change, publish
 from incidents.models import Step, TimelineEntry
 from incidents.services.errors import ServiceError
 from incidents.services.locking import lock_incident
+from incidents.services.phases import advance_automatically
 from incidents.services.timeline import record
 
 SKIP_REASON_MAX_LENGTH = 2000
@@ -73,6 +74,7 @@ def complete_step(*, step_id: int, by: User) -> Step:
             change=change,
             step=step,
         )
+        advance_automatically(step.incident, change)
         publish(change)
     return step
 
@@ -99,6 +101,7 @@ def skip_step(*, step_id: int, by: User, reason: str) -> Step:
             step=step,
             data={"reason": reason},
         )
+        advance_automatically(step.incident, change)
         publish(change)
     return step
 

@@ -28,3 +28,35 @@ def command_summary(command: dict[str, Any]) -> str:
     if "argv" in command and isinstance(command["argv"], list):
         return " ".join(str(part) for part in command["argv"])
     return ", ".join(sorted(command))
+
+
+@register.filter
+def clock_label(state: str) -> str:
+    from incidents.clocks import LABELS, ClockState
+
+    try:
+        return LABELS[ClockState(state)]
+    except ValueError:
+        return state
+
+
+def _mmss(seconds: float) -> str:
+    seconds = int(abs(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@register.filter
+def clock_text(phase: Any, now: Any) -> str:
+    """What the clock says at render time; the browser keeps it ticking (static/js/clocks.js)."""
+    if now is None or phase.started_at is None:
+        return f"starts at {phase.planned_start_at:%H:%M}"
+    end = phase.ended_at or now
+    elapsed = _mmss((end - phase.started_at).total_seconds())
+    if phase.ended_at is not None:
+        return f"took {elapsed}"
+    left = (phase.planned_end_at - now).total_seconds()
+    return f"{elapsed} elapsed · " + (
+        f"{_mmss(left)} left" if left >= 0 else f"over by {_mmss(left)}"
+    )

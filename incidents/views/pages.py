@@ -7,10 +7,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from common.htmx import HtmxRequest
 from incidents import access, selectors, services
+from incidents.criteria import criteria_status
 from incidents.forms import OpenIncidentForm, environment_choices
 from incidents.models import Incident
 from runbooks.selectors import latest_versions
@@ -108,4 +110,6 @@ def _page_context(incident: Incident, acc: access.IncidentAccess) -> dict[str, o
         "role_titles": page.role_titles,
         "step_titles": page.step_titles,
         "people": selectors.assignable_users() if acc.audience == "act" else [],
+        "criteria": criteria_status(incident),
+        "now": timezone.now(),
     }

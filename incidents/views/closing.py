@@ -1,0 +1,105 @@
+"""Advancing phases, signing off success criteria, resolving the incident (htmx POSTs)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from common.htmx import HtmxRequest
+from incidents import access, selectors, services
+from incidents.criteria import criteria_status
+from incidents.models import Criterion, Incident
+
+
+def _signoffs_html(
+    request: HtmxRequest, incident: Incident, acc: access.IncidentAccess, error: str = ""
+) -> str:
+    signable = [
+        s.criterion
+        for s in criteria_status(incident)
+        if acc.can_sign_off(s.criterion) and s.criterion.signed_off_by_id is None
+    ]
+    ctx = {"incident": incident, "signable": signable, "error": error}
+    return render_to_string("incidents/_signoffs.html", ctx, request=request)
+
+
+def _criteria_html(
+    request: HtmxRequest, incident_id: int, acc: access.IncidentAccess, error: str = ""
+) -> str:
+    incident = Incident.objects.select_related("resolved_by").get(pk=incident_id)
+    ctx = {
+        "incident": incident,
+        "audience": acc.audience,
+        "rev": incident.revision,
+        "criteria": criteria_status(incident),
+        "error": error,
+    }
+    return render_to_string("incidents/_criteria.html", ctx, request=request)
+
+
+@login_required
+@require_GET
+def signoffs(request: HtmxRequest, incident_id: int) -> HttpResponse:
+    """The sign-offs this person may give (per user; the criteria panel is shared)."""
+    incident, acc = access.get_incident_for_user(request.user, incident_id)
+    return HttpResponse(_signoffs_html(request, incident, acc))
+
+
+@login_required
+@require_POST
+def sign_off(request: HtmxRequest, incident_id: int, criterion_id: int) -> HttpResponse:
+    incident, acc = access.get_incident_for_user(request.user, incident_id)
+    criterion = get_object_or_404(Criterion, pk=criterion_id, incident=incident)
+    access.require(
+        acc.can_sign_off(criterion), "Only the sign-off role or the commander may sign off."
+    )
+    error = ""
+    try:
+        services.sign_off(criterion_id=criterion.pk, by=request.user)
+    except services.ServiceError as exc:
+        error = exc.message
+    return HttpResponse(
+        _signoffs_html(request, incident, acc, error) + _criteria_html(request, incident.pk, acc)
+    )
+
+
+@login_required
+@require_POST
+def resolve(request: HtmxRequest, incident_id: int) -> HttpResponse:
+    incident, acc = access.get_incident_for_user(request.user, incident_id)
+    access.require(acc.can_manage, "Only the incident commander resolves.")
+    error = ""
+    try:
+        services.resolve_incident(
+            incident_id=incident.pk, by=request.user, override_reason=request.POST.get("reason", "")
+        )
+    except services.ServiceError as exc:
+        error = exc.message
+    return HttpResponse(_criteria_html(request, incident.pk, acc, error))
+
+
+@login_required
+@require_POST
+def phase_advance(request: HtmxRequest, incident_id: int) -> HttpResponse:
+    incident, acc = access.get_incident_for_user(request.user, incident_id)
+    access.require(acc.can_manage, "Only the incident commander advances phases.")
+    error = ""
+    try:
+        services.advance_phase(
+            incident_id=incident.pk, by=request.user, reason=request.POST.get("reason", "")
+        )
+    except services.ServiceError as exc:
+        error = exc.message
+    incident.refresh_from_db()
+    ctx = {"incident": incident, "audience": "act", "rev": incident.revision, "now": timezone.now()}
+    html = "".join(
+        render_to_string("incidents/_phase_head.html", ctx | {"pv": pv}, request=request)
+        for pv in selectors.phase_views(incident)
+    )
+    if error:
+        html += render_to_string("incidents/_flash.html", {"incident": incident, "error": error})
+    return HttpResponse(html)
