@@ -17,7 +17,7 @@ def state(now_min: float, started_min: float | None = 15, ended_min: float | Non
         planned_end=END,
         started_at=at(started_min),
         ended_at=at(ended_min),
-        now=at(now_min),
+        now=T0 + timedelta(minutes=now_min),
     )
 
 

@@ -37,7 +37,7 @@ def mig002(ic, clock, django_capture_on_commit_callbacks):
     call_command("load_runbooks", verbosity=0)
     with django_capture_on_commit_callbacks(execute=True):
         return services.open_incident(
-            version=latest_version("mig-002"),
+            version=latest_version("mig-002"),  # type: ignore[arg-type]
             environment="demo",
             title="MIG-002 rollback",
             severity="sev1",

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def mig002(ic):
     call_command("load_runbooks", verbosity=0)
     return services.open_incident(
-        version=latest_version("mig-002"),
+        version=latest_version("mig-002"),  # type: ignore[arg-type]
         environment="demo",
         title="MIG-002",
         severity="sev1",
