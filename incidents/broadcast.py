@@ -16,6 +16,7 @@ from incidents import selectors
 from incidents.access import Audience
 from incidents.criteria import criteria_status
 from incidents.events import AUDIENCES, Change
+from incidents.gantt import build_chart
 from incidents.models import Incident, TimelineEntry
 
 
@@ -44,12 +45,11 @@ def render_change(change: Change) -> dict[Audience, str]:
     with_header = change.header or bool(change.steps)
     progress = selectors.incident_progress(incident.pk) if with_header else None
     people = selectors.assignable_users() if change.roles else []
-    phase_views = (
-        [pv for pv in selectors.phase_views(incident) if pv.phase.pk in change.phases]
-        if change.phases
-        else []
-    )
+    all_phases = selectors.phase_views(incident) if change.phases else []
+    phase_views = [pv for pv in all_phases if pv.phase.pk in change.phases]
+    chart = build_chart(incident, [pv.phase for pv in all_phases], now) if all_phases else None
     criteria = criteria_status(incident) if change.criteria else []
+
 
     out: dict[Audience, str] = {}
     for audience in AUDIENCES:
@@ -67,6 +67,8 @@ def render_change(change: Change) -> dict[Audience, str]:
             )
         for pv in phase_views:
             parts.append(render_to_string("incidents/_phase_head.html", ctx | {"pv": pv}))
+        if chart is not None:
+            parts.append(render_to_string("incidents/_gantt.html", ctx | {"chart": chart}))
         if change.criteria:
             parts.append(render_to_string("incidents/_criteria.html", ctx | {"criteria": criteria}))
         if change.roles:

@@ -14,6 +14,7 @@ from common.htmx import HtmxRequest
 from incidents import access, selectors, services
 from incidents.criteria import criteria_status
 from incidents.forms import OpenIncidentForm, environment_choices
+from incidents.gantt import build_chart
 from incidents.models import Incident
 from runbooks.selectors import latest_versions
 
@@ -101,6 +102,7 @@ def incident_timeline(request: HtmxRequest, incident_id: int) -> HttpResponse:
 
 def _page_context(incident: Incident, acc: access.IncidentAccess) -> dict[str, object]:
     page = selectors.incident_page(incident)
+    now = timezone.now()
     return {
         "incident": incident,
         "access": acc,
@@ -111,5 +113,6 @@ def _page_context(incident: Incident, acc: access.IncidentAccess) -> dict[str, o
         "step_titles": page.step_titles,
         "people": selectors.assignable_users() if acc.audience == "act" else [],
         "criteria": criteria_status(incident),
-        "now": timezone.now(),
+        "now": now,
+        "chart": build_chart(incident, [pv.phase for pv in page.phases], now),
     }

@@ -1,0 +1,101 @@
+"""The phase chart: planned window beside actual span per phase, with a "now" line, as SVG.
+
+Rendered on the server from stored times (no chart library to install); the
+browser only slides the "now" line (static/js/clocks.js). The same SVG goes into
+the postmortem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from incidents.models import Incident, Phase
+
+WIDTH, LABEL_W, ROW_H, TOP, BAR_H = 760, 190, 34, 26, 10
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    width: float
+
+
+@dataclass(frozen=True)
+class Row:
+    phase: Phase
+    y: float
+    planned: Bar
+    actual: Bar | None
+    late: bool
+
+
+@dataclass(frozen=True)
+class Tick:
+    x: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    rows: list[Row]
+    ticks: list[Tick]
+    now_x: float | None
+    start: datetime
+    end: datetime
+    label_w: int = LABEL_W
+    bar_h: int = BAR_H
+
+
+def build_chart(incident: Incident, phases: list[Phase], now: datetime) -> Chart:
+    start = incident.opened_at
+    last = max([p.planned_end_at for p in phases] + [p.ended_at or start for p in phases] + [start])
+    live_now = now if incident.resolved_at is None else None
+    end = max(last, live_now or last, start + timedelta(minutes=15))
+    span = (end - start).total_seconds()
+    plot_w = WIDTH - LABEL_W - 10
+
+    def x(at: datetime) -> float:
+        return round(LABEL_W + plot_w * (at - start).total_seconds() / span, 1)
+
+    def bar(a: datetime, b: datetime) -> Bar:
+        return Bar(x(a), max(1.0, round(x(b) - x(a), 1)))
+
+    rows = []
+    for i, phase in enumerate(phases):
+        actual = None
+        if phase.started_at is not None:
+            actual = bar(phase.started_at, phase.ended_at or now)
+        late = (phase.ended_at or now) > phase.planned_end_at and phase.started_at is not None
+        rows.append(
+            Row(
+                phase,
+                TOP + i * ROW_H,
+                bar(phase.planned_start_at, phase.planned_end_at),
+                actual,
+                late,
+            )
+        )
+    step = _tick_minutes(span / 60)
+    ticks = [
+        Tick(x(start + timedelta(minutes=m)), f"{m // 60}h{m % 60:02d}" if m >= 60 else f"{m}m")
+        for m in range(0, int(span // 60) + 1, step)
+    ]
+    return Chart(
+        WIDTH,
+        TOP + len(phases) * ROW_H + 8,
+        rows,
+        ticks,
+        x(live_now) if live_now else None,
+        start,
+        end,
+    )
+
+
+def _tick_minutes(total_minutes: float) -> int:
+    for step in (5, 15, 30, 60, 120):
+        if total_minutes / step <= 10:
+            return step
+    return 240

@@ -1,0 +1,81 @@
+// Phase clocks and the chart's "now" line, ticking in the browser from the server's times.
+// The server pushes only state changes (on time → at risk → overrun); the seconds are local,
+// corrected by the offset between this browser's clock and the server's.
+(function () {
+  "use strict";
+  const body = document.body;
+  const serverNow = Date.parse(body.dataset.serverNow || "");
+  const offset = isNaN(serverNow) ? 0 : serverNow - Date.now();
+  const now = () => Date.now() + offset;
+
+  function mmss(ms) {
+    let s = Math.floor(Math.abs(ms) / 1000);
+    const h = Math.floor(s / 3600);
+    s -= h * 3600;
+    const m = Math.floor(s / 60);
+    const sec = String(s % 60).padStart(2, "0");
+    return h ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+  }
+
+  function tickClock(el) {
+    const started = Date.parse(el.dataset.started || "");
+    const ended = Date.parse(el.dataset.ended || "");
+    const end = Date.parse(el.dataset.plannedEnd || "");
+    const text = el.querySelector("[data-clock-text]");
+    if (!text || isNaN(started) || !isNaN(ended)) return;
+    const t = now();
+    const left = end - t;
+    text.textContent = `${mmss(t - started)} elapsed · ` + (left >= 0 ? `${mmss(left)} left` : `over by ${mmss(left)}`);
+  }
+
+  function tickChart(svg) {
+    const line = svg.querySelector("line.now");
+    if (!line) return;
+    const start = Date.parse(svg.dataset.start);
+    const end = Date.parse(svg.dataset.end);
+    const labelW = Number(svg.dataset.labelW);
+    const width = Number(svg.dataset.width) - labelW - 10;
+    const x = labelW + (width * (Math.min(now(), end) - start)) / (end - start);
+    line.setAttribute("x1", x.toFixed(1));
+    line.setAttribute("x2", x.toFixed(1));
+  }
+
+  function tick() {
+    document.querySelectorAll(".clock[data-started]").forEach(tickClock);
+    document.querySelectorAll("svg.gantt-svg").forEach(tickChart);
+  }
+
+  // An overrun tells the incident commander on the page, and as a notification if allowed.
+  const announced = new Set(
+    Array.from(document.querySelectorAll('.clock[data-state="overrun"]'), (el) => el.id)
+  );
+  function noticeOverruns() {
+    if (body.dataset.isIc !== "true") return;
+    for (const el of document.querySelectorAll('.clock[data-state="overrun"]')) {
+      if (announced.has(el.id)) continue;
+      announced.add(el.id);
+      const title = el.closest(".phase-head")?.querySelector("h2")?.textContent || "A phase";
+      const message = `${title} is past its time budget.`;
+      const banner = document.getElementById("overrun-banner");
+      if (banner) {
+        banner.textContent = message;
+        banner.hidden = false;
+      }
+      if ("Notification" in window && Notification.permission === "granted") {
+        new Notification("Ripcord: phase overrun", { body: message });
+      }
+    }
+  }
+  const ask = document.getElementById("notify-toggle");
+  if (ask && "Notification" in window) {
+    ask.hidden = Notification.permission !== "default";
+    ask.addEventListener("click", () => Notification.requestPermission().then(() => (ask.hidden = true)));
+  }
+
+  body.addEventListener("ripcord:applied", () => {
+    noticeOverruns();
+    tick();
+  });
+  tick();
+  setInterval(tick, 1000);
+})();
