@@ -50,7 +50,6 @@ def render_change(change: Change) -> dict[Audience, str]:
     chart = build_chart(incident, [pv.phase for pv in all_phases], now) if all_phases else None
     criteria = criteria_status(incident) if change.criteria else []
 
-
     out: dict[Audience, str] = {}
     for audience in AUDIENCES:
         ctx = fragment_context(incident, audience, now) | {
