@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from incidents.models import Incident, Phase
 
-WIDTH, LABEL_W, ROW_H, TOP, BAR_H = 760, 190, 34, 26, 10
+WIDTH, LABEL_W, ROW_H, TOP, BAR_H, RIGHT_PAD = 760, 190, 34, 26, 10, 24
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class Chart:
     start: datetime
     end: datetime
     label_w: int = LABEL_W
+    right_pad: int = RIGHT_PAD
+
     bar_h: int = BAR_H
 
 
@@ -55,7 +57,7 @@ def build_chart(incident: Incident, phases: list[Phase], now: datetime) -> Chart
     live_now = now if incident.resolved_at is None else None
     end = max(last, live_now or last, start + timedelta(minutes=15))
     span = (end - start).total_seconds()
-    plot_w = WIDTH - LABEL_W - 10
+    plot_w = WIDTH - LABEL_W - RIGHT_PAD
 
     def x(at: datetime) -> float:
         return round(LABEL_W + plot_w * (at - start).total_seconds() / span, 1)

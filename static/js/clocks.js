@@ -34,7 +34,7 @@
     const start = Date.parse(svg.dataset.start);
     const end = Date.parse(svg.dataset.end);
     const labelW = Number(svg.dataset.labelW);
-    const width = Number(svg.dataset.width) - labelW - 10;
+    const width = Number(svg.dataset.width) - labelW - Number(svg.dataset.rightPad);
     const x = labelW + (width * (Math.min(now(), end) - start)) / (end - start);
     line.setAttribute("x1", x.toFixed(1));
     line.setAttribute("x2", x.toFixed(1));
