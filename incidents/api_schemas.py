@@ -88,8 +88,11 @@ class PhaseOut(Schema):
     description: str
     starts_at_minutes: int
     ends_at_minutes: int
+    planned_start_at: datetime
+    planned_end_at: datetime
     started_at: datetime | None
     ended_at: datetime | None
+    clock_state: str
     progress: ProgressOut
     steps: list[StepOut]
 
@@ -209,8 +212,11 @@ def phase_out(view: PhaseView, *, with_command: bool) -> PhaseOut:
         description=phase.description,
         starts_at_minutes=phase.starts_at_minutes,
         ends_at_minutes=phase.ends_at_minutes,
+        planned_start_at=phase.planned_start_at,
+        planned_end_at=phase.planned_end_at,
         started_at=phase.started_at,
         ended_at=phase.ended_at,
+        clock_state=phase.clock_state,
         progress=progress_out(view.progress),
         steps=[step_out(s, with_command=with_command) for s in view.steps],
     )

@@ -117,6 +117,10 @@ def test_openapi_schema_lists_every_path(anonymous_api):
             "/incidents/{incident_id}/runs/{run_id}/approve",
             "/incidents/{incident_id}/runs/{run_id}/cancel",
             "/incidents/{incident_id}/runs/{run_id}/log",
+            "/incidents/{incident_id}/criteria",
+            "/incidents/{incident_id}/criteria/{criterion_id}/signoff",
+            "/incidents/{incident_id}/resolve",
+            "/incidents/{incident_id}/advance",
         ]
     }
     assert set(paths[f"{BASE}/incidents"]) == {"get", "post"}

@@ -1,0 +1,112 @@
+"""API: phases, success criteria, resolving — the same rules and services as the page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Field, Router, Schema
+
+from common.api_auth import api_auth
+from incidents import access, services
+from incidents.api_incidents import READ, WRITE, actor
+from incidents.api_schemas import InputSchema
+from incidents.criteria import CriterionStatus, criteria_status
+from incidents.models import Criterion
+
+router = Router(auth=api_auth, tags=["closing"])
+
+
+class ReasonIn(InputSchema):
+    reason: str = Field(default="", max_length=2000)
+
+
+class CriterionOut(Schema):
+    id: int
+    key: str
+    title: str
+    validations: list[str]
+    signoff_role: str | None
+    signed_off_by: str | None
+    signed_off_at: datetime | None
+    met: bool
+    missing: list[str]
+
+
+class ClosingOut(Schema):
+    status: str
+    resolved_at: datetime | None
+    resolve_override_reason: str
+    criteria: list[CriterionOut]
+
+
+def criterion_out(status: CriterionStatus) -> CriterionOut:
+    c = status.criterion
+    return CriterionOut(
+        id=c.pk,
+        key=c.key,
+        title=c.title,
+        validations=list(c.validations),
+        signoff_role=c.signoff_role or None,
+        signed_off_by=c.signed_off_by.get_username() if c.signed_off_by else None,
+        signed_off_at=c.signed_off_at,
+        met=status.is_met,
+        missing=status.missing,
+    )
+
+
+def _closing(incident_id: int) -> ClosingOut:
+    from incidents.models import Incident
+
+    incident = Incident.objects.get(pk=incident_id)
+    return ClosingOut(
+        status=incident.status,
+        resolved_at=incident.resolved_at,
+        resolve_override_reason=incident.resolve_override_reason,
+        criteria=[criterion_out(s) for s in criteria_status(incident)],
+    )
+
+
+@router.get("/{incident_id}/criteria", response={200: ClosingOut, **READ})
+def get_criteria(request: HttpRequest, incident_id: int) -> ClosingOut:
+    """Success criteria, whether each is met and what is missing."""
+    incident, _ = access.get_incident_for_user(request.user, incident_id)
+    return _closing(incident.pk)
+
+
+@router.post("/{incident_id}/criteria/{criterion_id}/signoff", response={200: ClosingOut, **WRITE})
+def sign_off(request: HttpRequest, incident_id: int, criterion_id: int) -> ClosingOut:
+    incident, acc = access.get_incident_for_user(request.user, incident_id)
+    criterion = get_object_or_404(Criterion, pk=criterion_id, incident=incident)
+    access.require(
+        acc.can_sign_off(criterion), "Only the sign-off role or the commander may sign off."
+    )
+    services.sign_off(criterion_id=criterion.pk, by=actor(request))
+    return _closing(incident.pk)
+
+
+@router.post("/{incident_id}/resolve", response={200: ClosingOut, **WRITE})
+def resolve(request: HttpRequest, incident_id: int, payload: ReasonIn) -> ClosingOut:
+    """Resolve; refused (409/400) while a criterion is unmet unless a reason overrides it."""
+    incident, acc = access.get_incident_for_user(request.user, incident_id)
+    access.require(acc.can_manage, "Only the incident commander resolves.")
+    services.resolve_incident(
+        incident_id=incident.pk, by=actor(request), override_reason=payload.reason
+    )
+    return _closing(incident.pk)
+
+
+class AdvanceOut(Schema):
+    started_phase: str | None
+
+
+@router.post("/{incident_id}/advance", response={200: AdvanceOut, **WRITE})
+def advance(request: HttpRequest, incident_id: int, payload: ReasonIn) -> AdvanceOut:
+    """End the running phase and start the next; a reason is required if its exit rule fails."""
+    incident, acc = access.get_incident_for_user(request.user, incident_id)
+    access.require(acc.can_manage, "Only the incident commander advances phases.")
+    following = services.advance_phase(
+        incident_id=incident.pk, by=actor(request), reason=payload.reason
+    )
+    return AdvanceOut(started_phase=following.key if following else None)

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from incidents import services
+from incidents.models import Criterion, Incident
+from runbooks.selectors import latest_version
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def mig002(ic):
+    call_command("load_runbooks", verbosity=0)
+    return services.open_incident(
+        version=latest_version("mig-002"),  # type: ignore[arg-type]
+        environment="demo",
+        title="MIG-002",
+        severity="sev1",
+        is_drill=True,
+        opened_by=ic,
+    )
+
+
+def test_resolve_refused_with_unmet_criteria_then_overridden(api_as, mig002, ic):
+    refused = api_as(ic).post(f"/incidents/{mig002.pk}/resolve", {})
+    assert refused.status_code == 400 and "Success criteria not met" in refused.json()["detail"]
+    assert Incident.objects.get(pk=mig002.pk).status == "active"
+    done = api_as(ic).post(f"/incidents/{mig002.pk}/resolve", {"reason": "drill over"})
+    assert done.status_code == 200
+    assert (done.json()["status"], done.json()["resolve_override_reason"]) == (
+        "resolved",
+        "drill over",
+    )
+
+
+def test_criteria_list_says_what_is_missing(api_as, mig002, viewer):
+    body = api_as(viewer).get(f"/incidents/{mig002.pk}/criteria").json()
+    first = body["criteria"][0]
+    assert first["key"] == "users_can_access_accounts" and not first["met"]
+    assert "sign-off by product manager" in first["missing"]
+
+
+def test_signoff_by_role_holder_only(api_as, mig002, ic, viewer):
+    criterion = Criterion.objects.get(incident=mig002, key="users_can_access_accounts")
+    url = f"/incidents/{mig002.pk}/criteria/{criterion.pk}/signoff"
+    assert api_as(viewer).post(url).status_code == 403
+    services.assign_role(
+        incident_id=mig002.pk, role_key="product_manager", user_id=viewer.pk, by=ic
+    )
+    signed = api_as(viewer).post(url)
+    assert signed.status_code == 200
+    assert signed.json()["criteria"][0]["signed_off_by"] == "pm"
+
+
+def test_advance_needs_reason_while_steps_are_open(api_as, mig002, ic, backend):
+    assert (
+        api_as(backend).post(f"/incidents/{mig002.pk}/advance", {"reason": "x"}).status_code == 403
+    )
+    refused = api_as(ic).post(f"/incidents/{mig002.pk}/advance", {})
+    assert refused.status_code == 400 and "cannot exit yet" in refused.json()["detail"]
+    moved = api_as(ic).post(f"/incidents/{mig002.pk}/advance", {"reason": "preserved by hand"})
+    assert moved.json() == {"started_phase": "data_rollback"}
+    phases = api_as(ic).get(f"/incidents/{mig002.pk}").json()["phases"]
+    assert [p["clock_state"] for p in phases][:2] == ["done", "on_time"]
