@@ -35,3 +35,12 @@ def can_use_ripcord(user: AnyUser) -> bool:
 
 def can_open_incident(user: AnyUser) -> bool:
     return is_superuser(user) or COMMANDERS in user_groups(user)
+
+
+def can_see_runbook_details(user: AnyUser) -> bool:
+    """Variables, secret references and step commands of a runbook: whoever may act, never viewers.
+
+    The line ``IncidentAccess.can_see_logs`` draws inside an incident, taken at the
+    level of capabilities since a runbook belongs to no incident.
+    """
+    return is_superuser(user) or bool(user_groups(user) & {COMMANDERS, RESPONDERS})

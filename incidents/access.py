@@ -71,10 +71,18 @@ class IncidentAccess:
         )
 
     @property
+    def may_act(self) -> bool:
+        """A commander or responder by capability: never a viewer.
+
+        Group, not role: a viewer (the PM) may hold a role, a sign-off or one kept
+        from before they became a viewer, and is still read-only everywhere.
+        """
+        return self.is_commander or bool(self.groups & {COMMANDERS, RESPONDERS})
+
+    @property
     def can_see_logs(self) -> bool:
         """Logs, variables and step details: everyone who may act, never viewers."""
-        # Group, not role: a viewer (the PM) may hold a sign-off role and still sees no logs.
-        return self.is_commander or bool(self.groups & {COMMANDERS, RESPONDERS})
+        return self.may_act
 
     @property
     def audience(self) -> Audience:
@@ -93,7 +101,7 @@ class IncidentAccess:
         """Tick, skip, undo, run or cancel this step."""
         if not self.is_active_incident:
             return False
-        return self.is_commander or step.owner_role in self.roles
+        return self.is_commander or (self.may_act and step.owner_role in self.roles)
 
     def can_sign_off(self, criterion: Criterion) -> bool:
         """A criterion's sign-off: whoever holds its sign-off role, or the IC."""
@@ -105,7 +113,8 @@ class IncidentAccess:
         """Approve a gated run: the gate's role or the IC, never the person who asked."""
         if not self.is_active_incident or requested_by_id == self.user_id:
             return False
-        return self.is_commander or (bool(step.approval_role) and step.approval_role in self.roles)
+        holds_gate = bool(step.approval_role) and step.approval_role in self.roles
+        return self.is_commander or (self.may_act and holds_gate)
 
 
 def access_for(user: AnyUser, incident: Incident) -> IncidentAccess:

@@ -8,12 +8,10 @@ from ninja.errors import HttpError
 
 from common import capabilities
 from common.api_auth import api_auth
-from common.capabilities import RESPONDERS
 from incidents import access
 from incidents.api_schemas import ErrorOut, RunbookDetailOut, RunbookSummaryOut
 from runbooks.models import RunbookVersion
 from runbooks.selectors import latest_versions
-from runbooks.specs import RunbookSpec
 
 router = Router(auth=api_auth, tags=["runbooks"])
 
@@ -21,35 +19,6 @@ router = Router(auth=api_auth, tags=["runbooks"])
 def _require_ripcord_user(request: HttpRequest) -> None:
     if not access.can_use_ripcord(request.user):
         raise HttpError(403, "Your account has no Ripcord role yet; ask a commander.")
-
-
-def _may_see_details(request: HttpRequest) -> bool:
-    """Whoever may act on some incident (commanders, responders) sees variables and commands.
-
-    The same line ``IncidentAccess.can_see_logs`` draws inside an incident, taken
-    at the level of global capabilities since a runbook belongs to no incident.
-    """
-    return capabilities.can_open_incident(request.user) or RESPONDERS in capabilities.user_groups(
-        request.user
-    )
-
-
-def _without_details(spec: RunbookSpec) -> RunbookSpec:
-    """The spec minus environment variables, secret references and step commands.
-
-    ``model_copy`` skips validation on purpose: a scripted step without its
-    command would not pass the file-format validators, and it is not a file.
-    """
-    environments = [
-        env.model_copy(update={"variables": {}, "secrets": {}}) for env in spec.environments
-    ]
-    phases = [
-        phase.model_copy(
-            update={"steps": [step.model_copy(update={"command": {}}) for step in phase.steps]}
-        )
-        for phase in spec.phases
-    ]
-    return spec.model_copy(update={"environments": environments, "phases": phases})
 
 
 @router.get("", response={200: list[RunbookSummaryOut], 403: ErrorOut})
@@ -85,12 +54,12 @@ def get_runbook(request: HttpRequest, slug: str, query: Query[VersionQuery]) -> 
     version = versions.order_by("-number").first()
     if version is None:
         raise Http404("No such runbook or version.")
-    details = _may_see_details(request)
+    details = capabilities.can_see_runbook_details(request.user)
     spec = version.parsed()
     return RunbookDetailOut(
         slug=version.runbook.slug,
         version=version.number,
         loaded_at=version.loaded_at,
         details_hidden=not details,
-        spec=spec if details else _without_details(spec),
+        spec=spec if details else spec.without_details(),
     )

@@ -242,3 +242,21 @@ class RunbookSpec(Spec):
 
     def all_steps(self) -> list[StepSpec]:
         return [step for phase in self.phases for step in phase.steps]
+
+    def without_details(self) -> RunbookSpec:
+        """The spec minus environment variables, secret references and step commands.
+
+        What people who may not see logs and variables (viewers) are shown.
+        ``model_copy`` skips validation on purpose: a scripted step without its
+        command would not pass the file-format validators, and it is not a file.
+        """
+        environments = [
+            env.model_copy(update={"variables": {}, "secrets": {}}) for env in self.environments
+        ]
+        phases = [
+            phase.model_copy(
+                update={"steps": [step.model_copy(update={"command": {}}) for step in phase.steps]}
+            )
+            for phase in self.phases
+        ]
+        return self.model_copy(update={"environments": environments, "phases": phases})

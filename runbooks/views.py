@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from common.capabilities import can_use_ripcord
+from common.capabilities import can_see_runbook_details, can_use_ripcord
 from runbooks.selectors import latest_version, latest_versions, versions_of
 
 
@@ -28,9 +28,12 @@ def runbook_detail(request: HttpRequest, slug: str) -> HttpResponse:
     version = latest_version(slug)
     if version is None:
         raise Http404("No such runbook")
+    spec = version.parsed()
+    details = can_see_runbook_details(request.user)
     context = {
         "version": version,
-        "spec": version.parsed(),
+        "spec": spec if details else spec.without_details(),  # viewers: no variables, commands
+        "details_hidden": not details,
         "versions": versions_of(slug).only("number", "loaded_at", "source_path"),
     }
     return render(request, "runbooks/detail.html", context)

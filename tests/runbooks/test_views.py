@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
-from common.capabilities import VIEWERS
+from common.capabilities import RESPONDERS, VIEWERS
 from runbooks.services import load_runbook_files
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.runbooks.urls")]
@@ -61,10 +61,23 @@ def test_runbook_detail_shows_whole_plan_without_secret_values(client, viewer, m
         'id="communication-status_page"',
         'id="post-action-investigation"',
         "Primary On-Call",
-        "<code>PGHOST</code>",
-        "from env RIPCORD_PROD_PGPASSWORD",
     ]:
         assert fragment in page, fragment
+    # Viewers see no variables, secret references or commands (DESIGN.md, permissions).
+    for detail in ["<code>PGHOST</code>", "RIPCORD_PROD_PGPASSWORD", 'class="step-command"']:
+        assert detail not in page, detail
+
+
+def test_runbook_detail_shows_variable_names_to_responders_never_values(client, mig_002):
+    user = User.objects.create_user("backend", password="x")
+    user.groups.add(Group.objects.get_or_create(name=RESPONDERS)[0])
+    client.force_login(user)
+
+    page = client.get(reverse("runbooks:detail", args=["mig-002"])).content.decode()
+
+    assert "<code>PGHOST</code>" in page
+    assert "from env RIPCORD_PROD_PGPASSWORD" in page
+    assert '<p class="step-command">script <code>scripts/rollback_database.sh</code>' in page
     assert "db.prod.todoapp.internal" not in page  # variable names only, never values
 
 
