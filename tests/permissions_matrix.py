@@ -28,7 +28,15 @@ from common import capabilities
 from common.models import ApiToken
 from common.tokens import create_token
 from incidents import access, services
-from incidents.models import Incident, RoleAssignment, Step, StepRun, StepRunLogChunk, TimelineEntry
+from incidents.models import (
+    Criterion,
+    Incident,
+    RoleAssignment,
+    Step,
+    StepRun,
+    StepRunLogChunk,
+    TimelineEntry,
+)
 from incidents.services import runs
 from runbooks.models import RunbookVersion
 from tests.factories import SMALL_RUNBOOK
@@ -85,6 +93,7 @@ RUNBOOK_DETAILS = row(L, D, H, OK, OK, OK)  # viewers miss variables, secrets, c
 OWN_TOKENS = row(L, OK, OK, OK, OK, OK)  # any signed-in user, their own tokens only
 OTHERS_TOKEN = row(L, N, N, N, N, N)  # nobody revokes someone else's token
 NOBODY = row(N, N, N, N, N, N)  # the API root answers nothing
+SIGN_OFF = row(L, N, D, D, OK, OK)  # the criterion's sign-off role (owner holds it here), or the IC
 # Approving a gated run: the IC unless it is his own request, holders of the gate
 # role, never the requester, never viewers.
 APPROVE_IC_GATE_OWNER_ASKED = row(L, N, D, D, D, OK)
@@ -102,6 +111,9 @@ SECRET_SOURCE = "TODO_PG_PASSWORD"  # where the staging password comes from
 PERMS_RUNBOOK: dict[str, Any] = copy.deepcopy(SMALL_RUNBOOK)
 PERMS_RUNBOOK["id"] = "perms"
 PERMS_RUNBOOK["environments"][0]["secrets"] = {"PGPASSWORD": {"env": SECRET_SOURCE}}
+PERMS_RUNBOOK["success_criteria"] = [
+    {"id": "api-healthy", "title": "The API answers again", "signoff": "backend_engineer"}
+]
 PERMS_RUNBOOK["phases"][1]["steps"] += [
     {
         "id": "smoke-script",
@@ -536,6 +548,42 @@ def nobody(case: Case) -> bool:
     return False
 
 
+def can_sign_off(case: Case) -> bool:
+    return case.access.can_view and case.access.can_sign_off(criterion_of(case.world))
+
+
+def criterion_of(world: World) -> Criterion:
+    return Criterion.objects.get(incident=world.incident, key="api-healthy")
+
+
+def criterion_kwargs(world: World, user: User | None) -> Prepared:
+    return Prepared(
+        kwargs={"incident_id": world.incident.pk, "criterion_id": criterion_of(world).pk}
+    )
+
+
+def with_reason(world: World, user: User | None) -> Prepared:
+    return Prepared(
+        kwargs={"incident_id": world.incident.pk}, data={"reason": "the matrix says so"}
+    )
+
+
+def signed_off(case: Case) -> bool:
+    return criterion_of(case.world).signed_off_by == case.user
+
+
+def resolved(case: Case) -> bool:
+    return Incident.objects.get(pk=case.world.incident.pk).status == Incident.Status.RESOLVED
+
+
+def first_phase_ended(case: Case) -> bool:
+    return case.world.incident.phases.get(position=0).ended_at is not None
+
+
+def api_run_shows_log(case: Case, response: HttpResponseBase) -> bool:
+    return LOG_LINE in body(response)
+
+
 # --- the matrix -----------------------------------------------------------------
 
 APPROVE = "incidents:run_approve"
@@ -755,6 +803,34 @@ HTML: list[Endpoint] = [
         owns_token,
         prepare=revoke_others,
     ),
+    Endpoint("signoffs", "incidents:signoffs", "GET", SEE_INCIDENT, can_view),
+    Endpoint(
+        "sign-off",
+        "incidents:sign_off",
+        "POST",
+        SIGN_OFF,
+        can_sign_off,
+        prepare=criterion_kwargs,
+        done=signed_off,
+    ),
+    Endpoint(
+        "resolve",
+        "incidents:resolve",
+        "POST",
+        MANAGE,
+        can_manage,
+        prepare=with_reason,
+        done=resolved,
+    ),
+    Endpoint(
+        "advance",
+        "incidents:phase_advance",
+        "POST",
+        MANAGE,
+        can_manage,
+        prepare=with_reason,
+        done=first_phase_ended,
+    ),
 ]
 
 API: list[Endpoint] = [
@@ -876,6 +952,94 @@ API: list[Endpoint] = [
         ok_status=201,
         prepare=note("API note"),
         done=note_written("API note"),
+    ),
+    Endpoint(
+        "run",
+        "api:request_run",
+        "POST",
+        ACT_ON_STEP,
+        can_act_on_step,
+        api=True,
+        ok_status=201,
+        step="smoke-script",
+        prepare=step_kwargs("smoke-script"),
+        done=run_requested,
+    ),
+    Endpoint(
+        "approve-owner-gate-ic-asked",
+        "api:approve_run",
+        "POST",
+        APPROVE_OWNER_GATE_IC_ASKED,
+        can_approve,
+        api=True,
+        step="flip-flags",
+        prepare=requested_run("flip-flags", "ic"),
+        done=approved,
+    ),
+    Endpoint(
+        "cancel",
+        "api:cancel_run",
+        "POST",
+        ACT_ON_STEP,
+        can_act_on_run,
+        api=True,
+        step="smoke-script",
+        prepare=requested_run("smoke-script", "owner"),
+        done=run_is(StepRun.Status.CANCELLED),
+    ),
+    Endpoint(
+        "run-read",
+        "api:get_run",
+        "GET",
+        SEE_INCIDENT_DETAILS,
+        can_view,
+        api=True,
+        step="smoke-script",
+        prepare=run_with_log,
+        shows=api_run_shows_log,
+        shows_rule=can_see_logs,
+    ),
+    Endpoint(
+        "run-log",
+        "api:get_run_log",
+        "GET",
+        SEE_LOGS,
+        can_see_logs,
+        api=True,
+        step="smoke-script",
+        prepare=run_with_log,
+        shows=log_shown,
+    ),
+    Endpoint("criteria", "api:get_criteria", "GET", SEE_INCIDENT, can_view, api=True),
+    Endpoint(
+        "sign-off",
+        "api:sign_off",
+        "POST",
+        SIGN_OFF,
+        can_sign_off,
+        api=True,
+        prepare=criterion_kwargs,
+        done=signed_off,
+    ),
+    Endpoint(
+        "resolve",
+        "api:resolve",
+        "POST",
+        MANAGE,
+        can_manage,
+        api=True,
+        prepare=with_reason,
+        done=resolved,
+    ),
+    Endpoint(
+        "advance",
+        "api:advance",
+        "POST",
+        MANAGE,
+        can_manage,
+        api=True,
+        prepare=with_reason,
+        done=first_phase_ended,
     ),
 ]
 
