@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +60,9 @@ def service_env(**extra: str) -> dict[str, str]:
         REDIS_URL="redis://127.0.0.1:6379/0",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/9",
         RIPCORD_CHANNEL_PREFIX=f"ripcord-test-{RUN_ID}",
-        SECRET_KEY="integration-test-secret",
+        # The test process's key: sessions it signs in (session_cookie) are signed and
+        # hashed with it, and a server with another key would treat them as anonymous.
+        SECRET_KEY=settings.SECRET_KEY,
         RIPCORD_DEMO="0",
         ALLOWED_HOSTS="127.0.0.1,localhost",
         PYTHONUNBUFFERED="1",
