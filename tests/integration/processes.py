@@ -100,8 +100,21 @@ def _spawn(name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> Pr
     return Process(name, proc, log_path)
 
 
+def collect_static(env: dict[str, str]) -> None:
+    """Gather static files into STATIC_ROOT, as the Dockerfile does for production.
+
+    With production settings WhiteNoise serves only collected files; without
+    this step pages load without CSS, htmx or live.js.
+    """
+    argv = [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"]
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"collectstatic failed:\n{done.stdout}{done.stderr}")
+
+
 def start_server(log_dir: Path, **env: str) -> Process:
     port = free_port()
+    collect_static(service_env(**env))
     argv = [
         sys.executable,
         "-m",
