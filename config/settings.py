@@ -98,7 +98,10 @@ if EMBEDDED:
         }
     }
 else:
-    DATABASES = {"default": {**dj_database_url.parse(DATABASE_URL, conn_max_age=60)}}
+    # No persistent connections: under ASGI each request's sync code runs in a fresh
+    # thread context, so a kept-open connection is never reused and one leaks per
+    # request (the web server reached PostgreSQL's max_connections in a browser test).
+    DATABASES = {"default": {**dj_database_url.parse(DATABASE_URL, conn_max_age=0)}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

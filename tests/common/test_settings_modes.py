@@ -22,6 +22,7 @@ from config import settings as s
 print(json.dumps({
     "engine": s.DATABASES["default"]["ENGINE"],
     "db_name": str(s.DATABASES["default"]["NAME"]),
+    "conn_max_age": s.DATABASES["default"].get("CONN_MAX_AGE"),
     "layer": s.CHANNEL_LAYERS["default"]["BACKEND"],
     "layer_hosts": s.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts"),
     "broker": s.CELERY_BROKER_URL,
@@ -71,6 +72,8 @@ def test_settings_choose_postgresql_and_redis_when_urls_set(tmp_path):
     )
     assert got["engine"] == "django.db.backends.postgresql"
     assert got["db_name"] == "ripcord"
+    # Persistent connections leak one per request under ASGI: never keep them.
+    assert got["conn_max_age"] == 0
     assert got["layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
     assert got["layer_hosts"] == ["redis://cache.internal:6379/2"]
     assert got["broker"] == "redis://cache.internal:6379/2"

@@ -65,7 +65,8 @@ def service_env(**extra: str) -> dict[str, str]:
         CELERY_BROKER_URL=BROKER_URL,
         RIPCORD_CHANNEL_PREFIX=f"ripcord-test-{RUN_ID}",
         RIPCORD_BROKER_PREFIX=BROKER_PREFIX,
-        # The same key as this process, so sessions it creates are valid for the server.
+        # The test process's key: sessions it signs in (session_cookie) are signed and
+        # hashed with it, and a server with another key would treat them as anonymous.
         SECRET_KEY=settings.SECRET_KEY,
         RIPCORD_DEMO="0",
         ALLOWED_HOSTS="127.0.0.1,localhost",
@@ -113,8 +114,21 @@ def _spawn(name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> Pr
     return Process(name, proc, log_path)
 
 
+def collect_static(env: dict[str, str]) -> None:
+    """Gather static files into STATIC_ROOT, as the Dockerfile does for production.
+
+    With production settings WhiteNoise serves only collected files; without
+    this step pages load without CSS, htmx or live.js.
+    """
+    argv = [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"]
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"collectstatic failed:\n{done.stdout}{done.stderr}")
+
+
 def start_server(log_dir: Path, **env: str) -> Process:
     port = free_port()
+    collect_static(service_env(**env))
     argv = [
         sys.executable,
         "-m",
