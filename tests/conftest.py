@@ -116,3 +116,13 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-quic",
         ],
     }
+
+
+def pytest_collection_modifyitems(items):
+    """Browser tests run last.
+
+    Playwright's sync API leaves an event loop running in the test thread for the
+    rest of the session; after it starts, Django refuses synchronous database
+    calls from that thread (SynchronousOnlyOperation) in every later test.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -114,5 +114,8 @@ def _page_context(incident: Incident, acc: access.IncidentAccess) -> dict[str, o
         "people": selectors.assignable_users() if acc.audience == "act" else [],
         "criteria": criteria_status(incident),
         "now": now,
+        # "My steps" only for someone whose roles own steps (the IC alone owns none).
+        "has_own_steps": acc.audience == "act"
+        and any(s.owner_role in acc.roles for pv in page.phases for s in pv.steps),
         "chart": build_chart(incident, [pv.phase for pv in page.phases], now),
     }

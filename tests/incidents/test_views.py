@@ -223,6 +223,8 @@ def test_live_endpoint_returns_every_panel(client, viewer, incident):
             f"incident-head-{incident.pk}",
             f"roles-{incident.pk}",
             f"timeline-{incident.pk}",
+            f"criteria-{incident.pk}",
+            f"gantt-{incident.pk}",
             *(f"phase-{p.pk}" for p in incident.phases.all()),
         ]
     )

@@ -42,7 +42,7 @@ QUICK_MS = 500  # for states that hold already: a failing check gives up soon
 LOAD_MS = 10_000  # page load + socket open + first resync on a busy CI machine
 
 OWN_STEP = "Disable new endpoints"  # backend_engineer, requires nothing
-SYSADMIN_STEP = "Stop all write operations"  # system_administrator
+SYSADMIN_STEP = "Update schema"  # a manual step of the system administrator
 
 
 # --- set-up ----------------------------------------------------------------------
