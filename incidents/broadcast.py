@@ -49,6 +49,7 @@ def render_change(change: Change) -> dict[Audience, str]:
     phase_views = [pv for pv in all_phases if pv.phase.pk in change.phases]
     chart = build_chart(incident, [pv.phase for pv in all_phases], now) if all_phases else None
     criteria = criteria_status(incident) if change.criteria else []
+    safeguards = selectors.safeguards_panel(incident) if change.safeguards else []
 
     out: dict[Audience, str] = {}
     for audience in AUDIENCES:
@@ -68,6 +69,10 @@ def render_change(change: Change) -> dict[Audience, str]:
             parts.append(render_to_string("incidents/_phase_head.html", ctx | {"pv": pv}))
         if chart is not None:
             parts.append(render_to_string("incidents/_gantt.html", ctx | {"chart": chart}))
+        if change.safeguards:
+            parts.append(
+                render_to_string("incidents/_safeguards.html", ctx | {"safeguards": safeguards})
+            )
         if change.criteria:
             parts.append(render_to_string("incidents/_criteria.html", ctx | {"criteria": criteria}))
         if change.roles:

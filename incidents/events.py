@@ -30,6 +30,7 @@ class Change:
     steps: set[int] = field(default_factory=set)
     phases: set[int] = field(default_factory=set)
     criteria: bool = False
+    safeguards: bool = False
 
     timeline: set[int] = field(default_factory=set)
     roles: bool = False

@@ -204,6 +204,7 @@ class TimelineEntry(models.Model):
         PHASE_CLOCK = "phase_clock", "Phase clock"
         SIGNED_OFF = "signed_off", "Signed off"
         RESOLVED = "resolved", "Resolved"
+        PREFLIGHT = "preflight", "Pre-flight checks"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField()
@@ -360,3 +361,33 @@ class FollowUp(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class SafeguardCheck(models.Model):
+    """One pre-flight check of a runbook safeguard, as run for this incident (kept as a record)."""
+
+    class Result(models.TextChoices):
+        PASS = "pass", "Pass"
+        FAIL = "fail", "Fail"
+        ERROR = "error", "Error"
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="safeguard_checks"
+    )
+    safeguard_id = models.CharField(max_length=63)
+    title = models.CharField(max_length=300)
+    result = models.CharField(max_length=8, choices=Result.choices)
+    summary = models.CharField(max_length=500)
+    evidence = models.JSONField(default=dict, blank=True)
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["incident", "-checked_at", "safeguard_id"]
+        indexes = [
+            models.Index(
+                fields=["incident", "safeguard_id", "-checked_at"], name="safeguard_latest"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.safeguard_id}: {self.result}"

@@ -190,3 +190,16 @@ def incident_progress(incident_id: int) -> Progress:
 def step_titles(incident_id: int) -> dict[str, str]:
     """Step key → title, to name required steps in fragments."""
     return dict(Step.objects.filter(incident_id=incident_id).values_list("key", "title"))
+
+
+def safeguards_panel(incident: Incident) -> list[tuple[str, list[tuple[object, object]]]]:
+    """The runbook's safeguards by category, each with its latest check (or None): two queries."""
+    from incidents.models import SafeguardCheck
+
+    latest: dict[str, SafeguardCheck] = {}
+    for check in SafeguardCheck.objects.filter(incident=incident).order_by("-checked_at", "-pk"):
+        latest.setdefault(check.safeguard_id, check)
+    grouped: dict[str, list[tuple[object, object]]] = {}
+    for safeguard in incident.runbook_version.parsed().safeguards:
+        grouped.setdefault(safeguard.category, []).append((safeguard, latest.get(safeguard.id)))
+    return list(grouped.items())

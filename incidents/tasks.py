@@ -12,8 +12,16 @@ def execute_step_run_task(run_id: int) -> None:
     execute_run(run_id)
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def run_preflight_task(incident_id: int) -> None:
+    from incidents.preflight.service import run_preflight
+
+    run_preflight(incident_id)
+
+
 @shared_task(ignore_result=True)
 def refresh_clocks_task() -> None:
+
     from incidents.services.phases import refresh_clocks
 
     refresh_clocks()

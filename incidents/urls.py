@@ -54,6 +54,7 @@ urlpatterns = [
     path("incidents/<int:incident_id>/runs/<int:run_id>/log/", runs.run_log, name="run_log"),
     path("incidents/<int:incident_id>/advance/", closing.phase_advance, name="phase_advance"),
     path("incidents/<int:incident_id>/resolve/", closing.resolve, name="resolve"),
+    path("incidents/<int:incident_id>/preflight/", closing.preflight, name="preflight"),
     path("incidents/<int:incident_id>/signoffs/", closing.signoffs, name="signoffs"),
     path(
         "incidents/<int:incident_id>/criteria/<int:criterion_id>/sign-off/",

@@ -103,7 +103,7 @@ class CheckSpec(Spec):
     own parameters when it is registered.
     """
 
-    kind: Literal["sql", "http", "snapshot", "backup", "flag", "login"]
+    kind: Literal["sql", "http", "snapshot", "backup", "marker", "flag", "login"]
     params: dict[str, Any] = Field(default_factory=dict)
 
 

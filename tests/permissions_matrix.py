@@ -146,6 +146,7 @@ class World:
     viewer: User
     outsider: User
     dispatched: list[int]  # run ids handed to Celery
+    preflights: list[int]  # incident ids whose pre-flight checks were queued
 
     def step(self, key: str) -> Step:
         return self.incident.steps.get(key=key)
@@ -576,6 +577,10 @@ def resolved(case: Case) -> bool:
     return Incident.objects.get(pk=case.world.incident.pk).status == Incident.Status.RESOLVED
 
 
+def preflight_queued(case: Case) -> bool:
+    return case.world.preflights == [case.world.incident.pk]
+
+
 def first_phase_ended(case: Case) -> bool:
     return case.world.incident.phases.get(position=0).ended_at is not None
 
@@ -821,6 +826,14 @@ HTML: list[Endpoint] = [
         can_manage,
         prepare=with_reason,
         done=resolved,
+    ),
+    Endpoint(
+        "preflight",
+        "incidents:preflight",
+        "POST",
+        MANAGE,
+        can_manage,
+        done=preflight_queued,
     ),
     Endpoint(
         "advance",

@@ -73,6 +73,18 @@ def dispatched(monkeypatch) -> list[int]:
     return run_ids
 
 
+@pytest.fixture
+def preflights(monkeypatch) -> list[int]:
+    """Incident ids whose pre-flight checks were queued; no broker is involved."""
+    incident_ids: list[int] = []
+
+    def apply_async(args: tuple[int], **options: Any) -> None:
+        incident_ids.append(args[0])
+
+    monkeypatch.setattr(tasks.run_preflight_task, "apply_async", apply_async)
+    return incident_ids
+
+
 @pytest.fixture(scope="module")
 def shared_client() -> Client:
     """One test client for the module's cases.
@@ -90,7 +102,18 @@ def fresh_client(shared_client: Client) -> Client:
 
 
 @pytest.fixture
-def world(incident, version, ic, backend, sysadmin, other_responder, viewer, outsider, dispatched):
+def world(
+    incident,
+    version,
+    ic,
+    backend,
+    sysadmin,
+    other_responder,
+    viewer,
+    outsider,
+    dispatched,
+    preflights,
+):
     return World(
         incident=incident,
         version=version,
@@ -101,6 +124,7 @@ def world(incident, version, ic, backend, sysadmin, other_responder, viewer, out
         viewer=viewer,
         outsider=outsider,
         dispatched=dispatched,
+        preflights=preflights,
     )
 
 

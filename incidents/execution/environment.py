@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from incidents.models import StepRun
+from incidents.models import Incident, StepRun
 from runbooks.executors.base import ExecutorError
 from runbooks.specs import EnvironmentSpec, SecretRef
 
@@ -35,12 +35,12 @@ class RunEnvironment:
     redact: Redactor
 
 
-def environment_spec(run: StepRun) -> EnvironmentSpec:
-    spec = run.incident.runbook_version.parsed()
+def environment_spec(incident: Incident) -> EnvironmentSpec:
+    spec = incident.runbook_version.parsed()
     for env in spec.environments:
-        if env.id == run.incident.environment:
+        if env.id == incident.environment:
             return env
-    raise ExecutorError(f"The runbook has no environment {run.incident.environment!r}.")
+    raise ExecutorError(f"The runbook has no environment {incident.environment!r}.")
 
 
 def _read_secret(name: str, ref: SecretRef, worker_env: dict[str, str]) -> str | None:
@@ -78,19 +78,24 @@ def _variable(spec: EnvironmentSpec, name: str, value: str, worker_env: dict[str
     return value.replace("${RIPCORD_VAR_DIR}", str(settings.VAR_DIR))
 
 
-def resolve(run: StepRun, worker_env: dict[str, str]) -> RunEnvironment:
-    """The run's environment variables: runbook variables, secrets, and Ripcord's own."""
-    spec = environment_spec(run)
+def resolve_for_incident(incident: Incident, worker_env: dict[str, str]) -> RunEnvironment:
+    """The incident environment's variables and secrets as this worker sees them."""
+    spec = environment_spec(incident)
     found = {name: _read_secret(name, ref, worker_env) for name, ref in spec.secrets.items()}
     secrets = {name: value for name, value in found.items() if value is not None}
     variables = {
         name: _variable(spec, name, value, worker_env) for name, value in spec.variables.items()
     }
+    ripcord = {"RIPCORD_INCIDENT_ID": str(incident.pk), "RIPCORD_ENVIRONMENT": spec.id}
+    return RunEnvironment(env=variables | secrets | ripcord, redact=Redactor(secrets))
+
+
+def resolve(run: StepRun, worker_env: dict[str, str]) -> RunEnvironment:
+    """The run's environment variables: runbook variables, secrets, and Ripcord's own."""
+    base = resolve_for_incident(run.incident, worker_env)
     ripcord = {
-        "RIPCORD_INCIDENT_ID": str(run.incident_id),
         "RIPCORD_STEP": run.step.key,
         "RIPCORD_RUN_ID": str(run.pk),
         "RIPCORD_ATTEMPT": str(run.attempt),
-        "RIPCORD_ENVIRONMENT": spec.id,
     }
-    return RunEnvironment(env=variables | secrets | ripcord, redact=Redactor(secrets))
+    return RunEnvironment(env=dict(base.env) | ripcord, redact=base.redact)

@@ -88,7 +88,15 @@ def open_incident(
             change=change,
         )
         publish(change)
+        enqueue_preflight(incident.pk)
     return incident
+
+
+def enqueue_preflight(incident_id: int) -> None:
+    """Check the safeguards on a worker once the incident is committed (and on demand)."""
+    from incidents.tasks import run_preflight_task
+
+    transaction.on_commit(lambda: run_preflight_task.apply_async(args=(incident_id,)))
 
 
 def _copy_roles(incident: Incident, spec: RunbookSpec) -> dict[str, IncidentRole]:

@@ -13,6 +13,7 @@ from common.htmx import HtmxRequest
 from incidents import access, selectors, services
 from incidents.criteria import criteria_status
 from incidents.models import Criterion, Incident
+from incidents.services.opening import enqueue_preflight
 
 
 def _signoffs_html(
@@ -103,3 +104,16 @@ def phase_advance(request: HtmxRequest, incident_id: int) -> HttpResponse:
     if error:
         html += render_to_string("incidents/_flash.html", {"incident": incident, "error": error})
     return HttpResponse(html)
+
+
+@login_required
+@require_POST
+def preflight(request: HtmxRequest, incident_id: int) -> HttpResponse:
+    """Queue the safeguard checks again; results arrive by push when a worker has run them."""
+    incident, acc = access.get_incident_for_user(request.user, incident_id)
+    access.require(acc.can_manage, "Only the incident commander runs the pre-flight checks.")
+    enqueue_preflight(incident.pk)
+    message = "Pre-flight checks queued; results appear here when a worker has run them."
+    return HttpResponse(
+        render_to_string("incidents/_flash.html", {"incident": incident, "message": message})
+    )

@@ -113,6 +113,7 @@ def _page_context(incident: Incident, acc: access.IncidentAccess) -> dict[str, o
         "step_titles": page.step_titles,
         "people": selectors.assignable_users() if acc.audience == "act" else [],
         "criteria": criteria_status(incident),
+        "safeguards": selectors.safeguards_panel(incident),
         "now": now,
         # "My steps" only for someone whose roles own steps (the IC alone owns none).
         "has_own_steps": acc.audience == "act"

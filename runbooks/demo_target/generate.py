@@ -62,6 +62,8 @@ def take_backup(dsn: str, path: Path | str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     conninfo, env = pg.tool_connection(dsn)
+    with pg.connect(dsn) as conn:  # the point-in-time marker: where the WAL stood at backup time
+        lsn, at = conn.execute("SELECT pg_current_wal_lsn()::text, now()").fetchone() or ("", "")
     try:
         pg.run_tool(
             ["pg_dump", "--format=custom", f"--file={partial}", f"--dbname={conninfo}"], env
@@ -69,7 +71,13 @@ def take_backup(dsn: str, path: Path | str) -> Path:
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
+    pitr_marker(target).write_text(f"lsn {lsn} at {at}\n")
     return target
+
+
+def pitr_marker(backup: Path) -> Path:
+    """The point-in-time recovery marker written beside a backup (``<name>.pitr``)."""
+    return backup.with_suffix(".pitr")
 
 
 def verify_backup(path: Path | str) -> int:

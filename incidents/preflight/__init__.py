@@ -1,0 +1,1 @@
+"""Pre-flight safeguards: is the way back actually there before anyone needs it?"""
