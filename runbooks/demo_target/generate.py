@@ -62,8 +62,6 @@ def take_backup(dsn: str, path: Path | str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     conninfo, env = pg.tool_connection(dsn)
-    with pg.connect(dsn) as conn:  # the point-in-time marker: where the WAL stood at backup time
-        lsn, at = conn.execute("SELECT pg_current_wal_lsn()::text, now()").fetchone() or ("", "")
     try:
         pg.run_tool(
             ["pg_dump", "--format=custom", f"--file={partial}", f"--dbname={conninfo}"], env
@@ -71,8 +69,11 @@ def take_backup(dsn: str, path: Path | str) -> Path:
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
+    with pg.connect(dsn) as conn:  # the point-in-time marker: where the WAL stood at backup time
+        lsn, at = conn.execute("SELECT pg_current_wal_lsn()::text, now()").fetchone() or ("", "")
     pitr_marker(target).write_text(f"lsn {lsn} at {at}\n")
     return target
+
 
 
 def pitr_marker(backup: Path) -> Path:

@@ -224,6 +224,8 @@ def test_live_endpoint_returns_every_panel(client, viewer, incident):
             f"roles-{incident.pk}",
             f"timeline-{incident.pk}",
             f"criteria-{incident.pk}",
+            f"safeguards-{incident.pk}",
+
             f"gantt-{incident.pk}",
             *(f"phase-{p.pk}" for p in incident.phases.all()),
         ]
