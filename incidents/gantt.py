@@ -1,8 +1,8 @@
 """The phase chart: planned window beside actual span per phase, with a "now" line, as SVG.
 
 Rendered on the server from stored times (no chart library to install); the
-browser only slides the "now" line (static/js/clocks.js). The same SVG goes into
-the postmortem.
+browser only slides the "now" line and stretches the running phase's bar to it
+(static/js/clocks.js). The same SVG goes into the postmortem.
 """
 
 from __future__ import annotations

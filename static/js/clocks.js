@@ -1,4 +1,5 @@
-// Phase clocks and the chart's "now" line, ticking in the browser from the server's times.
+// Phase clocks, the chart's "now" line and the running phase's bar, ticking in the browser
+// from the server's times.
 // The server pushes only state changes (on time → at risk → overrun); the seconds are local,
 // corrected by the offset between this browser's clock and the server's.
 (function () {
@@ -38,6 +39,11 @@
     const x = labelW + (width * (Math.min(now(), end) - start)) / (end - start);
     line.setAttribute("x1", x.toFixed(1));
     line.setAttribute("x2", x.toFixed(1));
+    // A running phase's bar ends "now" too; nothing is pushed until its clock changes state,
+    // which may be half an hour away, so the browser stretches it along with the line.
+    svg.querySelectorAll("rect.actual.running").forEach((bar) => {
+      bar.setAttribute("width", Math.max(1, x - Number(bar.getAttribute("x"))).toFixed(1));
+    });
   }
 
   function tick() {

@@ -1,10 +1,18 @@
-"""Fixtures that start real processes: the ASGI server and a Celery worker."""
+"""Fixtures that start real processes (the ASGI server, a Celery worker) and browser pages."""
 
 from __future__ import annotations
 
-import pytest
-from django.test import Client
+from collections.abc import Callable, Iterator
+from typing import Any
 
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
+
+from incidents.models import Incident
+from tests.integration.browser import LOAD_MS, OpenPage, wait_live
 from tests.integration.processes import ROOT, start_server, start_worker
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -37,3 +45,58 @@ def session_cookie(transactional_db):
         return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": url}
 
     return make
+
+
+# --- browser pages (tests/integration/test_browser_*.py) ----------------------
+
+
+@pytest.fixture
+def open_page(browser: Browser, asgi_server, session_cookie) -> Iterator[OpenPage]:
+    """``open_page(user, path, before_load=None, **context_options)``: a signed-in page.
+
+    Each call gets its own browser context, so cookies, localStorage and sockets
+    are that person's alone. ``before_load(page)`` runs before the page is loaded
+    (to listen to its websocket, say). Uncaught script errors and console errors
+    on any page fail the test.
+    """
+    contexts: list[BrowserContext] = []
+    script_errors: list[str] = []
+
+    def console(user: User, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            script_errors.append(f"{user.username} console: {message.text} {message.location}")
+
+    def open_(
+        user: User,
+        path: str,
+        before_load: Callable[[Page], None] | None = None,
+        **context_options: Any,
+    ) -> Page:
+        context = browser.new_context(**context_options)
+        contexts.append(context)
+        context.set_default_timeout(LOAD_MS)
+        context.add_cookies([session_cookie(user, asgi_server.url)])
+        page = context.new_page()
+        page.on("pageerror", lambda exc: script_errors.append(f"{user.username}: {exc}"))
+        page.on("console", lambda message: console(user, message))
+        if before_load is not None:
+            before_load(page)
+        page.goto(asgi_server.url + path)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+    assert not script_errors, script_errors
+
+
+@pytest.fixture
+def incident_page(open_page: OpenPage) -> Callable[..., Page]:
+    """``incident_page(user, incident, before_load=None, **context_options)``: once live."""
+
+    def open_(user: User, incident: Incident, **options: Any) -> Page:
+        page = open_page(user, reverse("incidents:detail", args=[incident.pk]), **options)
+        wait_live(page)
+        return page
+
+    return open_

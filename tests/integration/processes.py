@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN_ID = uuid.uuid4().hex[:8]
 BROKER_URL = "redis://127.0.0.1:6379/9"
 BROKER_PREFIX = f"ripcord-test-{RUN_ID}:"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+CHANNEL_PREFIX = f"ripcord-test-{RUN_ID}"
 
 
 def wait_for(
@@ -61,9 +63,9 @@ def service_env(**extra: str) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         DATABASE_URL=database_url_for_tests(),
-        REDIS_URL="redis://127.0.0.1:6379/0",
+        REDIS_URL=REDIS_URL,
         CELERY_BROKER_URL=BROKER_URL,
-        RIPCORD_CHANNEL_PREFIX=f"ripcord-test-{RUN_ID}",
+        RIPCORD_CHANNEL_PREFIX=CHANNEL_PREFIX,
         RIPCORD_BROKER_PREFIX=BROKER_PREFIX,
         # The test process's key: sessions it signs in (session_cookie) are signed and
         # hashed with it, and a server with another key would treat them as anonymous.
