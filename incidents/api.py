@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
-from incidents import api_closing, api_incidents, api_runbooks, api_runs
+from incidents import api_closing, api_incidents, api_report, api_runbooks, api_runs
 from incidents.services import ServiceError
 
 api = NinjaAPI(title="Ripcord API", version="1", urls_namespace="api")
@@ -19,6 +19,7 @@ api.add_router("/runbooks", api_runbooks.router)
 api.add_router("/incidents", api_incidents.router)
 api.add_router("/incidents", api_runs.router)
 api.add_router("/incidents", api_closing.router)
+api.add_router("/incidents", api_report.router)
 
 
 @api.exception_handler(ServiceError)

@@ -589,6 +589,17 @@ def api_run_shows_log(case: Case, response: HttpResponseBase) -> bool:
     return LOG_LINE in body(response)
 
 
+SMOKE_COMMAND = "./smoke.sh --quick"  # the smoke-script step's command, as the postmortem shows it
+
+
+def postmortem_shows_commands(case: Case, response: HttpResponseBase) -> bool:
+    return SMOKE_COMMAND in body(response)
+
+
+def api_postmortem_shows_commands(case: Case, response: HttpResponseBase) -> bool:
+    return SMOKE_COMMAND in json.loads(body(response))["markdown"]
+
+
 # --- the matrix -----------------------------------------------------------------
 
 APPROVE = "incidents:run_approve"
@@ -809,6 +820,26 @@ HTML: list[Endpoint] = [
         prepare=revoke_others,
     ),
     Endpoint("signoffs", "incidents:signoffs", "GET", SEE_INCIDENT, can_view),
+    # The postmortem: everyone who sees the incident; viewers without step commands.
+    Endpoint(
+        "postmortem",
+        "incidents:postmortem",
+        "GET",
+        SEE_INCIDENT_DETAILS,
+        can_view,
+        shows=postmortem_shows_commands,
+        shows_rule=can_see_logs,
+    ),
+    Endpoint(
+        "postmortem-md",
+        "incidents:postmortem_md",
+        "GET",
+        SEE_INCIDENT_DETAILS,
+        can_view,
+        shows=postmortem_shows_commands,
+        shows_rule=can_see_logs,
+    ),
+    Endpoint("postmortem-chart", "incidents:postmortem_chart", "GET", SEE_INCIDENT, can_view),
     Endpoint(
         "sign-off",
         "incidents:sign_off",
@@ -1024,6 +1055,16 @@ API: list[Endpoint] = [
         shows=log_shown,
     ),
     Endpoint("criteria", "api:get_criteria", "GET", SEE_INCIDENT, can_view, api=True),
+    Endpoint(
+        "postmortem",
+        "api:get_postmortem",
+        "GET",
+        SEE_INCIDENT_DETAILS,
+        can_view,
+        api=True,
+        shows=api_postmortem_shows_commands,
+        shows_rule=can_see_logs,
+    ),
     Endpoint(
         "sign-off",
         "api:sign_off",

@@ -121,6 +121,7 @@ def test_openapi_schema_lists_every_path(anonymous_api):
             "/incidents/{incident_id}/criteria/{criterion_id}/signoff",
             "/incidents/{incident_id}/resolve",
             "/incidents/{incident_id}/advance",
+            "/incidents/{incident_id}/postmortem",
         ]
     }
     assert set(paths[f"{BASE}/incidents"]) == {"get", "post"}

@@ -1,0 +1,147 @@
+"""The Markdown writer and the page's Markdown reader, without a database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from incidents.report.html import markdown_to_html
+from incidents.report.markdown import SECTIONS, render_markdown
+from incidents.report.mdsyntax import code, duration, table, text
+from incidents.report.types import (
+    FollowUpRow,
+    PhaseRow,
+    PhaseSteps,
+    Postmortem,
+    RoleRow,
+    StepRow,
+    Summary,
+    TimelineRow,
+    Trigger,
+)
+from tests.incidents.mdparse import bullets, plain, sections, tables
+
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+HOSTILE = "a | b\n# not a heading\n<script>alert(1)</script> *x* [y](javascript:z) `c`"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [HOSTILE, "- list?", "1. ordered?", "+ plus", "= setext", "user_accounts_exist", "\\ back"],
+)
+def test_text_round_trips_whatever_people_type(value):
+    escaped = text(value)
+    assert "\n" not in escaped
+    assert plain(escaped) == value.strip()
+
+
+def test_text_neutralises_markdown_and_html():
+    assert text("a | b") == "a \\| b"
+    assert text("two\r\nlines") == "two<br>lines"
+    assert text("- item") == "\\- item" and text("12. x") == "12\\. x"
+    assert text("<b>&amp;") == "\\<b\\>\\&amp;"
+    assert text("user_accounts_exist _x_") == "user_accounts_exist \\_x\\_"
+
+
+def test_a_hostile_cell_stays_one_cell():
+    md = table(["A", "B"], [[text(HOSTILE), "ok"]])
+    (rows,) = tables(md)
+    assert [plain(rows[0]["A"]), rows[0]["B"]] == [HOSTILE, "ok"]
+    html = markdown_to_html(md)
+    assert html.count("<td>") == 2
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "a | b<br># not a heading" in html and "<h1" not in html
+
+
+def test_code_spans_hold_backticks_verbatim():
+    assert code("a `b` c") == "``a `b` c``"
+    assert code("`edge`") == "`` `edge` ``"
+    assert markdown_to_html(code("a `b` <c>")) == "<p><code>a `b` &lt;c&gt;</code></p>"
+
+
+def test_html_keeps_only_safe_links_and_swaps_in_trusted_images():
+    html = markdown_to_html(
+        "[ok](/incidents/1/) [bad](javascript:alert) [proto](//evil.example)\n\n"
+        "![Phase chart](chart.svg) ![other](other.svg)",
+        images={"chart.svg": "<svg id='inline'></svg>"},
+    )
+    assert '<a href="/incidents/1/">ok</a>' in html
+    assert "bad" in html and 'href="javascript' not in html
+    assert "proto" in html and 'href="//evil' not in html
+    assert "<svg id='inline'></svg>" in html and '<img src="other.svg" alt="other">' in html
+
+
+def test_html_renders_headings_lists_tables_and_strong():
+    html = markdown_to_html("# T\n\n## Two words\n\n- **a:** b\n- c\n\n| H |\n| --- |\n| v |\n")
+    assert html.splitlines() == [
+        '<h1 id="t">T</h1>',
+        '<h2 id="two-words">Two words</h2>',
+        "<ul><li><strong>a:</strong> b</li><li>c</li></ul>",
+        "<table><thead><tr><th>H</th></tr></thead><tbody><tr><td>v</td></tr></tbody></table>",
+    ]
+
+
+def test_durations_read_naturally():
+    assert [duration(s) for s in (45, 960, 3900, None)] == ["45s", "16m 00s", "1h 05m", "—"]
+
+
+def small_postmortem(**changes) -> Postmortem:
+    summary = Summary(
+        incident_id=3,
+        title=HOSTILE,
+        runbook_slug="small",
+        runbook_title="Small",
+        runbook_version=2,
+        plan_summary="",
+        environment="staging",
+        severity="SEV2 — major",
+        is_drill=False,
+        status="Active",
+        is_resolved=False,
+        opened_at=T0,
+        opened_by="ic",
+        resolved_at=None,
+        resolved_by=None,
+        duration_seconds=600,
+        override_reason="",
+    )
+    phase = PhaseRow(1, "p", "P | one", T0, T0 + timedelta(minutes=15), T0, None, 600, "on_time", 0)
+    step = StepRow(
+        "s", "S", "Backend", "manual", False, "skipped", "why\nnot", "bob", T0, 60, None, None
+    )
+    defaults: dict[str, Any] = {
+        "generated_at": T0 + timedelta(minutes=10),
+        "audience": "view",
+        "chart_path": "/incidents/3/postmortem/chart.svg",
+        "summary": summary,
+        "trigger": Trigger([], None, None, ""),
+        "roles": [RoleRow("incident_commander", "IC", "", ["ic"], [], [])],
+        "phases": [phase],
+        "steps": [PhaseSteps(1, "P | one", [step])],
+        "validations": [],
+        "criteria": [],
+        "timeline": [TimelineRow(T0 + timedelta(days=1), None, "Note", "next day")],
+        "follow_ups": [FollowUpRow("F", "", "IC", [])],
+    }
+    return Postmortem(**(defaults | changes))
+
+
+def test_render_markdown_is_a_pure_function_of_its_data():
+    pm = small_postmortem()
+    document = render_markdown(pm)
+    assert render_markdown(pm) == document
+    head, titles, body = sections(document)
+    assert titles == list(SECTIONS)
+    assert plain(head.splitlines()[0]) == "# Postmortem: " + HOSTILE
+    assert "**Total duration:** 10m 00s so far" in body["Summary"]
+    assert "Override reason" not in body["Summary"]
+    assert body["Validation evidence"].strip() == "The runbook declares no validations."
+    assert body["Success criteria"].strip() == "The runbook declares no success criteria."
+    assert "The runbook declares no triggers." in body["Trigger"]
+    (steps,) = tables(body["Steps"])
+    assert plain(steps[0]["Outcome"]) == "skipped: why\nnot"
+    assert bullets(body["Timeline"]) == ["2026-11-26 09:00:00 · Ripcord · next day"]
+    (follow_ups,) = tables(body["Follow-up actions"])
+    assert follow_ups[0]["Owners"] == "nobody holds this role"
