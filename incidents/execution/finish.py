@@ -52,7 +52,6 @@ def finish_run(run_id: int, status: StepRun.Status, outcome: Outcome) -> None:
         # Validation results feed the success criteria and the phase's exit rule.
         change = Change(incident.pk, steps={run.step_id}, criteria=run.step.kind == "validation")
         if status == StepRun.Status.SUCCEEDED:
-
             Step.objects.filter(pk=run.step_id, state=Step.State.PENDING).update(
                 state=Step.State.DONE,
                 state_changed_by=run.requested_by_id,

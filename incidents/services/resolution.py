@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from incidents.clocks import ClockState
 from incidents.criteria import criteria_status
 from incidents.events import Change, publish
 from incidents.models import Criterion, Incident, TimelineEntry
@@ -66,7 +67,10 @@ def resolve_incident(*, incident_id: int, by: User, override_reason: str = "") -
         phase = current_phase(incident)
         if phase is not None:  # the running phase ends with the incident
             phase.ended_at = now
-            phase.save(update_fields=["ended_at"])
+            phase.clock_state = (
+                ClockState.DONE if now <= phase.planned_end_at else ClockState.DONE_LATE
+            )
+            phase.save(update_fields=["ended_at", "clock_state"])
         incident.status = Incident.Status.RESOLVED
         incident.resolved_at = now
         incident.resolved_by = by

@@ -75,7 +75,6 @@ def take_backup(dsn: str, path: Path | str) -> Path:
     return target
 
 
-
 def pitr_marker(backup: Path) -> Path:
     """The point-in-time recovery marker written beside a backup (``<name>.pitr``)."""
     return backup.with_suffix(".pitr")
