@@ -778,8 +778,12 @@ def run(args: argparse.Namespace) -> list[Trial]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     load_start = os.getloadavg()[0]
-    with guarded(args.max_seconds):
-        trials = run(args)
+    try:
+        with guarded(args.max_seconds):
+            trials = run(args)
+    except KeyboardInterrupt:
+        print("interrupted; everything the bench started is stopped", file=sys.stderr)
+        return 130
     print(report(trials, args))
     print(
         f"\nmachine: {os.cpu_count()} CPUs; 1-minute load average {load_start:.1f} at start, "
