@@ -6,9 +6,31 @@ import gc
 import os
 
 from django.core.asgi import get_asgi_application
+from django.core.handlers.asgi import ASGIHandler
+from django.core.signals import request_finished
+from django.db import connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
+
+
+def close_request_connections(sender: type[ASGIHandler], **kwargs: object) -> None:
+    """Close the database connections of an HTTP request that has ended.
+
+    Django runs each ASGI request's sync code on a thread of its own that ends with
+    the request, so a persistent connection (CONN_MAX_AGE) kept for reuse never is: it
+    stays open until the garbage collector happens to find it, which the thresholds
+    below make rare, and one leaked per request until PostgreSQL refused clients
+    (Django ticket #33497; bench/README.md). This runs on the request's own thread,
+    after a streamed response has been read. Long-lived threads keep their
+    connections: the websocket consumers' database thread, Celery workers.
+    """
+    connections.close_all()
+
+
+request_finished.connect(
+    close_request_connections, sender=ASGIHandler, dispatch_uid="ripcord.close_request_db"
+)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -60,10 +60,10 @@ def render_change(change: Change) -> dict[Audience, str]:
         parts: list[str] = []
         if with_header:
             parts.append(render_to_string("incidents/_header.html", ctx | {"progress": progress}))
-        for step, phase_view in steps:
+        for step, phase_progress in steps:
             parts.append(render_to_string("incidents/_step.html", ctx | {"step": step}))
             parts.append(
-                render_to_string("incidents/_phase_progress.html", ctx | {"pv": phase_view})
+                render_to_string("incidents/_phase_progress.html", ctx | {"pv": phase_progress})
             )
         for pv in phase_views:
             parts.append(render_to_string("incidents/_phase_head.html", ctx | {"pv": pv}))

@@ -49,5 +49,19 @@ class IncidentConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channel
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Clients do not write here; anything they send is ignored."""
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Forward pushes straight to the socket; everything else as Channels does.
+
+        Channels' dispatch runs ``close_old_connections`` in a worker thread before
+        every handler, for handlers that use the database. ``incident_html`` does not,
+        and that thread hop per socket per push was the largest per-viewer cost of a
+        push (bench/README.md). ``connect`` still gets it: its queries go through
+        ``database_sync_to_async``, which closes old connections itself.
+        """
+        if message["type"] == "incident.html":
+            await self.incident_html(message)  # type: ignore[arg-type]  # a layer message
+        else:
+            await super().dispatch(message)
+
     async def incident_html(self, event: events.HtmlPush) -> None:
         await self.send(text_data=event["html"])

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 from django.db import transaction
 
 from incidents import events, services
 from incidents.models import Step
+from tests.factories import make_version, spec_with_steps
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +83,35 @@ def test_group_names_are_valid_channel_names(incident):
     for audience in events.AUDIENCES:
         name = events.incident_group(incident.pk, audience)
         assert len(name) < 100 and all(c.isalnum() or c in "._-" for c in name)
+
+
+def test_step_push_loads_only_the_changed_step(ic, sent, django_capture_on_commit_callbacks):
+    """The progress bar is counted in SQL: a push costs the same in a 3- or 300-step phase."""
+    version = make_version(spec_with_steps(60))
+    incident = services.open_incident(
+        version=version,
+        environment="staging",
+        title="big phase",
+        severity="sev2",
+        is_drill=False,
+        opened_by=ic,
+    )
+    first, second = incident.steps.order_by("position")[:2]
+    services.complete_step(step_id=first.pk, by=ic)
+    loaded: list[int] = []
+    real_from_db = Step.from_db.__func__  # type: ignore[attr-defined]
+
+    def counting_from_db(cls, db, field_names, values):
+        loaded.append(1)
+        return real_from_db(cls, db, field_names, values)
+
+    with (
+        mock.patch.object(Step, "from_db", classmethod(counting_from_db)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        services.complete_step(step_id=second.pk, by=ic)
+    pushed = [m["html"] for g, m in sent if g.endswith(".view")][-1]
+    assert f'id="phase-progress-{second.phase_id}"' in pushed
+    assert "2 / 60" in pushed
+    # The service reads the step twice (lock, then its state); the push once more.
+    assert len(loaded) <= 4, f"{len(loaded)} Step rows loaded for one tick"
