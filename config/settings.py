@@ -98,10 +98,12 @@ if EMBEDDED:
         }
     }
 else:
-    # No persistent connections: under ASGI each request's sync code runs in a fresh
-    # thread context, so a kept-open connection is never reused and one leaks per
-    # request (the web server reached PostgreSQL's max_connections in a browser test).
-    DATABASES = {"default": {**dj_database_url.parse(DATABASE_URL, conn_max_age=0)}}
+    # Persistent connections for long-lived threads (the websocket consumers' database
+    # thread, Celery workers): with none, 500 simultaneous websocket connects timed out
+    # reconnecting. HTTP requests under ASGI run on short-lived threads, so config.asgi
+    # closes their connections when each request ends instead of leaking one per request.
+    DATABASES = {"default": {**dj_database_url.parse(DATABASE_URL, conn_max_age=60)}}
+
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
