@@ -10,6 +10,7 @@ from incidents.models import Step, StepRun, TimelineEntry
 from incidents.services.locking import lock_incident
 from incidents.services.timeline import record
 from runbooks.executors.base import Outcome
+from validation.services import record_results
 
 SUMMARY_MAX = 500
 
@@ -48,6 +49,8 @@ def finish_run(run_id: int, status: StepRun.Status, outcome: Outcome) -> None:
         )
         if updated != 1:
             return
+        # Validation hook: a validation run's CheckResult rows, in this same transaction.
+        record_results(run.pk, outcome)
         change = Change(incident.pk, steps={run.step_id})
         if status == StepRun.Status.SUCCEEDED:
             Step.objects.filter(pk=run.step_id, state=Step.State.PENDING).update(

@@ -19,7 +19,6 @@ class SocketListener:
             origin=Origin(base_url),  # checked by AllowedHostsOriginValidator
             open_timeout=10,
             legacy=True,  # a plain connection object, closed by stop()
-
         )
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()

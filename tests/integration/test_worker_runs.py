@@ -41,9 +41,9 @@ from tests.integration.processes import (
     BROKER_PREFIX,
     BROKER_URL,
     RUN_ID,
+    database_url_for_tests,
     start_beat,
     start_worker,
-    database_url_for_tests,
     wait_for,
 )
 from tests.integration.sockets import SocketListener
