@@ -18,6 +18,7 @@ from incidents.criteria import criteria_status
 from incidents.events import AUDIENCES, Change
 from incidents.gantt import build_chart
 from incidents.models import Incident, TimelineEntry
+from validation.selectors import results_panel
 
 
 def fragment_context(incident: Incident, audience: Audience, now: datetime) -> dict[str, object]:
@@ -49,6 +50,7 @@ def render_change(change: Change) -> dict[Audience, str]:
     phase_views = [pv for pv in all_phases if pv.phase.pk in change.phases]
     chart = build_chart(incident, [pv.phase for pv in all_phases], now) if all_phases else None
     criteria = criteria_status(incident) if change.criteria else []
+    validation = results_panel(incident) if change.criteria else None
     safeguards = selectors.safeguards_panel(incident) if change.safeguards else []
 
     out: dict[Audience, str] = {}
@@ -75,6 +77,7 @@ def render_change(change: Change) -> dict[Audience, str]:
             )
         if change.criteria:
             parts.append(render_to_string("incidents/_criteria.html", ctx | {"criteria": criteria}))
+            parts.append(render_to_string("validation/_results.html", ctx | {"panel": validation}))
         if change.roles:
             parts.append(
                 render_to_string("incidents/_roles.html", ctx | {"roles": roles, "people": people})

@@ -1,18 +1,190 @@
-"""Reads of validation results (the validation app fills these in as it grows)."""
+"""Reads of validation results. Each selector is a fixed number of queries.
+
+"The latest result" of a validation is its newest ``CheckResult`` row (results
+are only inserted, in the order runs finish).
+"""
 
 from __future__ import annotations
 
-from incidents.models import Phase
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Max, QuerySet
+
+from incidents.models import Incident, Phase, Step
+from runbooks.models import RunbookVersion
+from runbooks.specs import StepKind
+from validation.models import CheckResult, Snapshot
+
+NOT_RUN = "not_run"
+
+
+def _newest(incident_id: int) -> QuerySet[CheckResult]:
+    newest = (
+        CheckResult.objects.filter(incident_id=incident_id)
+        .values("validation_id")
+        .annotate(newest=Max("pk"))
+        .values("newest")
+    )
+    return CheckResult.objects.filter(pk__in=newest)
+
+
+def _incident_id(incident: Incident | int) -> int:
+    return incident if isinstance(incident, int) else incident.pk
+
+
+def latest_results(incident: Incident | int) -> dict[str, str]:
+    """Validation id → its latest result ("pass", "fail", "error"); absent: never run. One query."""
+    rows = _newest(_incident_id(incident)).values_list("validation_id", "result")
+    return dict(rows)
+
+
+def latest_check_results(incident: Incident | int) -> dict[str, CheckResult]:
+    """Validation id → its latest ``CheckResult`` (with evidence). One query."""
+    return {row.validation_id: row for row in _newest(_incident_id(incident))}
+
+
+@dataclass(frozen=True)
+class BlockingCheck:
+    validation_id: str
+    title: str
+    result: str  # "fail", "error" or "not_run"
+    summary: str
+    step_keys: list[str]  # the phase's validation steps that run it
+
+    def __str__(self) -> str:
+        state = {"fail": "failed", "error": "could not be checked", NOT_RUN: "not run"}
+        return f"{self.title} ({state.get(self.result, self.result)})"
+
+
+def blocking_checks(phase: Phase) -> list[BlockingCheck]:
+    """Validations run by the phase's validation steps whose latest result is not a pass.
+
+    A validation step skipped with a reason does not block: a person decided, on
+    the record, not to prove it here. Three queries (one when the phase has no
+    validation step). The IC's override with a reason is the phase's business.
+    """
+    keys = list(
+        Step.objects.filter(phase=phase, kind=StepKind.VALIDATION)
+        .exclude(state=Step.State.SKIPPED)
+        .order_by("position")
+
+        .values_list("key", flat=True)
+    )
+    if not keys:
+        return []
+    spec = RunbookVersion.objects.get(incidents=phase.incident_id).parsed()
+    latest = latest_check_results(phase.incident_id)
+    titles = {validation.id: validation.title for validation in spec.validations}
+    steps = {step.id: step for step in spec.all_steps()}
+    runs_it: dict[str, list[str]] = {}
+    for key in keys:
+        for validation_id in steps[key].validations if key in steps else []:
+            runs_it.setdefault(validation_id, []).append(key)
+    blocking = []
+    for validation_id, step_keys in runs_it.items():
+        row = latest.get(validation_id)
+        if row is not None and row.result == CheckResult.Result.PASS:
+            continue
+        blocking.append(
+            BlockingCheck(
+                validation_id=validation_id,
+                title=titles.get(validation_id, validation_id),
+                result=row.result if row is not None else NOT_RUN,
+                summary=row.summary if row is not None else "",
+                step_keys=step_keys,
+            )
+        )
+    return blocking
 
 
 def failed_checks_blocking(phase: Phase) -> list[str]:
-    """Titles of validations required by the phase whose latest result is not a pass.
+    """What keeps the phase from exiting on validation's side, one line per validation.
 
-    No check results are stored yet in this revision, so nothing blocks.
+    e.g. "Confirm password hashes are valid (failed)"; see ``blocking_checks`` for details.
     """
-    return []
+    return [str(check) for check in blocking_checks(phase)]
 
 
-def latest_results(incident_id: int) -> dict[str, str]:
-    """Validation id → latest result ("pass", "fail", "error"); none are stored yet here."""
-    return {}
+@dataclass(frozen=True)
+class ResultRow:
+    validation_id: str
+    title: str
+    family: str
+    kind: str  # the check kind the runbook declares ("" for a by-hand validation)
+    result: str  # "pass", "fail", "error" or "not_run"
+    summary: str = ""
+    checked_at: datetime | None = None
+    ran: str = ""
+    expected: str = ""  # pretty JSON (or the text itself)
+    seen: str = ""
+    differences: list[str] = field(default_factory=list)
+    details: list[tuple[str, str]] = field(default_factory=list)  # the family's extras
+
+    @property
+    def result_label(self) -> str:
+        return "not run" if self.result == NOT_RUN else self.result
+
+
+@dataclass(frozen=True)
+class ResultsPanel:
+    incident: Incident
+    # ("User data", its validations), families and validations in runbook order.
+    families: list[tuple[str, list[ResultRow]]]
+    snapshot: Snapshot | None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(("pass", "fail", "error", NOT_RUN), 0)
+        for _, rows in self.families:
+            for row in rows:
+                counts[row.result] += 1
+        return counts
+
+
+def results_panel(incident: Incident) -> ResultsPanel:
+    """Every validation of the incident's runbook with its latest result; at most three queries."""
+    spec = incident.runbook_version.parsed()
+    latest = latest_check_results(incident.pk)
+    snapshot = Snapshot.objects.filter(incident_id=incident.pk).first()
+    families: dict[str, list[ResultRow]] = {}
+    for validation in spec.validations:
+        kind = validation.check.kind if validation.check else ""
+        families.setdefault(validation.family, []).append(
+            _row(
+                validation.id, validation.title, validation.family, kind, latest.get(validation.id)
+            )
+        )
+    labelled = [(family.replace("_", " ").capitalize(), rows) for family, rows in families.items()]
+    return ResultsPanel(incident=incident, families=labelled, snapshot=snapshot)
+
+
+def _row(key: str, title: str, family: str, kind: str, found: CheckResult | None) -> ResultRow:
+    if found is None:
+        return ResultRow(key, title, family, kind, NOT_RUN)
+    proof = found.evidence
+    extras = {k: v for k, v in proof.items() if k not in ("ran", "expected", "seen", "differences")}
+    return ResultRow(
+        key,
+        title,
+        family,
+        found.kind or kind,
+        found.result,
+        summary=found.summary,
+        checked_at=found.checked_at,
+        ran=str(proof.get("ran") or ""),
+        expected=_shown(proof.get("expected")),
+        seen=_shown(proof.get("seen")),
+        differences=[str(d) for d in proof.get("differences") or []],
+        details=[(name.replace("_", " "), _shown(value)) for name, value in extras.items()],
+    )
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)

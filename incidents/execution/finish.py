@@ -11,6 +11,7 @@ from incidents.services.locking import lock_incident
 from incidents.services.phases import advance_automatically
 from incidents.services.timeline import record
 from runbooks.executors.base import Outcome
+from validation.services import record_results
 
 SUMMARY_MAX = 500
 
@@ -49,7 +50,9 @@ def finish_run(run_id: int, status: StepRun.Status, outcome: Outcome) -> None:
         )
         if updated != 1:
             return
-        # Validation results feed the success criteria and the phase's exit rule.
+        # Validation hook: a validation run's CheckResult rows, in this same transaction;
+        # they feed the success criteria and the phase's exit rule.
+        record_results(run.pk, outcome)
         change = Change(incident.pk, steps={run.step_id}, criteria=run.step.kind == "validation")
         if status == StepRun.Status.SUCCEEDED:
             Step.objects.filter(pk=run.step_id, state=Step.State.PENDING).update(

@@ -27,6 +27,7 @@ from runbooks.executors.base import (
     StepTimedOut,
     TransientExecutorError,
 )
+from validation.services import command_for_step
 
 HEARTBEAT_SECONDS = 1.0
 
@@ -78,9 +79,13 @@ def execute_run(run_id: int) -> None:
         env = environment.resolve(run, dict(os.environ))
         check_needs(run.step.needs, env.env)
         sink = LogSink(run, env.redact)
+        command = run.step.command
+        if run.step.kind == "validation":
+            # Validation hook: the checks are in the runbook version, not on the step row.
+            command = command_for_step(run)
         execution = Execution(
             run_id=run.pk,
-            command=run.step.command,
+            command=command,
             env=env.env,
             workdir=workdir,
             files=run.incident.runbook_version.files,

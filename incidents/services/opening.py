@@ -89,7 +89,15 @@ def open_incident(
         )
         publish(change)
         enqueue_preflight(incident.pk)
+        enqueue_snapshot(incident.pk)
     return incident
+
+
+def enqueue_snapshot(incident_id: int) -> None:
+    """Fingerprint the target as the incident opens: the baseline "incident_snapshot" checks use."""
+    from validation.tasks import take_snapshot_task
+
+    transaction.on_commit(lambda: take_snapshot_task.apply_async(args=(incident_id,)))
 
 
 def enqueue_preflight(incident_id: int) -> None:

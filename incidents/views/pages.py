@@ -17,6 +17,7 @@ from incidents.forms import OpenIncidentForm, environment_choices
 from incidents.gantt import build_chart
 from incidents.models import Incident
 from runbooks.selectors import latest_versions
+from validation.selectors import results_panel
 
 
 @login_required
@@ -114,6 +115,7 @@ def _page_context(incident: Incident, acc: access.IncidentAccess) -> dict[str, o
         "people": selectors.assignable_users() if acc.audience == "act" else [],
         "criteria": criteria_status(incident),
         "safeguards": selectors.safeguards_panel(incident),
+        "validation": results_panel(incident),
         "now": now,
         # "My steps" only for someone whose roles own steps (the IC alone owns none).
         "has_own_steps": acc.audience == "act"

@@ -2,7 +2,8 @@
 
 ``docker`` is imported on first use only: it is the one module that imports the Docker
 SDK, and the web process or a worker that never runs container steps should neither
-need nor load it. Tests may put a fake executor into REGISTRY under a kind of their own.
+need nor load it. ``validation`` too: it lives in the validation app, whose check
+families build on these executors (importing it here would be a cycle). Tests may put a fake executor into REGISTRY under a kind of their own.
 """
 
 from __future__ import annotations
@@ -46,7 +47,10 @@ REGISTRY: dict[str, Executor] = {
 }
 """Executor instances by step kind (they hold no state between runs)."""
 
-_LAZY: dict[str, tuple[str, str]] = {"docker": ("runbooks.executors.docker", "DockerExecutor")}
+_LAZY: dict[str, tuple[str, str]] = {
+    "docker": ("runbooks.executors.docker", "DockerExecutor"),
+    "validation": ("validation.executor", "ValidationExecutor"),
+}
 
 
 def get_executor(kind: str) -> Executor:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 
 from runbooks.importers.commands import check_commands
 from runbooks.importers.problems import Loc, Locator, Problem
+from runbooks.importers.validations import check_validation_params
 from runbooks.specs import RunbookSpec, StepKind, StepSpec
 
 Check = Callable[[RunbookSpec, Locator], list[Problem]]
@@ -215,4 +216,5 @@ _CHECKS: tuple[Check, ...] = (
     _phase_order,
     _command_env,
     check_commands,
+    check_validation_params,
 )

@@ -38,7 +38,7 @@ def test_registry_importing_executors_does_not_import_docker():
 
 
 def test_registry_serves_every_kind():
-    assert executors.kinds() == ["docker", "http", "shell", "sql"]
+    assert executors.kinds() == ["docker", "http", "shell", "sql", "validation"]
     for kind in executors.kinds():
         executor = get_executor(kind)
         assert executor.kind == kind

@@ -225,6 +225,8 @@ def test_live_endpoint_returns_every_panel(client, viewer, incident):
             f"timeline-{incident.pk}",
             f"criteria-{incident.pk}",
             f"safeguards-{incident.pk}",
+            f"validation-{incident.pk}",
+
             f"gantt-{incident.pk}",
             *(f"phase-{p.pk}" for p in incident.phases.all()),
         ]

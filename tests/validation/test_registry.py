@@ -1,0 +1,58 @@
+"""The family registry: every kind reachable, unknown kinds refused, nothing raised by run_check."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from validation import checks
+from validation.checks import CheckContext, CheckOutcome, register, run_check, validate_check
+from validation.checks.base import FAMILIES
+
+
+def test_registry_serves_every_family():
+    assert checks.kinds() == ["http", "login", "snapshot", "sql"]
+    assert all(FAMILIES[kind].kind == kind for kind in checks.kinds())
+
+
+def test_registry_refuses_unknown_kinds():
+    [problem] = validate_check("backup", {})
+    assert problem == "no check family runs 'backup' checks (families: http, login, snapshot, sql)"
+    outcome = run_check("backup", {}, {}, CheckContext())
+    assert outcome.result == "error" and outcome.evidence["differences"] == [problem]
+
+
+def test_registry_turns_a_crashing_family_into_an_error(monkeypatch):
+    class Crashing:
+        kind = "crash"
+
+        def validate(self, params: Mapping[str, Any]) -> list[str]:
+            return []
+
+        def run(self, params, env, context) -> CheckOutcome:
+            raise ZeroDivisionError("boom")
+
+    monkeypatch.setitem(FAMILIES, "crash", Crashing())
+    outcome = run_check("crash", {}, {}, CheckContext())
+    assert (outcome.result, outcome.summary) == (
+        "error",
+        "crash check crashed: ZeroDivisionError: boom",
+    )
+
+
+def test_register_refuses_a_family_declaring_another_kind():
+    with pytest.raises(ValueError, match="registered as 'other'"):
+
+        @register("other")
+        class Mislabelled:
+            kind = "sql"
+
+            def validate(self, params: Mapping[str, Any]) -> list[str]:
+                return []
+
+            def run(self, params, env, context) -> CheckOutcome:
+                return CheckOutcome("pass", "")
+
+    assert "other" not in FAMILIES
