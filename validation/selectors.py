@@ -70,7 +70,6 @@ def blocking_checks(phase: Phase) -> list[BlockingCheck]:
         Step.objects.filter(phase=phase, kind=StepKind.VALIDATION)
         .exclude(state=Step.State.SKIPPED)
         .order_by("position")
-
         .values_list("key", flat=True)
     )
     if not keys:

@@ -226,7 +226,6 @@ def test_live_endpoint_returns_every_panel(client, viewer, incident):
             f"criteria-{incident.pk}",
             f"safeguards-{incident.pk}",
             f"validation-{incident.pk}",
-
             f"gantt-{incident.pk}",
             *(f"phase-{p.pk}" for p in incident.phases.all()),
         ]
