@@ -183,6 +183,11 @@ def test_docker_cancel_and_timeout_stop_the_container(
     assert labelled(docker_engine, run_id) == []
 
 
+# A compose project name of this test run's own: test runs sharing one engine must not
+# stop or remove each other's replicas.
+PROJECT = f"mig{uuid.uuid4().hex[:8]}"
+
+
 @pytest.fixture
 def compose_api(docker_engine, busybox_image):
     """Two replicas of compose service mig/api, running `sleep 3600`, as compose labels them."""
@@ -190,7 +195,7 @@ def compose_api(docker_engine, busybox_image):
     def replicas() -> list[Container]:
         found = docker_engine.containers.list(
             all=True,
-            filters={"label": ["com.docker.compose.project=mig", "com.docker.compose.service=api"]},
+            filters={"label": [f"com.docker.compose.project={PROJECT}", "com.docker.compose.service=api"]},
         )
         return sorted(found, key=lambda c: c.name)
 
@@ -200,9 +205,9 @@ def compose_api(docker_engine, busybox_image):
         docker_engine.containers.run(
             busybox_image,
             ["sleep", "3600"],
-            name=f"mig-api-{number}-{uuid.uuid4().hex[:8]}",
+            name=f"{PROJECT}-api-{number}-{uuid.uuid4().hex[:8]}",
             labels={
-                "com.docker.compose.project": "mig",
+                "com.docker.compose.project": PROJECT,
                 "com.docker.compose.service": "api",
                 "com.docker.compose.container-number": str(number),
             },
@@ -217,7 +222,7 @@ def compose_api(docker_engine, busybox_image):
 def service(
     make_execution: Callable[..., Execution], action: str, **extra: Any
 ) -> tuple[Outcome, Lines]:
-    command = {"action": action, "project": "mig", "service": "api", "stop_timeout": 1, **extra}
+    command = {"action": action, "project": PROJECT, "service": "api", "stop_timeout": 1, **extra}
     lines = Lines()
     outcome = executor.run(make_execution(command), emit=lines, should_stop=never)
     return outcome, lines
@@ -270,7 +275,7 @@ def test_docker_service_without_containers_is_an_error(docker_engine, make_execu
     with pytest.raises(ExecutorError, match="no containers"):
         executor.run(
             make_execution(
-                {"action": "stop", "project": "mig", "service": f"nothing-{uuid.uuid4().hex}"}
+                {"action": "stop", "project": PROJECT, "service": f"nothing-{uuid.uuid4().hex}"}
             ),
             emit=Lines(),
             should_stop=never,
@@ -281,7 +286,7 @@ def test_docker_service_without_containers_is_an_error(docker_engine, make_execu
     "command",
     [
         {"action": "run", "image": "ripcord-busybox:test", "command": ["true"]},
-        {"action": "scale", "project": "mig", "service": "api", "replicas": 0},
+        {"action": "scale", "project": PROJECT, "service": "api", "replicas": 0},
     ],
 )
 def test_docker_unreachable_engine_is_transient(make_execution, monkeypatch, command):
@@ -298,11 +303,11 @@ def test_docker_unreachable_engine_is_transient(make_execution, monkeypatch, com
         ({"action": "run", "image": "x", "command": "rm -rf /"}, "list of strings"),
         ({"action": "run"}, "'image' is required"),
         ({"action": "run", "image": "x", "privileged": True}, "unknown key 'privileged'"),
-        ({"action": "scale", "project": "mig", "service": "api"}, "'replicas'"),
-        ({"action": "scale", "project": "mig", "service": "api", "replicas": -1}, "'replicas'"),
-        ({"action": "stop", "project": "mig"}, "'service' is required"),
+        ({"action": "scale", "project": PROJECT, "service": "api"}, "'replicas'"),
+        ({"action": "scale", "project": PROJECT, "service": "api", "replicas": -1}, "'replicas'"),
+        ({"action": "stop", "project": PROJECT}, "'service' is required"),
         (
-            {"action": "restart", "project": "mig", "service": "api", "replicas": 2},
+            {"action": "restart", "project": PROJECT, "service": "api", "replicas": 2},
             "only goes with",
         ),
         ({"action": "exec"}, "'action' must be one of"),
