@@ -195,7 +195,9 @@ def compose_api(docker_engine, busybox_image):
     def replicas() -> list[Container]:
         found = docker_engine.containers.list(
             all=True,
-            filters={"label": [f"com.docker.compose.project={PROJECT}", "com.docker.compose.service=api"]},
+            filters={
+                "label": [f"com.docker.compose.project={PROJECT}", "com.docker.compose.service=api"]
+            },
         )
         return sorted(found, key=lambda c: c.name)
 
@@ -235,7 +237,8 @@ def test_docker_scale_to_zero_stops_both_and_back_to_two_starts_them(compose_api
     assert compose_api() == ["exited", "exited"]
     assert len(lines) == 2
     assert all(
-        line.startswith("stop mig-api-") and line.endswith("running -> exited") for line in lines
+        line.startswith(f"stop {PROJECT}-api-") and line.endswith("running -> exited")
+        for line in lines
     )
 
     outcome, lines = service(make_execution, "scale", replicas=2)
@@ -248,7 +251,7 @@ def test_docker_scale_down_stops_the_highest_numbered_replica(compose_api, make_
     outcome, lines = service(make_execution, "scale", replicas=1)
     assert compose_api() == ["running", "exited"]
     assert len(lines) == 1
-    assert lines[0].startswith("stop mig-api-2-")
+    assert lines[0].startswith(f"stop {PROJECT}-api-2-")
     assert outcome.evidence["containers"][0]["after"] == "exited"
 
 
