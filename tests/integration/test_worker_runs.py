@@ -9,6 +9,7 @@ values stay data and never leave the worker unredacted.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -25,7 +26,7 @@ from django.core.management import call_command
 
 from common.capabilities import COMMANDERS, RESPONDERS, VIEWERS
 from common.tokens import create_token
-from incidents.models import Incident, StepRun, StepRunLogChunk
+from incidents.models import Incident, StepRun, StepRunLogChunk, TimelineEntry
 from runbooks.demo_target import (
     apply_bad_migration,
     create_target,
@@ -47,6 +48,7 @@ from tests.integration.processes import (
     wait_for,
 )
 from tests.integration.sockets import SocketListener
+from validation.models import CheckResult
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -107,6 +109,8 @@ def demo_target():
     create_target(ADMIN_DSN, TARGET_DB, users=300, tasks=1800, seed=7)
     take_backup(TARGET_DSN, BACKUP)
     before = fingerprint(TARGET_DSN)
+    # Beside the backup, as `manage.py demo_target create` writes it: the checks' baseline.
+    BACKUP.with_suffix(".fingerprint.json").write_text(json.dumps(before, sort_keys=True))
     apply_bad_migration(TARGET_DSN)
     yield before
     with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:  # the test may leave it read-only
@@ -178,10 +182,8 @@ def assign(api, incident: dict[str, Any], role: str, username: str) -> None:
     assert response.status_code in (200, 201), response.body
 
 
-@pytest.mark.timeout(150)
-def test_mig002_rollback_restores_the_demo_target(demo_target, worker, api, people):
-    call_command("load_runbooks", verbosity=0)
-    incident = open_incident(api, "mig-002", "demo")
+def roll_back(api, incident: dict[str, Any]) -> StepRun:
+    """People and the worker walk MIG-002's data rollback up to a restored database."""
     iid = incident["id"]
     for role, who in [
         ("system_administrator", "sysadmin"),
@@ -189,25 +191,18 @@ def test_mig002_rollback_restores_the_demo_target(demo_target, worker, api, peop
         ("frontend_engineer", "frontend"),
     ]:
         assign(api, incident, role, who)
-    assert (
-        api("backend")
-        .post(f"/incidents/{iid}/steps/{step_id(incident, 'disable_new_endpoints')}/complete")
-        .status_code
-        == 200
-    )
-    assert (
-        api("frontend")
-        .post(f"/incidents/{iid}/steps/{step_id(incident, 'activate_maintenance_mode')}/complete")
-        .status_code
-        == 200
-    )
+    for who, key in [
+        ("backend", "disable_new_endpoints"),
+        ("frontend", "activate_maintenance_mode"),
+    ]:
+        done = api(who).post(f"/incidents/{iid}/steps/{step_id(incident, key)}/complete")
+        assert done.status_code == 200, done.body
 
     # Stop all write operations: the database turns read-only for new sessions.
     stop = api("sysadmin").post(f"/incidents/{iid}/steps/{step_id(incident, 'stop_writes')}/run")
     assert stop.status_code == 201, stop.body
-    assert wait_run(stop.json()["id"], "succeeded", "failed").status == "succeeded", log_of(
-        stop.json()["id"]
-    )
+    stopped = wait_run(stop.json()["id"], "succeeded", "failed")
+    assert stopped.status == "succeeded", log_of(stopped.pk)
     with psycopg.connect(TARGET_DSN) as conn:
         assert conn.execute("SHOW default_transaction_read_only").fetchone() == ("on",)
 
@@ -216,12 +211,27 @@ def test_mig002_rollback_restores_the_demo_target(demo_target, worker, api, peop
         f"/incidents/{iid}/steps/{step_id(incident, 'restore_database')}/run"
     )
     assert restore.json()["status"] == "awaiting_approval"
-    assert (
-        api("ic").post(f"/incidents/{iid}/runs/{restore.json()['id']}/approve").status_code == 200
-    )
+    approved = api("ic").post(f"/incidents/{iid}/runs/{restore.json()['id']}/approve")
+    assert approved.status_code == 200
     run = wait_run(restore.json()["id"], "succeeded", "failed", "timed_out", timeout=90)
+    assert run.status == "succeeded", log_of(run.pk)
+    return run
+
+
+def verify(api, incident: dict[str, Any]) -> StepRun:
+    """The backend engineer runs "Verify data integrity" (the validation checks) on the worker."""
+    url = f"/incidents/{incident['id']}/steps/{step_id(incident, 'verify_data_integrity')}/run"
+    started = api("backend").post(url)
+    assert started.status_code == 201, started.body
+    return wait_run(started.json()["id"], "succeeded", "failed", "timed_out", timeout=60)
+
+
+@pytest.mark.timeout(150)
+def test_mig002_rollback_restores_the_demo_target(demo_target, worker, api, people):
+    call_command("load_runbooks", verbosity=0)
+    incident = open_incident(api, "mig-002", "demo")
+    run = roll_back(api, incident)
     log = log_of(run.pk)
-    assert run.status == "succeeded", log
     assert run.queue == "database" and run.exit_code == 0
     assert "Database rollback completed." in log
 
@@ -230,11 +240,75 @@ def test_mig002_rollback_restores_the_demo_target(demo_target, worker, api, peop
     assert after["checksums"]["users"] == demo_target["checksums"]["users"]
     assert after["checksums"]["tasks"] == demo_target["checksums"]["tasks"]
     assert after == demo_target
-
     for state in sequence_state(TARGET_DSN).values():
         assert state["is_past_max"], state
+    assert Incident.objects.get(pk=incident["id"]).steps.get(key="restore_database").state == "done"
 
-    assert Incident.objects.get(pk=iid).steps.get(key="restore_database").state == "done"
+    # Every MIG-002 validation check passes on the restored target, through the worker too.
+    checked = verify(api, incident)
+    assert checked.status == "succeeded", log_of(checked.pk)
+    results = dict(
+        CheckResult.objects.filter(incident_id=incident["id"]).values_list(
+            "validation_id", "result"
+        )
+    )
+    assert set(results.values()) == {"pass"} and len(results) == 5, results
+
+
+@pytest.mark.timeout(150)
+def test_corrupted_restore_fails_the_right_checks_and_holds_the_phase(
+    demo_target, worker, api, people
+):
+    call_command("load_runbooks", verbosity=0)
+    incident = open_incident(api, "mig-002", "demo")
+    iid = incident["id"]
+    roll_back(api, incident)
+    # Someone "fixes" things by hand after the restore: 5 tasks gone, 3 hashes broken.
+    with psycopg.connect(TARGET_DSN, options="-c default_transaction_read_only=off") as conn:
+        conn.execute(
+            "DELETE FROM task_tags WHERE task_id IN (SELECT id FROM tasks ORDER BY id LIMIT 5)"
+        )
+        conn.execute(
+            "DELETE FROM recurrences WHERE task_id IN (SELECT id FROM tasks ORDER BY id LIMIT 5)"
+        )
+        conn.execute("DELETE FROM tasks WHERE id IN (SELECT id FROM tasks ORDER BY id LIMIT 5)")
+        conn.execute(
+            "UPDATE users SET password_hash = left(password_hash, 20) WHERE id IN (5, 17, 42)"
+        )
+
+    # Phase 1's remaining steps are done by hand, so the data rollback phase is the running one.
+    for key in ("scale_down_new_services", "monitor_alerts"):
+        skip = f"/incidents/{iid}/steps/{step_id(incident, key)}/skip"
+        assert (
+            api("ic").post(skip, {"reason": "drill: no new services to scale"}).status_code == 200
+        )
+
+    checked = verify(api, incident)
+    assert checked.status == "failed"
+
+    results = {r.validation_id: r for r in CheckResult.objects.filter(incident_id=iid)}
+    failed = sorted(v for v, r in results.items() if r.result != "pass")
+    assert failed == ["task_metadata_intact", "task_relationships_intact"], failed
+    assert "5 missing" in results["task_metadata_intact"].summary
+    assert "1800 expected" in results["task_metadata_intact"].summary
+
+    # The data rollback phase cannot exit while a check it requires fails...
+    refused = api("ic").post(f"/incidents/{iid}/advance", {})
+    assert refused.status_code == 400
+    assert (
+        "validation failed: Verify task statuses, priorities, and metadata"
+        in refused.json()["detail"]
+    )
+    # ...unless the IC overrides it, with a reason that goes on the record.
+    moved = api("ic").post(
+        f"/incidents/{iid}/advance", {"reason": "5 tasks restored from the export"}
+    )
+    assert moved.status_code == 200 and moved.json() == {"started_phase": "system_restoration"}
+    ended = TimelineEntry.objects.filter(
+        incident_id=iid, kind=TimelineEntry.Kind.PHASE_ENDED
+    ).first()  # newest first
+
+    assert ended is not None and "Reason: 5 tasks restored from the export" in ended.text
 
 
 def write_runbook(
