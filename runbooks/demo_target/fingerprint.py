@@ -24,28 +24,11 @@ import psycopg
 from psycopg import sql
 
 from runbooks.demo_target import pg
-from runbooks.demo_target.schema import SEQUENCES
+from runbooks.demo_target.schema import COLUMNS, SEQUENCES
 from runbooks.demo_target.scripts import INTEGER_TYPES, id_column_type, sequence_exists
 
-CHECKSUM_COLUMNS: dict[str, tuple[str, ...]] = {
-    "users": ("id", "email", "display_name", "role", "password_hash", "created_at"),
-    "profiles": ("user_id", "timezone", "locale", "bio"),
-    "permissions": ("user_id", "permission"),
-    "sessions": ("key", "user_id", "expires_at"),
-    "tags": ("id", "name", "color"),
-    "tasks": (
-        "id",
-        "owner_id",
-        "title",
-        "status",
-        "priority",
-        "due_at",
-        "created_at",
-        "updated_at",
-    ),
-    "task_tags": ("task_id", "tag_id"),
-    "recurrences": ("task_id", "rule", "next_at"),
-}
+# Every column the generator loads is part of the checksum: a changed value anywhere shows.
+CHECKSUM_COLUMNS: dict[str, tuple[str, ...]] = dict(COLUMNS)
 ID_TABLES = ("users", "tasks")
 
 

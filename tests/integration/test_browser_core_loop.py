@@ -18,19 +18,19 @@ import io
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.urls import reverse
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from incidents import events, services
 from incidents.models import Incident, Phase, RoleAssignment, Step, TimelineEntry
 from runbooks.models import Runbook, RunbookVersion
-from tests.integration.processes import ROOT, Process
+from tests.integration.browser import wait_live
+from tests.integration.processes import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -98,59 +98,7 @@ def mig_incident(mig002, ic, backend, sysadmin) -> Incident:
     return incident
 
 
-OpenPage = Callable[..., Page]
-
-
-@pytest.fixture
-def open_page(browser: Browser, asgi_server: Process, session_cookie) -> Iterator[OpenPage]:
-    """``open_page(user, path, **context_options)``: a signed-in page in its own context.
-
-    One context per person, so cookies, localStorage and sockets are theirs alone.
-    Uncaught script errors and console errors (a failed resource load, say) on
-    any page fail the test.
-    """
-    contexts: list[BrowserContext] = []
-    script_errors: list[str] = []
-
-    def console(user: User, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            script_errors.append(f"{user.username} console: {message.text} {message.location}")
-
-    def open_(user: User, path: str, **context_options: Any) -> Page:
-        context = browser.new_context(**context_options)
-        contexts.append(context)
-        context.set_default_timeout(LOAD_MS)
-        context.add_cookies([session_cookie(user, asgi_server.url)])
-        page = context.new_page()
-        page.on("pageerror", lambda exc: script_errors.append(f"{user.username}: {exc}"))
-        page.on("console", lambda message: console(user, message))
-        page.goto(asgi_server.url + path)
-        return page
-
-    yield open_
-    for context in contexts:
-        context.close()
-    assert not script_errors, script_errors
-
-
-@pytest.fixture
-def incident_page(open_page: OpenPage) -> Callable[..., Page]:
-    """``incident_page(user, incident, **context_options)``: the incident page, once live."""
-
-    def open_(user: User, incident: Incident, **context_options: Any) -> Page:
-        page = open_page(user, reverse("incidents:detail", args=[incident.pk]), **context_options)
-        wait_live(page)
-        return page
-
-    return open_
-
-
-# --- page helpers ------------------------------------------------------------------
-
-
-def wait_live(page: Page, timeout: float = LOAD_MS) -> None:
-    """The socket is open and the panels were fetched again (static/js/live.js)."""
-    expect(page.locator("body")).to_have_attribute("data-live", "live", timeout=timeout)
+# open_page and incident_page come from tests/integration/conftest.py.
 
 
 def step_card(page: Page, title: str) -> Locator:
