@@ -94,8 +94,11 @@ def broker():
     app.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def beat(django_db_setup, django_db_blocker):
+    """Celery beat for this module only: left running, it would announce clock changes
+    (and sweep runs) under the feet of later tests that drive the clocks themselves."""
+
     with django_db_blocker.unblock():
         process = start_beat(ARTIFACTS, RIPCORD_RUN_LEASE_SECONDS=str(LEASE))
     yield process
