@@ -119,4 +119,4 @@ def get_run_log(request: HttpRequest, incident_id: int, run_id: int) -> Streamin
     """The whole output as text, exactly as stored (after redaction)."""
     acc, run = _run(request, incident_id, run_id)
     access.require(acc.can_see_logs, "Viewers do not see logs.")
-    return log_stream(run)
+    return log_stream(request, run)

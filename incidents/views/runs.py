@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, StreamingHttpResponse
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET, require_POST
 
@@ -70,19 +72,46 @@ def run_log(request: HtmxRequest, incident_id: int, run_id: int) -> StreamingHtt
     """The whole output (after redaction) as text, streamed chunk by chunk from the database."""
     acc, run = _run_for(request, incident_id, run_id)
     access.require(acc.can_see_logs, "Viewers do not see logs.")
-    return log_stream(run)
+    return log_stream(request, run)
 
 
-def log_stream(run: StepRun) -> StreamingHttpResponse:
-    """A run's stored output, chunk by chunk from the database (never all in memory)."""
+# Chunks read per query. A chunk is up to ~100 ms of output (LogSink), a few hundred kB for
+# a fast printer, so this bounds what one download holds at a time to a few MB.
+LOG_BATCH = 8
 
-    def chunks() -> Iterator[bytes]:
-        texts = (
-            StepRunLogChunk.objects.filter(run=run).order_by("seq").values_list("text", flat=True)
-        )
-        for text in texts.iterator(chunk_size=50):
+
+def _log_batch(run_id: int, after_seq: int) -> list[tuple[int, str]]:
+    return list(
+        StepRunLogChunk.objects.filter(run_id=run_id, seq__gt=after_seq)
+        .order_by("seq")
+        .values_list("seq", "text")[:LOG_BATCH]
+    )
+
+
+def _log_chunks(run_id: int) -> Iterator[bytes]:
+    after = -1
+    while batch := _log_batch(run_id, after):
+        for _seq, text in batch:
             yield text.encode()
+        after = batch[-1][0]
 
-    response = StreamingHttpResponse(chunks(), content_type="text/plain; charset=utf-8")
+
+async def _log_chunks_async(run_id: int) -> AsyncIterator[bytes]:
+    after = -1
+    while batch := await sync_to_async(_log_batch)(run_id, after):
+        for _seq, text in batch:
+            yield text.encode()
+        after = batch[-1][0]
+
+
+def log_stream(request: HttpRequest, run: StepRun) -> StreamingHttpResponse:
+    """A run's stored output, a few chunks at a time from the database (never all in memory).
+
+    Under ASGI (the server) the body must be an async iterator: Django serves a
+    synchronous one by reading it whole into a list first, which held the entire
+    log in the web process for the length of the download (bench/RUNS.md).
+    """
+    chunks = _log_chunks_async(run.pk) if isinstance(request, ASGIRequest) else _log_chunks(run.pk)
+    response = StreamingHttpResponse(chunks, content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-{run.step.key}.log"'
     return response

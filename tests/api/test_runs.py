@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from asgiref.sync import async_to_sync
+from django.test import AsyncClient
 
 from incidents import services
 from incidents.models import StepRun, StepRunLogChunk
+from incidents.views import runs as run_views
+from tests.api.conftest import BASE, make_token
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +67,38 @@ def test_viewer_sees_run_state_but_not_its_log(api_as, incident, restore, sysadm
     assert api_as(viewer).get(run_url(incident, run, "/log")).status_code == 403
     log = api_as(sysadmin).get(run_url(incident, run, "/log"))
     assert log.status_code == 200 and b"".join(log.streaming_content) == b"restoring...\n"
+
+
+def test_log_is_streamed_a_few_chunks_at_a_time_under_asgi(
+    api_as, incident, restore, sysadmin, monkeypatch
+):
+    """Served by an ASGI server, the log body is an async iterator reading a few chunks per
+    query: a synchronous one would be read whole into a list by Django first."""
+    run = api_as(sysadmin).post(f"/incidents/{incident.pk}/steps/{restore.pk}/run").json()
+    texts = [f"line {i}\n" for i in range(7)]
+    for seq, text in enumerate(texts):
+        StepRunLogChunk.objects.create(run_id=run["id"], seq=seq, first_line=seq, text=text)
+    batches = []
+    read_batch = run_views._log_batch
+
+    def counting(run_id, after_seq):
+        batches.append(after_seq)
+        return read_batch(run_id, after_seq)
+
+    monkeypatch.setattr(run_views, "LOG_BATCH", 3)
+    monkeypatch.setattr(run_views, "_log_batch", counting)
+    headers = {"Authorization": f"Bearer {make_token(sysadmin)}"}
+
+    async def download():
+        response: Any = await AsyncClient().get(
+            BASE + run_url(incident, run, "/log"), headers=headers
+        )
+        return response, [part async for part in response.streaming_content]
+
+    response, parts = async_to_sync(download)()
+    assert response.status_code == 200 and response.is_async
+    assert b"".join(parts) == "".join(texts).encode()
+    assert batches == [-1, 2, 5, 6]  # three chunks, three, one, then nothing
 
 
 def test_non_owner_cannot_run_or_cancel(api_as, incident, restore, sysadmin, other_responder):
