@@ -37,6 +37,7 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 
 from bench.stack import (
     ROOT,
+    BenchBusy,
     Stack,
     make_user,
     open_incident,
@@ -98,6 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; everything the bench started is stopped", file=sys.stderr)
         return 130
+    except BenchBusy as exc:
+        print(exc, file=sys.stderr)
+        return 2
     return 0
 
 

@@ -50,6 +50,10 @@ class BenchTimeout(Exception):
     """The benchmark ran past its deadline."""
 
 
+class BenchBusy(Exception):
+    """Another run of the same benchmark is under way."""
+
+
 def wait_for(
     condition: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.05
 ) -> None:
@@ -150,6 +154,7 @@ class Stack:
         self.work = Path(tempfile.mkdtemp(prefix=f"ripcord-bench-{name}-"))
         self.processes: list[Process] = []
         self._database_created = False
+        self._lock: Any = None  # the admin connection holding this bench's advisory lock
         self._previous_handlers: dict[int, Any] = {}
 
     # --- lifetime ---------------------------------------------------------------
@@ -175,7 +180,7 @@ class Stack:
         tb: TracebackType | None,
     ) -> None:
         signal.alarm(0)
-        failed = exc_type is not None
+        failed = exc_type is not None and not issubclass(exc_type, BenchBusy)
         if failed:
             for process in self.processes:
                 print(f"\n--- last lines of {process.name} ({process.log_path}) ---")
@@ -187,6 +192,8 @@ class Stack:
             except Exception as stop_error:  # keep cleaning up
                 print(f"could not stop {process.name}: {stop_error}", file=sys.stderr)
         self._drop_database()
+        if self._lock is not None:
+            self._lock.close()  # releases the advisory lock
         self._delete_redis_keys()
         if self.keep or failed:
             print(f"(logs kept in {self.work})")
@@ -239,14 +246,34 @@ class Stack:
         django.setup()
 
     def _create_database(self) -> None:
+        """Drop what an earlier run left, create ours, and label it with this run's id.
+
+        A session-level advisory lock, held until this process ends, keeps a second run
+        of the same bench from dropping the database from under the first (two runs at
+        once would also measure each other): the second refuses to start.
+        """
         import psycopg
 
+        self._lock = psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=10)
+        row = self._lock.execute(
+            "SELECT pg_try_advisory_lock(hashtext(%s))", (self.database,)
+        ).fetchone()
+        if not (row and row[0]):
+            raise BenchBusy(
+                f"another run of this bench holds {self.database}; try again when it has finished"
+            )
         with psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=10) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{self.database}"')
+            conn.execute(f"COMMENT ON DATABASE \"{self.database}\" IS '{self.label}'")
         self._database_created = True
 
+    @property
+    def label(self) -> str:
+        return f"ripcord bench run {self.run_id}"
+
     def _drop_database(self) -> None:
+        """Drop our database, and only ours: the label says whose it is."""
         if not self._database_created:
             return
         try:
@@ -257,7 +284,15 @@ class Stack:
             import psycopg
 
             with psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=10) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+                row = conn.execute(
+                    "SELECT shobj_description(oid, 'pg_database') FROM pg_database"
+                    " WHERE datname = %s",
+                    (self.database,),
+                ).fetchone()
+                if row and row[0] == self.label:
+                    conn.execute(f'DROP DATABASE "{self.database}" WITH (FORCE)')
+                elif row:
+                    print(f"left {self.database}: another run replaced it", file=sys.stderr)
         except Exception as exc:
             print(f"could not drop database {self.database}: {exc}", file=sys.stderr)
 
