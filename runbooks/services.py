@@ -39,8 +39,8 @@ def discover_runbook_files(directory: Path) -> list[Path]:
     )
 
 
-def expand_runbook_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files as given, folders expanded; raise ``RunbookError`` naming paths that do not exist."""
+def find_runbook_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
+    """Files as given, folders expanded, and a problem for each path that does not exist."""
     files: list[Path] = []
     missing: list[Problem] = []
     for path in paths:
@@ -50,6 +50,12 @@ def expand_runbook_paths(paths: Iterable[Path]) -> list[Path]:
             files.append(path)
         else:
             missing.append(Problem(str(path), 0, "", "no such file or directory"))
+    return files, missing
+
+
+def expand_runbook_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files as given, folders expanded; raise ``RunbookError`` naming paths that do not exist."""
+    files, missing = find_runbook_paths(paths)
     if missing:
         raise RunbookError(missing)
     return files

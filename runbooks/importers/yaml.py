@@ -17,6 +17,7 @@ from pydantic_core import ErrorDetails
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from runbooks.importers.problems import Loc, Locator, Problem, RunbookError, format_field
+from runbooks.importers.yaml_position import field_at_error
 from runbooks.specs import RunbookSpec
 
 
@@ -51,7 +52,7 @@ def _compose(text: str, path: str) -> tuple[Any, Locator, list[Problem]]:
         # Constructed from the same nodes, so data and line map cannot disagree.
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
-        return None, Locator(path, {}), [_syntax_problem(exc, path)]
+        return None, Locator(path, {}), [_syntax_problem(exc, text, path)]
     except yaml.YAMLError as exc:  # ReaderError: a character YAML does not allow
         position = getattr(exc, "position", 0)
         line = text.count("\n", 0, position) + 1
@@ -63,13 +64,13 @@ def _compose(text: str, path: str) -> tuple[Any, Locator, list[Problem]]:
     return data, Locator(path, lines), problems
 
 
-def _syntax_problem(exc: yaml.MarkedYAMLError, path: str) -> Problem:
+def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, path: str) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark is not None else 1
     message = f"invalid YAML: {exc.problem or 'syntax error'}"
     if exc.context and exc.context_mark is not None:
         message += f" ({exc.context} at line {exc.context_mark.line + 1})"
-    return Problem(path, line, "", message)
+    return Problem(path, line, format_field(field_at_error(text)), message)
 
 
 def _walk(

@@ -62,7 +62,7 @@ RESTORE_SCRIPT = '#!/usr/bin/env bash\nset -euo pipefail\npg_restore --dbname "$
 
 # name: (text to replace in VALID_RUNBOOK, replacement, the line's marker, expected field)
 FAILURES = {
-    "yaml_syntax": ("owner: dba\n        kind: shell", "owner: dba: x\n        kind: shell", "dba: x", ""),
+    "yaml_syntax": ("owner: dba\n        kind: shell", "owner: dba: x\n        kind: shell", "dba: x", "phases[0].steps[1].owner"),
     "duplicate_step_id": ("- id: check", "- id: stop_writes  # again", "# again", "phases[1].steps[0].id"),
     "unknown_role": ("title: Check\n        owner: dba", "title: Check\n        owner: nobody", "owner: nobody", "phases[1].steps[0].owner"),
     "requires_cycle": ("title: Stop writes\n", "title: Stop writes\n        requires: [restore]\n", "requires: [stop_writes]", "phases[0].steps[1].requires[0]"),

@@ -65,6 +65,29 @@ def test_check_runbook_reports_missing_path(tmp_path):
     )
 
 
+def test_check_runbook_still_checks_other_files_beside_a_missing_path(
+    tmp_path, broken_runbook, write_runbook
+):
+    good = write_runbook(folder="good")
+    out, err = StringIO(), StringIO()
+
+    with pytest.raises(CommandError) as raised:
+        call_command(
+            "check_runbook",
+            str(tmp_path / "nope.yaml"),
+            str(good),
+            str(broken_runbook.path),
+            stdout=out,
+            stderr=err,
+        )
+
+    assert raised.value.returncode == 1
+    assert str(raised.value) == "2 runbook file(s) failed the check"
+    assert out.getvalue().startswith(f"OK {good} ")
+    assert err.getvalue().startswith(f"{tmp_path / 'nope.yaml'}: no such file or directory\n")
+    assert f"{broken_runbook.path}:" in err.getvalue()
+
+
 def test_check_runbook_runs_without_database_or_system_checks():
     # A database nobody listens on: the command must not need it.
     env = {**os.environ, "DATABASE_URL": "postgres://nobody@127.0.0.1:9/none", "SECRET_KEY": "x"}

@@ -29,8 +29,25 @@ def test_parse_runbook_reports_yaml_syntax_error_with_line(line_of):
     [problem] = problems_of(text)
 
     assert problem.line == line_of(text, "Second: oops")
+    assert problem.field == "phases[1].title"
     assert problem.message.startswith("invalid YAML: mapping values are not allowed here")
-    assert str(problem) == f"rb.yaml:{problem.line}: {problem.message}"
+    assert str(problem) == f"rb.yaml:{problem.line}: phases[1].title: {problem.message}"
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("a: [1, 2\nb: 3\n", "a[1]"),  # an unclosed flow sequence: the item being read
+        ("roles:\n  - a\n  b: c\n", "roles[0]"),  # a key where a list item was expected
+        ("x:\n\t- tab\n", "x"),  # a tab where YAML allows none
+        ("{: broken\n", ""),  # nothing is open yet: the file as a whole
+    ],
+)
+def test_parse_runbook_names_the_field_a_syntax_error_sits_in(text, field):
+    [problem] = problems_of(text)
+
+    assert problem.message.startswith("invalid YAML")
+    assert problem.field == field
 
 
 def test_parse_runbook_locates_budget_that_ends_before_it_starts(line_of):

@@ -14,8 +14,8 @@ from typing import Any, NoReturn
 from django.core.management.base import BaseCommand, CommandError
 
 from runbooks.importers.files import read_runbook_files
-from runbooks.importers.problems import Problem, RunbookError
-from runbooks.services import expand_runbook_paths
+from runbooks.importers.problems import Problem
+from runbooks.services import find_runbook_paths
 
 
 class Command(BaseCommand):
@@ -26,11 +26,10 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="+", type=Path, help="runbook files or folders")
 
     def handle(self, *args: Any, paths: list[Path], **options: Any) -> None:
-        try:
-            files = expand_runbook_paths(paths)
-        except RunbookError as exc:
-            self._fail(exc.problems, len(exc.problems))
+        # A missing path is one more failed file: the others are still checked.
+        files, missing = find_runbook_paths(paths)
         checked, problems = read_runbook_files(files)
+        problems = missing + problems
         failed = {problem.path for problem in problems}
         for runbook in checked:
             if str(runbook.path) not in failed:
