@@ -35,9 +35,9 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.database import BenchBusy
 from bench.stack import (
     ROOT,
-    BenchBusy,
     Stack,
     make_user,
     open_incident,

@@ -38,14 +38,17 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script: make the project importable
-    sys.path.insert(0, str(ROOT))
+if __package__ in (None, ""):  # run as a script: make the project importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.database import BenchBusy, BenchDatabase
+from bench.fanout_results import Event, Trial, report
+from bench.stack import ROOT, free_port, wait_for
 
 PYTHON = sys.executable
 SECRET_KEY = "bench-" + secrets.token_urlsafe(32)
@@ -55,26 +58,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # --- small helpers ----------------------------------------------------------
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (q in 0..100); NaN for no values."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
-def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
 
 def proc_rss_mb(pid: int) -> float:
@@ -177,37 +160,6 @@ class ViewerProcess:
 # --- the Ripcord side: database, data, server -------------------------------
 
 
-def recreate_database(admin_url: str, name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def count_connections(admin_url: str, name: str) -> int:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (name,)
-        ).fetchone()
-    return int(row[0]) if row else 0
-
-
-def drop_database(admin_url: str, name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-
 @dataclass
 class Scene:
     incident_id: int
@@ -286,56 +238,6 @@ def api_post(base_url: str, path: str, token: str) -> int:
 # --- measuring ----------------------------------------------------------------
 
 
-@dataclass
-class Event:
-    t_call: float  # just before the API call / PUBLISH
-    t0: float  # just after it returned
-    times: list[float | None]  # receipt per viewer; None = missed
-
-
-@dataclass
-class Trial:
-    design: str
-    n: int
-    audiences: list[str]
-    events: list[Event] = field(default_factory=list)
-    connect_s: float = float("nan")
-    connect_errors: dict[str, int] = field(default_factory=dict)
-    rss_idle_mb: float = float("nan")
-    rss_after_mb: float = float("nan")
-    cpu_ms_per_event: float = float("nan")
-    payload_bytes: int = 0
-    dropped: int = 0
-    db_connections: int | None = None  # the bench database's sessions after the events
-
-    def latencies(self, audience: str | None = None) -> list[float]:
-        return [
-            (t - e.t0) * 1000
-            for e in self.events
-            for t, a in zip(e.times, self.audiences, strict=True)
-            if t is not None and (audience is None or a == audience)
-        ]
-
-    def missed(self, audience: str | None = None) -> int:
-        return sum(
-            t is None
-            for e in self.events
-            for t, a in zip(e.times, self.audiences, strict=True)
-            if audience is None or a == audience
-        )
-
-    def last_viewer(self, *, from_call: bool = False) -> list[float]:
-        out = []
-        for e in self.events:
-            got = [t for t in e.times if t is not None]
-            if got:
-                out.append((max(got) - (e.t_call if from_call else e.t0)) * 1000)
-        return out
-
-    def call_ms(self) -> list[float]:
-        return [(e.t0 - e.t_call) * 1000 for e in self.events]
-
-
 def measure(
     viewers: ViewerProcess,
     trial: Trial,
@@ -404,128 +306,6 @@ def connect_all(
 # --- output -------------------------------------------------------------------
 
 
-def fmt(value: float, digits: int = 1) -> str:
-    return "-" if value != value else f"{value:.{digits}f}"  # NaN → "-"
-
-
-def table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    line = "  ".join(
-        h.ljust(w) if i == 0 else h.rjust(w)
-        for i, (h, w) in enumerate(zip(headers, widths, strict=True))
-    )
-    out = [line, "-" * len(line)]
-    for r in rows:
-        out.append(
-            "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w)
-                for i, (c, w) in enumerate(zip(r, widths, strict=True))
-            )
-        )
-    return "\n".join(out)
-
-
-def report(trials: list[Trial], args: argparse.Namespace) -> str:
-    order = sorted(trials, key=lambda t: (t.n, t.design != "floor"))
-    main_rows = []
-    for t in order:
-        lat, last = t.latencies(), t.last_viewer()
-        main_rows.append(
-            [
-                t.design,
-                str(t.n),
-                fmt(percentile(lat, 50)),
-                fmt(percentile(lat, 99)),
-                fmt(max(lat, default=float("nan"))),
-                fmt(percentile(last, 50)),
-                fmt(percentile(last, 99)),
-                str(t.missed()),
-            ]
-        )
-    audience_rows = []
-    for t in order:
-        if t.design != "ripcord":
-            continue
-        for audience in ("view", "act"):
-            lat = t.latencies(audience)
-            audience_rows.append(
-                [
-                    f"ripcord/{audience}",
-                    str(t.n),
-                    str(t.audiences.count(audience)),
-                    fmt(percentile(lat, 50)),
-                    fmt(percentile(lat, 99)),
-                    fmt(max(lat, default=float("nan"))),
-                    str(t.missed(audience)),
-                ]
-            )
-    side_rows = []
-    for t in order:
-        errors = ", ".join(f"{v} {k}" for k, v in sorted(t.connect_errors.items())) or "0"
-        side_rows.append(
-            [
-                t.design,
-                str(t.n),
-                fmt(t.connect_s, 2),
-                errors,
-                str(t.dropped),
-                fmt(percentile(t.call_ms(), 50)),
-                fmt(percentile(t.last_viewer(from_call=True), 50)),
-                f"{fmt(t.rss_idle_mb)} → {fmt(t.rss_after_mb)}",
-                fmt(t.cpu_ms_per_event, 2),
-                str(t.payload_bytes),
-                "-" if t.db_connections is None else str(t.db_connections),
-            ]
-        )
-    k = len(order[0].events) if order else 0
-    return "\n\n".join(
-        [
-            f"Latency from the API call's (or PUBLISH's) return to receipt, ms; "
-            f"{k} isolated events per row, spaced {args.spacing_ms} ms; "
-            f"missed = (event, viewer) pairs not received within {args.miss_after} s.",
-            table(
-                [
-                    "design",
-                    "N",
-                    "p50 ms",
-                    "p99 ms",
-                    "max ms",
-                    "last-viewer p50",
-                    "last-viewer p99",
-                    "missed",
-                ],
-                main_rows,
-            ),
-            "Ripcord by audience (view = viewers group, act = responders):",
-            table(
-                ["design", "N", "sockets", "p50 ms", "p99 ms", "max ms", "missed"], audience_rows
-            ),
-            "Connects and server (server = uvicorn for ripcord, relay for floor; "
-            "'from call' = last viewer timed from before the API call / PUBLISH; "
-            "db conns = PostgreSQL sessions on the bench database after the events):",
-            table(
-                [
-                    "design",
-                    "N",
-                    "connect all s",
-                    "connect failures",
-                    "dropped",
-                    "call p50 ms",
-                    "last-viewer p50 from call",
-                    "server RSS MB idle → N",
-                    "server CPU ms/event",
-                    "payload B",
-                    "db conns",
-                ],
-                side_rows,
-            ),
-        ]
-    )
-
-
-# --- the run ------------------------------------------------------------------
-
-
 class Deadline(Exception):
     pass
 
@@ -550,14 +330,6 @@ def guarded(max_seconds: int) -> Iterator[None]:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old_alarm)
         signal.signal(signal.SIGTERM, old_term)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -611,8 +383,7 @@ def audiences_for(n: int, act_share: float) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> list[Trial]:
-    base_db = args.pg_admin_url.rsplit("/", 1)[0]
-    database_url = f"{base_db}/{args.db_name}"
+    database_url = f"{args.pg_admin_url.rsplit('/', 1)[0]}/{args.db_name}"
     log_dir = Path(tempfile.mkdtemp(prefix="ripcord-bench-"))
     print(f"logs: {log_dir}", file=sys.stderr)
     # This process's Django (set-up only) and the server share database and key;
@@ -627,11 +398,13 @@ def run(args: argparse.Namespace) -> list[Trial]:
     os.environ.pop("REDIS_URL", None)
 
     trials: list[Trial] = []
+    database = BenchDatabase(args.db_name, run_id=RUN, admin_dsn=args.pg_admin_url)
     with ExitStack() as stack:
         print(f"database {args.db_name}: recreate, migrate", file=sys.stderr)
-        recreate_database(args.pg_admin_url, args.db_name)
+        stack.callback(database.close)
+        database.create()  # refuses (BenchBusy) while another run of this bench holds it
         if not args.keep_db:
-            stack.callback(drop_database, args.pg_admin_url, args.db_name)
+            stack.callback(database.drop)
         subprocess.run(
             [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"],
             cwd=ROOT,
@@ -667,7 +440,7 @@ def run(args: argparse.Namespace) -> list[Trial]:
             log_dir,
         )
         stack.callback(relay.stop)
-        wait_until(lambda: "ready" in relay.log_tail(), timeout=20, what="the relay")
+        wait_for(lambda: "ready" in relay.log_tail(), timeout=20, what="the relay")
         viewers = ViewerProcess(log_dir)
         stack.callback(viewers.stop)
 
@@ -742,7 +515,7 @@ def run(args: argparse.Namespace) -> list[Trial]:
                 on_sample=keep_sample,
             )
             event_counter += args.warmup + args.events
-            trial.db_connections = count_connections(args.pg_admin_url, args.db_name)
+            trial.db_connections = database.sessions()
             viewers.call({"op": "close"}, timeout=60)
             trials.append(trial)
 
@@ -784,6 +557,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; everything the bench started is stopped", file=sys.stderr)
         return 130
+    except BenchBusy as exc:
+        print(exc, file=sys.stderr)
+        return 1
     print(report(trials, args))
     print(
         f"\nmachine: {os.cpu_count()} CPUs; 1-minute load average {load_start:.1f} at start, "

@@ -50,9 +50,9 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.database import BenchBusy
 from bench.stack import (
     ROOT,
-    BenchBusy,
     Stack,
     children_of,
     make_user,

@@ -37,10 +37,10 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
+from bench.database import BenchBusy, BenchDatabase
+
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
-ADMIN_DSN = "postgres://postgres@127.0.0.1:5432/postgres"
-PG_BASE = "postgres://postgres@127.0.0.1:5432"
 REDIS_URL = "redis://127.0.0.1:6379/0"  # channel layer, as in production
 BROKER_URL = "redis://127.0.0.1:6379/10"  # the tests use 9
 PR_SET_PDEATHSIG = 1
@@ -48,10 +48,6 @@ PR_SET_PDEATHSIG = 1
 
 class BenchTimeout(Exception):
     """The benchmark ran past its deadline."""
-
-
-class BenchBusy(Exception):
-    """Another run of the same benchmark is under way."""
 
 
 def wait_for(
@@ -146,15 +142,14 @@ class Stack:
         self.name = name
         self.run_id = uuid.uuid4().hex[:8]
         self.database = f"ripcord_bench_{name}"
-        self.database_url = f"{PG_BASE}/{self.database}"
+        self.db = BenchDatabase(self.database, run_id=self.run_id)
+        self.database_url = self.db.url
         self.prefix = f"ripcord-bench-{name}-{self.run_id}"
         self.secret_key = secrets.token_urlsafe(40)
         self.deadline_seconds = deadline_seconds
         self.keep = keep
         self.work = Path(tempfile.mkdtemp(prefix=f"ripcord-bench-{name}-"))
         self.processes: list[Process] = []
-        self._database_created = False
-        self._lock: Any = None  # the admin connection holding this bench's advisory lock
         self._previous_handlers: dict[int, Any] = {}
 
     # --- lifetime ---------------------------------------------------------------
@@ -191,9 +186,8 @@ class Stack:
                 process.stop()
             except Exception as stop_error:  # keep cleaning up
                 print(f"could not stop {process.name}: {stop_error}", file=sys.stderr)
-        self._drop_database()
-        if self._lock is not None:
-            self._lock.close()  # releases the advisory lock
+        self.db.drop()
+        self.db.close()
         self._delete_redis_keys()
         if self.keep or failed:
             print(f"(logs kept in {self.work})")
@@ -226,7 +220,7 @@ class Stack:
 
     def prepare(self) -> None:
         """Create and migrate the database, then set this process up with the same settings."""
-        self._create_database()
+        self.db.create()
         migrate = subprocess.run(
             [PYTHON, "manage.py", "migrate", "--noinput", "--verbosity", "0"],
             cwd=ROOT,
@@ -244,57 +238,6 @@ class Stack:
         import django
 
         django.setup()
-
-    def _create_database(self) -> None:
-        """Drop what an earlier run left, create ours, and label it with this run's id.
-
-        A session-level advisory lock, held until this process ends, keeps a second run
-        of the same bench from dropping the database from under the first (two runs at
-        once would also measure each other): the second refuses to start.
-        """
-        import psycopg
-
-        self._lock = psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=10)
-        row = self._lock.execute(
-            "SELECT pg_try_advisory_lock(hashtext(%s))", (self.database,)
-        ).fetchone()
-        if not (row and row[0]):
-            raise BenchBusy(
-                f"another run of this bench holds {self.database}; try again when it has finished"
-            )
-        with psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{self.database}"')
-            conn.execute(f"COMMENT ON DATABASE \"{self.database}\" IS '{self.label}'")
-        self._database_created = True
-
-    @property
-    def label(self) -> str:
-        return f"ripcord bench run {self.run_id}"
-
-    def _drop_database(self) -> None:
-        """Drop our database, and only ours: the label says whose it is."""
-        if not self._database_created:
-            return
-        try:
-            if "django" in sys.modules:
-                from django.db import connections
-
-                connections.close_all()
-            import psycopg
-
-            with psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=10) as conn:
-                row = conn.execute(
-                    "SELECT shobj_description(oid, 'pg_database') FROM pg_database"
-                    " WHERE datname = %s",
-                    (self.database,),
-                ).fetchone()
-                if row and row[0] == self.label:
-                    conn.execute(f'DROP DATABASE "{self.database}" WITH (FORCE)')
-                elif row:
-                    print(f"left {self.database}: another run replaced it", file=sys.stderr)
-        except Exception as exc:
-            print(f"could not drop database {self.database}: {exc}", file=sys.stderr)
 
     def _delete_redis_keys(self) -> None:
         import redis
