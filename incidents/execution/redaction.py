@@ -16,13 +16,20 @@ several lines. Redaction therefore works on the byte stream, never on lines:
 
 Only whole values are recognised: a script that prints one line of a multi-line key prints
 something that is not the secret's value.
+
+The run's outcome is output too (an SQL row, an error message, an HTTP body excerpt end up
+in its summary and evidence, and the summary is shown even to viewers), so it goes through
+the same redactor before it is stored (``Redactor.outcome``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
+
+from runbooks.executors.base import Outcome
 
 
 def marker(name: str) -> str:
@@ -37,6 +44,28 @@ class Redactor:
 
     def stream(self) -> StreamRedactor:
         return StreamRedactor(self.secrets)
+
+    def text(self, value: str) -> str:
+        """One whole string, redacted. (Valid UTF-8 stays valid: a secret's bytes can only
+        match at character boundaries, and markers are ASCII.)"""
+        stream = self.stream()
+        return (stream.feed(value.encode()) + stream.finish()).decode()
+
+    def outcome(self, outcome: Outcome) -> Outcome:
+        """The outcome with its summary and every string in its evidence redacted."""
+        if not any(self.secrets.values()):
+            return outcome
+        evidence = self._json(dict(outcome.evidence))
+        return replace(outcome, summary=self.text(outcome.summary), evidence=evidence)
+
+    def _json(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self._json(key): self._json(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._json(item) for item in value]
+        return value
 
 
 def _forms(value: str) -> list[bytes]:

@@ -11,6 +11,7 @@ import itertools
 import random
 
 from incidents.execution.redaction import Redactor, StreamRedactor
+from runbooks.executors.base import Outcome
 
 
 def reference(secrets: dict[str, str], data: bytes) -> bytes:
@@ -124,6 +125,23 @@ def test_redactor_matches_a_multi_line_secret_whole_with_either_line_end():
     expected = b"key:\n[secret:TLS_KEY]\nand through a terminal:\r\n[secret:TLS_KEY]\r\nend"
     for i in range(len(data) + 1):
         assert fed({"TLS_KEY": key}, cuts(data, i)) == expected, f"cut at {i}"
+
+
+def test_redactor_text_and_outcome_redact_whole_strings():
+    redact = Redactor({"PASSWORD": "pässwörd"})
+    assert redact.text("née pässwörd ü") == "née [secret:PASSWORD] ü"
+    outcome = Outcome(
+        False,
+        exit_code=1,
+        summary="saw 'pässwörd'",
+        evidence={"rows": [["pässwörd", 1, None]], "pässwörd": True, "n": 2},
+    )
+    assert redact.outcome(outcome) == Outcome(
+        False,
+        exit_code=1,
+        summary="saw '[secret:PASSWORD]'",
+        evidence={"rows": [["[secret:PASSWORD]", 1, None]], "[secret:PASSWORD]": True, "n": 2},
+    )
 
 
 def test_redactor_without_secrets_passes_everything_at_once():

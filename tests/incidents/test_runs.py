@@ -198,3 +198,36 @@ def test_secrets_are_redacted_before_storage(
     log = b"".join(StepRunLogChunk.objects.filter(run=run).values_list("data", flat=True))
     assert b"hunter22" not in log and "hunter22" not in run.log_tail
     assert b"[secret:DB_PASSWORD]" in log
+
+
+def test_secrets_are_redacted_from_the_outcome(ready, sysadmin, ic, enqueued, monkeypatch):
+    """Summary and evidence hold output too (a row, an error); the summary reaches viewers."""
+    from incidents.execution import environment
+    from incidents.execution.redaction import Redactor
+
+    monkeypatch.setattr(
+        environment,
+        "resolve",
+        lambda run, env: environment.RunEnvironment(
+            env={"DB_PASSWORD": "hunter22-secret"},
+            redact=Redactor({"DB_PASSWORD": "hunter22-secret"}),
+        ),
+    )
+
+    class Leaky(FakeExecutor):
+        def run(self, execution, *, emit, should_stop):
+            return Outcome(
+                False,
+                exit_code=1,
+                summary="expected scalar 'x', saw 'hunter22-secret'",
+                evidence={"seen": {"first_rows": [["hunter22-secret", 2]]}, "n": 1},
+            )
+
+    monkeypatch.setattr(runner, "get_executor", lambda kind: Leaky())
+    run = queued_run(ready, sysadmin, ic)
+    runner.execute_run(run.pk)
+    run.refresh_from_db()
+    assert run.summary == "expected scalar 'x', saw '[secret:DB_PASSWORD]'"
+    assert run.evidence == {"seen": {"first_rows": [["[secret:DB_PASSWORD]", 2]]}, "n": 1}
+    texts = TimelineEntry.objects.filter(incident=run.incident).values_list("text", flat=True)
+    assert not [text for text in texts if "hunter22" in text]
