@@ -21,7 +21,7 @@ Origin = the server's URL), runs a one-step shell runbook whose script is
   lines 1..N.
 
 Baselines in the same run, without Django: bash alone (``seq 1 N | cat >
-/dev/null``) and the same shell executor with an ``emit`` that only counts — what
+/dev/null``) and the same shell executor with an ``emit`` that only counts newlines — what
 reading the process costs before Ripcord stores and pushes anything.
 Exits 1 when a check fails.
 """
@@ -253,9 +253,9 @@ def baselines(stack: Stack, lines: int, repeats: int) -> list[Baseline]:
 
         counted = 0
 
-        def count(line: str) -> None:
+        def count(data: bytes) -> None:  # emit gets bytes cut anywhere: count the newlines
             nonlocal counted
-            counted += 1
+            counted += data.count(b"\n")
 
         execution = Execution(
             run_id=i,

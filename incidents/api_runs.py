@@ -116,7 +116,8 @@ def get_run(request: HttpRequest, incident_id: int, run_id: int) -> RunOut:
 
 @router.get("/{incident_id}/runs/{run_id}/log", response={**READ})
 def get_run_log(request: HttpRequest, incident_id: int, run_id: int) -> StreamingHttpResponse:
-    """The whole output as text, exactly as stored (after redaction)."""
+    """The whole output: byte for byte what the step wrote, with its secrets replaced
+    (text/plain; charset=utf-8, invalid UTF-8 passed through unchanged)."""
     acc, run = _run(request, incident_id, run_id)
     access.require(acc.can_see_logs, "Viewers do not see logs.")
     return log_stream(request, run)

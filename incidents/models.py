@@ -304,12 +304,15 @@ class StepRun(models.Model):
 
 
 class StepRunLogChunk(models.Model):
-    """A batch of a run's output lines (after redaction), in order. The full log is their concatenation."""
+    """A batch of a run's output, in order: the full log is their concatenation, byte for byte
+    what the step wrote with only its secrets replaced. Bytes, not text: output may hold NUL
+    (which PostgreSQL text cannot store), invalid UTF-8 or a lone CR, and a chunk may end
+    inside a line or inside a UTF-8 sequence."""
 
     run = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="log_chunks")
     seq = models.PositiveIntegerField()
-    first_line = models.PositiveIntegerField()
-    text = models.TextField()
+    first_line = models.PositiveIntegerField()  # how many newlines came before this chunk
+    data = models.BinaryField()
 
     class Meta:
         ordering = ["run", "seq"]

@@ -289,7 +289,7 @@ def run_with_log(world: World, user: User | None) -> Prepared:
     prepared = requested_run("smoke-script", "owner")(world, user)
     assert prepared.run is not None
     StepRunLogChunk.objects.create(
-        run=prepared.run, seq=0, first_line=0, text=f"starting\n{LOG_LINE}\n"
+        run=prepared.run, seq=0, first_line=0, data=f"starting\n{LOG_LINE}\n".encode()
     )
     StepRun.objects.filter(pk=prepared.run.pk).update(
         log_lines=2, log_bytes=len(LOG_LINE) + 10, log_tail=f"starting\n{LOG_LINE}"

@@ -29,6 +29,7 @@ from common.models import ApiToken
 from common.tokens import create_token
 from incidents import access, events, services, tasks
 from incidents.execution.logsink import LogSink
+from incidents.execution.redaction import Redactor
 from incidents.models import Incident, RoleAssignment, Step, StepRun, TimelineEntry
 from incidents.routing import websocket_urlpatterns
 from incidents.services import runs
@@ -351,8 +352,8 @@ ws_app = URLRouter(websocket_urlpatterns)
 
 def push_log(run: StepRun) -> None:
     """What a worker does with a step's output: store it and push the tail to who may see logs."""
-    sink = LogSink(run, redact=lambda line: line)
-    sink.emit(LOG_LINE)
+    sink = LogSink(run, Redactor({}))
+    sink.emit(f"{LOG_LINE}\n".encode())
     sink.close()
 
 

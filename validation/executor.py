@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from runbooks.executors._stream import Watch
-from runbooks.executors.base import Emit, Execution, ExecutorError, Outcome, ShouldStop
+from runbooks.executors.base import Emit, Execution, ExecutorError, Outcome, ShouldStop, as_line
 from runbooks.specs import RunbookSpec
 from validation.checks import CheckContext, CheckOutcome, run_check, validate_check
 from validation.checks.base import evidence
@@ -81,11 +81,11 @@ class ValidationExecutor:
                 replace(context, timeout_seconds=max(watch.remaining(), 1.0)),
                 watch,
             )
-            emit(f"{outcome.result.upper()} {item['id']} — {outcome.summary}")
+            emit(as_line(f"{outcome.result.upper()} {item['id']} — {outcome.summary}"))
             differences = outcome.evidence.get("differences", [])
             # The summary often is the differences joined; repeat only what it leaves out.
             for difference in [d for d in differences if d not in outcome.summary]:
-                emit(f"    {difference}")
+                emit(as_line(f"    {difference}"))
             results.append(
                 {
                     "id": item["id"],
@@ -103,7 +103,7 @@ class ValidationExecutor:
             summary = f"{len(failed)} of {len(results)} checks did not pass: {', '.join(failed)}"
         else:
             summary = f"all {len(results)} checks passed"
-        emit(f"[ripcord] {summary}")
+        emit(as_line(f"[ripcord] {summary}"))
         return Outcome(succeeded=not failed, summary=summary, evidence={"checks": results})
 
 

@@ -1,8 +1,8 @@
 """Variables and secrets for a run, resolved on the worker at run time.
 
 Secret values are read from the worker's environment or files when the run
-starts; they are never written to the database and are redacted from every line
-of output before it is stored or pushed.
+starts; they are never written to the database and are redacted from the output
+(as a byte stream: see ``redaction``) before it is stored or pushed.
 """
 
 from __future__ import annotations
@@ -12,21 +12,10 @@ from pathlib import Path
 
 from django.conf import settings
 
+from incidents.execution.redaction import Redactor
 from incidents.models import Incident, StepRun
 from runbooks.executors.base import ExecutorError
 from runbooks.specs import EnvironmentSpec, SecretRef
-
-
-@dataclass(frozen=True)
-class Redactor:
-    secrets: dict[str, str]
-
-    def __call__(self, line: str) -> str:
-        # Longest first, so a secret containing another is replaced whole.
-        for name, value in sorted(self.secrets.items(), key=lambda kv: -len(kv[1])):
-            if value and value in line:
-                line = line.replace(value, f"[secret:{name}]")
-        return line
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from incidents.execution import environment
 from incidents.execution.finish import finish_run, mark_started
 from incidents.execution.logsink import LogSink
 from incidents.execution.needs import check_needs
+from incidents.execution.redaction import Redactor
 from incidents.models import StepRun
 from runbooks.executors import get_executor
 from runbooks.executors.base import (
@@ -75,8 +76,10 @@ def execute_run(run_id: int) -> None:
     mark_started(run)
     workdir = Path(tempfile.mkdtemp(prefix=f"run-{run.pk}-", dir=settings.RIPCORD_RUN_DIR))
     sink: LogSink | None = None
+    redact = Redactor({})  # until the secrets are read there are none to hide
     try:
         env = environment.resolve(run, dict(os.environ))
+        redact = env.redact
         check_needs(run.step.needs, env.env)
         sink = LogSink(run, env.redact)
         command = run.step.command
@@ -110,4 +113,5 @@ def execute_run(run_id: int) -> None:
         if sink is not None:
             sink.close()
         shutil.rmtree(workdir, ignore_errors=True)
-    finish_run(run.pk, status, outcome)
+    # The outcome carries output too (rows, errors, a body excerpt): no secret in the row.
+    finish_run(run.pk, status, redact.outcome(outcome))

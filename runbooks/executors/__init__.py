@@ -20,6 +20,7 @@ from runbooks.executors.base import (
     StepCancelled,
     StepTimedOut,
     TransientExecutorError,
+    as_line,
 )
 from runbooks.executors.http import HttpExecutor
 from runbooks.executors.shell import ShellExecutor
@@ -36,6 +37,7 @@ __all__ = [
     "StepCancelled",
     "StepTimedOut",
     "TransientExecutorError",
+    "as_line",
     "get_executor",
     "kinds",
 ]

@@ -1,11 +1,15 @@
-"""Plumbing shared by the executors that follow a running thing (shell, docker, sql).
+"""Plumbing shared by the executors: following a running thing's output (shell, docker),
+and the deadline and stop polling every executor keeps (``Watch``).
 
-Two rules shape it:
+Three rules shape it:
 
 - Output must reach viewers while the step runs, yet a chatty script must not
-  make the worker hold its whole output. A reader thread turns byte chunks into
-  lines and hands them over through a *bounded* queue, so a fast producer is
-  held back by its pipe instead of growing the worker's memory.
+  make the worker hold its whole output. A reader thread hands the bytes over
+  through a *bounded* queue, so a fast producer is held back by its pipe instead
+  of growing the worker's memory.
+- The bytes are passed on as they were read: no decoding, no splitting into
+  lines, nothing added or dropped. The log must be byte-identical to what the
+  process wrote, and redaction works on the byte stream (incidents.execution.redaction).
 - ``emit`` and ``should_stop`` are called only from the caller's thread: in the
   service they write to the database, and Django connections belong to the
   thread that opened them.
@@ -16,57 +20,48 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Literal
 
-from runbooks.executors.base import ShouldStop, StepCancelled, StepTimedOut
+from runbooks.executors.base import Emit, ShouldStop, StepCancelled, StepTimedOut, as_line
 
-MAX_LINE_BYTES = 64 * 1024  # a longer "line" is emitted in pieces rather than buffered whole
+MAX_PIECE_BYTES = 64 * 1024  # a larger chunk from the source is handed over in pieces
 POLL_SECONDS = 0.5  # how often should_stop is asked (it is also the heartbeat)
-QUEUE_BATCHES = 64  # bounded hand-over: at most this many chunks' worth of lines in flight
+QUEUE_PIECES = 64  # bounded hand-over: at most this many pieces (4 MiB) in flight
 
 StopReason = Literal["cancelled", "timed_out"]
 
 
-class LineSplitter:
-    """Cuts a byte stream into decoded lines, whatever the chunk boundaries."""
+class Output:
+    """The executor's side of ``emit``: the followed process's bytes untouched, and
+    Ripcord's own notes (``[ripcord] ...``), each on a line of its own.
 
-    def __init__(self) -> None:
-        self._pending = bytearray()
+    Notes appear only when Ripcord stepped in (stopping leftovers, a failed reader, an
+    earlier attempt's container); a note arriving while the process's last line is
+    still open starts on a new line rather than inside it.
+    """
 
-    def feed(self, chunk: bytes) -> list[str]:
-        buf = self._pending
-        buf += chunk
-        lines: list[str] = []
-        start = 0
-        while (end := buf.find(b"\n", start)) != -1:
-            lines.append(_decode(buf[start:end]))
-            start = end + 1
-        del buf[:start]
-        while len(buf) >= MAX_LINE_BYTES:
-            lines.append(_decode(buf[:MAX_LINE_BYTES]))
-            del buf[:MAX_LINE_BYTES]
-        return lines
+    def __init__(self, emit: Emit) -> None:
+        self._emit = emit
+        self._at_line_start = True
 
-    def flush(self) -> list[str]:
-        """The last line when the stream did not end with a newline."""
-        lines = [_decode(self._pending)] if self._pending else []
-        self._pending.clear()
-        return lines
+    def write(self, data: bytes) -> None:
+        if data:
+            self._emit(data)
+            self._at_line_start = data.endswith(b"\n")
+
+    def note(self, text: str) -> None:
+        self._emit((b"" if self._at_line_start else b"\n") + as_line(f"[ripcord] {text}"))
+        self._at_line_start = True
 
 
-def _decode(raw: bytes | bytearray) -> str:
-    text = bytes(raw).decode("utf-8", errors="replace")
-    return text[:-1] if text.endswith("\r") else text
-
-
-class LineReader:
-    """Drains a blocking byte source in a daemon thread; lines are taken in the caller's thread."""
+class OutputReader:
+    """Drains a blocking byte source in a daemon thread; the bytes are taken in the caller's thread."""
 
     def __init__(
         self, chunks: Iterable[bytes], *, name: str, on_done: Callable[[], object] | None = None
     ) -> None:
-        self._queue: queue.Queue[list[str] | None] = queue.Queue(maxsize=QUEUE_BATCHES)
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUE_PIECES)
         self._abandoned = threading.Event()
         self._on_done = on_done
         self.error: BaseException | None = None
@@ -75,13 +70,10 @@ class LineReader:
         self._thread.start()
 
     def _read(self, chunks: Iterable[bytes]) -> None:
-        splitter = LineSplitter()
         try:
             for chunk in chunks:
-                if lines := splitter.feed(chunk):
-                    self._put(lines)
-            if lines := splitter.flush():
-                self._put(lines)
+                for start in range(0, len(chunk), MAX_PIECE_BYTES):
+                    self._put(bytes(chunk[start : start + MAX_PIECE_BYTES]))
         except BaseException as exc:  # handed to the caller: a dying thread must not go unseen
             self.error = exc
         finally:
@@ -95,7 +87,7 @@ class LineReader:
             finally:
                 self._put(None)
 
-    def _put(self, item: list[str] | None) -> None:
+    def _put(self, item: bytes | None) -> None:
         while not self._abandoned.is_set():
             try:
                 self._queue.put(item, timeout=0.2)
@@ -103,34 +95,33 @@ class LineReader:
             except queue.Full:
                 continue
 
-    def get(self, timeout: float) -> list[str]:
-        """Lines that arrived within ``timeout`` (possibly none); sets ``eof`` at the end.
+    def get(self, timeout: float) -> bytes:
+        """Bytes that arrived within ``timeout`` (possibly none); sets ``eof`` at the end.
 
         After the end it still waits ``timeout``, so a caller looping until something else
         happens (the process exiting) does not spin.
         """
         if self.eof:
             time.sleep(max(timeout, 0.0))
-            return []
+            return b""
         try:
             item = self._queue.get(timeout=max(timeout, 0.0))
         except queue.Empty:
-            return []
+            return b""
         if item is None:
             self.eof = True
-            return []
+            return b""
         return item
 
-    def drain(self, timeout: float) -> list[str]:
-        """Whatever is left until the end, waiting at most ``timeout`` (after a stop)."""
+    def drain(self, timeout: float) -> Iterator[bytes]:
+        """Whatever is left until the end, waiting at most ``timeout`` in all (after a stop)."""
         deadline = time.monotonic() + timeout
-        lines: list[str] = []
         while not self.eof and (left := deadline - time.monotonic()) > 0:
-            lines += self.get(min(left, 0.1))
-        return lines
+            if data := self.get(min(left, 0.1)):
+                yield data
 
     def abandon(self) -> None:
-        """Let the thread finish without anyone taking its lines (the caller gave up)."""
+        """Let the thread finish without anyone taking its bytes (the caller gave up)."""
         self._abandoned.set()
 
 

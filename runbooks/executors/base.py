@@ -51,8 +51,17 @@ class Outcome:
     evidence: Mapping[str, Any] = field(default_factory=dict)  # kept with the run
 
 
-Emit = Callable[[str], None]
-"""Called with each line of output, without its trailing newline."""
+Emit = Callable[[bytes], None]
+"""Called with output as it comes: bytes, cut anywhere (not at line ends, not even between the
+bytes of one UTF-8 character). What a run's emits add up to is its log, byte for byte, so an
+executor passes a process's output on untouched and encodes the text it writes itself with
+``as_line``."""
+
+
+def as_line(text: str) -> bytes:
+    """Text an executor writes itself (a status, a note), as one line of output."""
+    return text.encode() + b"\n"
+
 
 ShouldStop = Callable[[], bool]
 """Polled about once a second; also the heartbeat. True means: cancel now."""

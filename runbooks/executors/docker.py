@@ -42,7 +42,7 @@ from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import ReadTimeout
 from urllib3.exceptions import ReadTimeoutError
 
-from runbooks.executors._stream import LineReader, Watch
+from runbooks.executors._stream import Output, OutputReader, Watch
 from runbooks.executors.base import (
     Emit,
     Execution,
@@ -50,6 +50,7 @@ from runbooks.executors.base import (
     Outcome,
     ShouldStop,
     TransientExecutorError,
+    as_line,
 )
 
 RUN_LABEL = "ripcord.step_run"
@@ -143,32 +144,32 @@ def _run_container(
     client: docker.DockerClient, execution: Execution, emit: Emit, watch: Watch
 ) -> Outcome:
     command = execution.command
+    out = Output(emit)  # the container's log bytes as the engine gives them, and our notes
     container = _left_by_earlier_attempt(client, execution.run_id)
     attached = container is not None
     if container is not None:
-        emit(f"[ripcord] following {container.name}, left {container.status} by an earlier attempt")
+        out.note(f"following {container.name}, left {container.status} by an earlier attempt")
     else:
         container = _create(client, execution)
     if container.status == "created":
         container.start()
     stream = container.logs(stream=True, follow=True, stdout=True, stderr=True)
-    reader = LineReader(stream, name=f"docker-run-{execution.run_id}", on_done=stream.close)
+    reader = OutputReader(stream, name=f"docker-run-{execution.run_id}", on_done=stream.close)
     try:
         while not reader.eof:  # the log stream ends when the container stops
-            for line in reader.get(TICK):
-                emit(line)
+            out.write(reader.get(TICK))
             if reason := watch.reason():
                 _halt(container)
-                for line in reader.drain(2.0):
-                    emit(line)
-                _remove(container, emit)
+                for data in reader.drain(2.0):
+                    out.write(data)
+                _remove(container, out)
                 raise watch.error(reason)
         if reader.error is not None:
             raise reader.error
-        code = _wait(container, watch, emit)
+        code = _wait(container, watch, out)
     finally:
         reader.abandon()
-    _remove(container, emit)
+    _remove(container, out)
     evidence = {
         "image": command["image"],
         "container": container.name,
@@ -209,12 +210,12 @@ def _create(client: docker.DockerClient, execution: Execution) -> Container:
         return raced
 
 
-def _wait(container: Container, watch: Watch, emit: Emit) -> int:
+def _wait(container: Container, watch: Watch, out: Output) -> int:
     """The exit code, once the engine reports the container stopped."""
     while True:
         if reason := watch.reason():
             _halt(container)
-            _remove(container, emit)
+            _remove(container, out)
             raise watch.error(reason)
         try:
             status = container.wait(timeout=1)
@@ -237,12 +238,12 @@ def _halt(container: Container) -> None:
             container.kill()
 
 
-def _remove(container: Container, emit: Emit) -> None:
+def _remove(container: Container, out: Output) -> None:
     try:
         container.remove(force=True)
     except APIError as exc:
         if exc.status_code != 404:
-            emit(f"[ripcord] could not remove {container.name}: {exc.explanation or exc}")
+            out.note(f"could not remove {container.name}: {exc.explanation or exc}")
 
 
 def _service_action(
@@ -271,7 +272,7 @@ def _service_action(
         else:
             container.restart(timeout=stop_timeout)
         container.reload()
-        emit(f"{verb} {container.name}: {before} -> {container.status}")
+        emit(as_line(f"{verb} {container.name}: {before} -> {container.status}"))
         touched.append(
             {"name": container.name, "action": verb, "before": before, "after": container.status}
         )

@@ -45,6 +45,7 @@ from runbooks.executors.base import (
     Outcome,
     ShouldStop,
     TransientExecutorError,
+    as_line,
 )
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
@@ -116,7 +117,7 @@ class HttpExecutor:
         request = urllib.request.Request(url, data=data, headers=headers, method=method)
         if not request.has_header("User-agent"):
             request.add_header("User-Agent", "ripcord-executor")
-        emit(f"{method} {template}")
+        emit(as_line(f"{method} {template}"))
         try:
             with _opener().open(request, timeout=max(watch.remaining(), 0.001)) as response:
                 status, reason = int(response.status), str(response.reason)
@@ -137,12 +138,12 @@ def _judge(
     template: str,
 ) -> Outcome:
     """Compare the response with the expectations; every check is kept as evidence."""
-    excerpt = raw[:EXCERPT_BYTES].decode("utf-8", errors="replace")
-    emit(f"HTTP {status} {reason}")
-    for line in excerpt.splitlines():
-        emit(line)
+    excerpt = raw[:EXCERPT_BYTES]
+    emit(as_line(f"HTTP {status} {reason}"))
+    if excerpt:  # the body's own bytes; what follows starts on a line of its own
+        emit(excerpt if excerpt.endswith(b"\n") else excerpt + b"\n")
     if len(raw) > EXCERPT_BYTES:
-        emit(f"[ripcord] body cut after {EXCERPT_BYTES} bytes")
+        emit(as_line(f"[ripcord] body cut after {EXCERPT_BYTES} bytes"))
     allowed = _statuses(command.get("expect_status"))
     checks: list[dict[str, Any]] = [
         {
@@ -166,7 +167,11 @@ def _judge(
         checks.append({"check": f"json {path}", "expected": wanted, "seen": shown, "ok": ok})
     failed = [check for check in checks if not check["ok"]]
     for check in failed:
-        emit(f"[ripcord] {check['check']}: expected {check['expected']!r}, saw {check['seen']!r}")
+        emit(
+            as_line(
+                f"[ripcord] {check['check']}: expected {check['expected']!r}, saw {check['seen']!r}"
+            )
+        )
     if not failed:
         summary = f"HTTP {status} as expected"
     elif failed[0]["check"] == "status":
@@ -185,7 +190,8 @@ def _judge(
         "status": status,
         "reason": reason,
         "content_type": content_type,
-        "body_excerpt": excerpt,
+        # Evidence is JSON in a jsonb column, which holds neither bytes nor NUL.
+        "body_excerpt": excerpt.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
         "checks": checks,
     }
     return Outcome(succeeded=not failed, summary=summary, evidence=evidence)

@@ -18,6 +18,8 @@ Why it is built this way:
   group has been dealt with: while its zombie holds the pid, the group id cannot be
   recycled, so we never signal a stranger's group.
 - Membership is read from /proc: workers run on Linux.
+- Output (stdout and stderr, merged in the order written) is passed on as the bytes
+  read from the pipe; only Ripcord's own notes, when it has to step in, are added.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from runbooks.executors._stream import LineReader, StopReason, Watch
+from runbooks.executors._stream import Output, OutputReader, StopReason, Watch
 from runbooks.executors.base import Emit, Execution, ExecutorError, Outcome, ShouldStop
 
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -82,7 +84,7 @@ class ShellExecutor:
         except OSError as exc:
             raise ExecutorError(f"shell: cannot start {argv[0]!r}: {exc.strerror}") from exc
         try:
-            reason = _follow(proc, watch, emit, f"shell-run-{execution.run_id}")
+            reason = _follow(proc, watch, Output(emit), f"shell-run-{execution.run_id}")
         finally:
             if proc.returncode is None:  # emit raised, or we were interrupted: leave nothing behind
                 stop_session(proc.pid)
@@ -114,38 +116,37 @@ def _passed_env(execution: Execution) -> dict[str, str]:
 
 
 def _follow(
-    proc: subprocess.Popen[bytes], watch: Watch, emit: Emit, name: str
+    proc: subprocess.Popen[bytes], watch: Watch, out: Output, name: str
 ) -> StopReason | None:
-    """Emit output until the process and its pipe are done, or stop it; reaps the leader."""
+    """Pass output on until the process and its pipe are done, or stop it; reaps the leader."""
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
-    reader = LineReader(
+    reader = OutputReader(
         iter(lambda: os.read(fd, READ_CHUNK), b""), name=name, on_done=proc.stdout.close
     )
     try:
-        reason = _pump(proc, reader, watch, emit)
+        reason = _pump(proc, reader, watch, out)
     finally:
         reader.abandon()  # if emit raised, the reader must not wait forever on a full queue
     if reason is None:
-        _stop_leftovers(proc.pid, emit)
+        _stop_leftovers(proc.pid, out)
         if reader.error is not None:
-            emit(f"[ripcord] output reader failed: {reader.error}")
+            out.note(f"output reader failed: {reader.error}")
     proc.wait()
     return reason
 
 
 def _pump(
-    proc: subprocess.Popen[bytes], reader: LineReader, watch: Watch, emit: Emit
+    proc: subprocess.Popen[bytes], reader: OutputReader, watch: Watch, out: Output
 ) -> StopReason | None:
     exited_at: float | None = None
     stragglers_stopped = False
     while True:
-        for line in reader.get(TICK):
-            emit(line)
+        out.write(reader.get(TICK))
         if reason := watch.reason():
             stop_session(proc.pid)
-            for line in reader.drain(2.0):
-                emit(line)
+            for data in reader.drain(2.0):
+                out.write(data)
             return reason
         if not _has_exited(proc.pid):
             continue
@@ -154,13 +155,13 @@ def _pump(
         # The script is done but a background child still holds its output open.
         exited_at = exited_at or time.monotonic()
         if not stragglers_stopped and time.monotonic() - exited_at >= STRAGGLER_GRACE_SECONDS:
-            _stop_leftovers(proc.pid, emit)
+            _stop_leftovers(proc.pid, out)
             stragglers_stopped = True
 
 
-def _stop_leftovers(sid: int, emit: Emit) -> None:
+def _stop_leftovers(sid: int, out: Output) -> None:
     if leftovers := session_members(sid):
-        emit(f"[ripcord] stopping {len(leftovers)} process(es) the step left running")
+        out.note(f"stopping {len(leftovers)} process(es) the step left running")
         stop_session(sid)
 
 

@@ -44,6 +44,7 @@ from runbooks.executors.base import (
     Outcome,
     ShouldStop,
     TransientExecutorError,
+    as_line,
 )
 
 KEYS = {"query", "params", "expect", "database_env", "autocommit"}
@@ -232,7 +233,7 @@ def _report(command: Mapping[str, Any], result: _Result, emit: Emit) -> Outcome:
     """Emit the first rows and the checks; build the outcome kept with the run."""
     evidence: dict[str, Any] = {"query": command["query"], "params": _plain(command.get("params"))}
     if result.error is not None:
-        emit(f"ERROR: {result.error}")
+        emit(as_line(f"ERROR: {result.error}"))
         first_line = result.error.splitlines()[0]
         return Outcome(
             succeeded=False,
@@ -240,17 +241,20 @@ def _report(command: Mapping[str, Any], result: _Result, emit: Emit) -> Outcome:
             evidence=evidence | {"error": result.error},
         )
     if result.columns:
-        emit("\t".join(result.columns))
+        emit(as_line("\t".join(result.columns)))
         for row in result.first_rows:
-            emit("\t".join("NULL" if value is None else str(value) for value in row))
+            emit(as_line("\t".join("NULL" if value is None else str(value) for value in row)))
         if result.count > EVIDENCE_ROWS:
-            emit(f"[ripcord] … {result.count - EVIDENCE_ROWS} more row(s)")
-    emit(f"({result.count} row{'s' if result.count != 1 else ''})")
+            emit(as_line(f"[ripcord] … {result.count - EVIDENCE_ROWS} more row(s)"))
+    emit(as_line(f"({result.count} row{'s' if result.count != 1 else ''})"))
     checks = _checks(command, result)
     for check in checks:
         verdict = "ok" if check["ok"] else "FAILED"
         emit(
-            f"[ripcord] expect {check['check']} {check['expected']!r}: saw {check['seen']!r}, {verdict}"
+            as_line(
+                f"[ripcord] expect {check['check']} {check['expected']!r}: "
+                f"saw {check['seen']!r}, {verdict}"
+            )
         )
     failed = [check for check in checks if not check["ok"]]
     if failed:

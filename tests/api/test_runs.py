@@ -61,7 +61,7 @@ def test_second_run_request_is_a_conflict(api_as, incident, restore, sysadmin, i
 def test_viewer_sees_run_state_but_not_its_log(api_as, incident, restore, sysadmin, viewer):
     run = api_as(sysadmin).post(f"/incidents/{incident.pk}/steps/{restore.pk}/run").json()
     StepRun.objects.filter(pk=run["id"]).update(log_tail="restoring...", log_lines=1)
-    StepRunLogChunk.objects.create(run_id=run["id"], seq=0, first_line=0, text="restoring...\n")
+    StepRunLogChunk.objects.create(run_id=run["id"], seq=0, first_line=0, data=b"restoring...\n")
     seen = api_as(viewer).get(run_url(incident, run))
     assert seen.status_code == 200 and seen.json()["log_tail"] is None
     assert api_as(viewer).get(run_url(incident, run, "/log")).status_code == 403
@@ -75,9 +75,9 @@ def test_log_is_streamed_a_few_chunks_at_a_time_under_asgi(
     """Served by an ASGI server, the log body is an async iterator reading a few chunks per
     query: a synchronous one would be read whole into a list by Django first."""
     run = api_as(sysadmin).post(f"/incidents/{incident.pk}/steps/{restore.pk}/run").json()
-    texts = [f"line {i}\n" for i in range(7)]
+    texts = [f"line {i}\n".encode() for i in range(7)]
     for seq, text in enumerate(texts):
-        StepRunLogChunk.objects.create(run_id=run["id"], seq=seq, first_line=seq, text=text)
+        StepRunLogChunk.objects.create(run_id=run["id"], seq=seq, first_line=seq, data=text)
     batches = []
     read_batch = run_views._log_batch
 
@@ -97,7 +97,7 @@ def test_log_is_streamed_a_few_chunks_at_a_time_under_asgi(
 
     response, parts = async_to_sync(download)()
     assert response.status_code == 200 and response.is_async
-    assert b"".join(parts) == "".join(texts).encode()
+    assert b"".join(parts) == b"".join(texts)
     assert batches == [-1, 2, 5, 6]  # three chunks, three, one, then nothing
 
 

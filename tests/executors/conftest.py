@@ -36,10 +36,24 @@ def closed_port() -> int:
 
 
 class Lines(list[str]):
-    """An ``emit`` that records lines, for executors run in the test's own thread."""
+    """An ``emit`` that records output, for executors run in the test's own thread.
 
-    def __call__(self, line: str) -> None:
-        self.append(line)
+    ``data`` is every byte, as emitted; the items are the complete lines so far, decoded
+    (an unfinished last line is only in ``data``).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data = bytearray()
+        self._open = bytearray()
+
+    def __call__(self, data: bytes) -> None:
+        assert isinstance(data, bytes), f"emit takes bytes, got {type(data).__name__}"
+        self.data += data
+        self._open += data
+        *done, rest = self._open.split(b"\n")
+        self.extend(line.decode("utf-8", errors="replace") for line in done)
+        self._open = bytearray(rest)
 
 
 @pytest.fixture

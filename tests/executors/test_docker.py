@@ -21,7 +21,7 @@ from runbooks.executors import (
     TransientExecutorError,
 )
 from runbooks.executors import docker as docker_module
-from runbooks.executors._stream import Watch
+from runbooks.executors._stream import Output, Watch
 from runbooks.executors.docker import DockerExecutor
 from tests.executors.conftest import DOCKER_URL, Lines, never
 
@@ -66,13 +66,13 @@ def test_docker_run_streams_output_records_exit_and_removes_container(
         run_id=run_id,
         labels={"ripcord.incident": "7"},
     )
-    lines: list[str] = []
+    lines = Lines()
     labels_while_running: list[dict[str, str]] = []
 
-    def emit(line: str) -> None:
-        if not lines:  # look at the container while it runs
+    def emit(data: bytes) -> None:
+        if not lines.data:  # look at the container while it runs
             labels_while_running.extend(c.labels for c in labelled(docker_engine, run_id))
-        lines.append(line)
+        lines(data)
 
     outcome = executor.run(execution, emit=emit, should_stop=never)
     assert lines == ["one", "two"]
@@ -119,12 +119,13 @@ def test_docker_retry_follows_the_running_container_instead_of_starting_another(
         {"action": "run", "image": busybox_image, "command": ["echo", "A SECOND COPY"]},
         run_id=run_id,
     )
-    lines: list[str] = []
+    lines = Lines()
     containers_seen: list[list[str | None]] = []
 
-    def emit(line: str) -> None:
-        lines.append(line)
-        if line == "first":  # attached: only the earlier container exists; let it finish
+    def emit(data: bytes) -> None:
+        lines(data)
+        # Attached: only the earlier container exists; let it finish.
+        if "first" in lines and not containers_seen:
             containers_seen.append([c.id for c in labelled(docker_engine, run_id)])
             assert earlier.exec_run(["touch", "/go"]).exit_code == 0  # no /tmp in the image
 
@@ -345,5 +346,5 @@ def test_docker_wait_keeps_polling_while_the_container_runs(docker_engine, busyb
         return False
 
     watch = Watch(should_stop, 30)
-    assert docker_module._wait(container, watch, Lines()) == 0
+    assert docker_module._wait(container, watch, Output(Lines())) == 0
     assert len(polls) >= 2  # should_stop was asked again between the wait requests

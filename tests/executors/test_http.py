@@ -49,6 +49,8 @@ class Handler(BaseHTTPRequestHandler):
             body = json.dumps(FLAGS).encode()
         elif self.path == "/big":
             body = b"".join(f"line {n:05d}\n".encode() for n in range(1000))
+        elif self.path == "/awkward":
+            body = b"crlf\r\nnul:\x00 bad:\xff no final newline"
         elif self.path == "/redirect":
             status, extra = 302, {"Location": "/flags"}
         self.send_response(status)
@@ -138,6 +140,15 @@ def test_http_keeps_the_first_2kb_as_evidence(server, make_execution):
     assert lines[2] == "line 00000"
     assert lines[-1] == "[ripcord] body cut after 2048 bytes"
     assert len(lines) < 200  # not the whole 11 KB body
+
+
+def test_http_logs_the_body_bytes_as_they_came(server, make_execution):
+    outcome, lines = run(make_execution({"method": "GET", "url": f"{base(server)}/awkward"}))
+    status_line = b"GET " + base(server).encode() + b"/awkward\nHTTP 200 OK\n"
+    body = b"crlf\r\nnul:\x00 bad:\xff no final newline"
+    assert bytes(lines.data) == status_line + body + b"\n"  # what follows starts a line
+    # Evidence is stored as jsonb, which cannot hold NUL: shown, not stored, as such.
+    assert outcome.evidence["body_excerpt"] == "crlf\r\nnul:\ufffd bad:\ufffd no final newline"
 
 
 def test_http_fills_placeholders_as_plain_text(server, make_execution):

@@ -124,12 +124,13 @@ def test_shell_emits_each_line_as_it_comes(make_execution, tmp_path):
         files={"wait.sh": 'echo first\nwhile [ ! -e "$GATE" ]; do sleep 0.05; done\necho second\n'},
         env={"GATE": str(gate)},
     )
-    lines: list[str] = []
+    lines = Lines()
     first_seen = threading.Event()
 
-    def emit(line: str) -> None:
-        lines.append(line)
-        first_seen.set()
+    def emit(data: bytes) -> None:
+        lines(data)
+        if lines:
+            first_seen.set()
 
     result: dict[str, Outcome] = {}
     worker = threading.Thread(
@@ -146,31 +147,53 @@ def test_shell_emits_each_line_as_it_comes(make_execution, tmp_path):
 
 
 def test_shell_streams_a_long_output_without_keeping_it(make_execution):
-    count = 0
-    last = ""
+    newlines, calls, end = 0, 0, b""
 
-    def emit(line: str) -> None:
-        nonlocal count, last
-        count += 1
-        last = line
+    def emit(data: bytes) -> None:
+        nonlocal newlines, calls, end
+        newlines, calls = newlines + data.count(b"\n"), calls + 1
+        end = (end + data)[-16:]
 
     outcome = executor.run(
         make_execution({"argv": ["seq", "1", "200000"]}), emit=emit, should_stop=never
     )
-    assert (count, last, outcome.succeeded) == (200000, "200000", True)
+    assert (newlines, outcome.succeeded) == (200000, True)
+    assert end.endswith(b"\n200000\n")
+    assert calls > 1  # handed over as it was read, not gathered up
 
 
-def test_shell_splits_a_huge_unterminated_line_and_keeps_invalid_utf8(make_execution):
-    lines = Lines()
-    executor.run(
-        make_execution(
-            {"argv": ["/bin/sh", "-c", "head -c 150000 /dev/zero | tr '\\0' x; printf '\\377ok'"]}
-        ),
-        emit=lines,
+# CR, CRLF, invalid UTF-8, NUL, a 150 kB line and no final newline: nothing a line reader
+# would keep as it was.
+AWKWARD_SCRIPT = r"""printf 'one\r\ntwo\rthree\n'
+printf 'bad: \377\376 caf\303\251\n'
+printf 'nul:\000:end\n'
+head -c 150000 /dev/zero | tr '\0' x
+printf '\nlast, unterminated'
+"""
+AWKWARD_OUTPUT = (
+    b"one\r\ntwo\rthree\n"
+    b"bad: \xff\xfe caf\xc3\xa9\n"
+    b"nul:\x00:end\n" + b"x" * 150000 + b"\nlast, unterminated"
+)
+
+
+def test_shell_passes_output_on_byte_for_byte(make_execution):
+    output = Lines()
+    outcome = executor.run(
+        make_execution({"script": "awkward.sh"}, files={"awkward.sh": AWKWARD_SCRIPT}),
+        emit=output,
         should_stop=never,
     )
-    assert [len(line) for line in lines[:2]] == [64 * 1024, 64 * 1024]
-    assert "".join(lines).endswith("x\ufffdok")
+    assert outcome.succeeded
+    assert bytes(output.data) == AWKWARD_OUTPUT
+
+
+def test_shell_puts_its_own_note_on_a_line_of_its_own(make_execution):
+    # The background sleep keeps the pipe open after the script's unterminated last line.
+    execution = make_execution({"script": "bg.sh"}, files={"bg.sh": "sleep 300 &\nprintf open\n"})
+    output = Lines()
+    executor.run(execution, emit=output, should_stop=never)
+    assert bytes(output.data) == b"open\n[ripcord] stopping 1 process(es) the step left running\n"
 
 
 def test_shell_passes_hostile_variables_as_data(make_execution, tmp_path):
@@ -322,11 +345,11 @@ def test_shell_leaves_no_pipe_open(make_execution):
 
 def test_shell_stops_the_group_when_emit_fails(make_execution):
     execution = make_execution({"script": "bg.sh"}, files={"bg.sh": BACKGROUND_CHILDREN})
-    seen: list[str] = []
+    seen = Lines()
 
-    def emit(line: str) -> None:
-        seen.append(line)
-        if line == "ready":
+    def emit(data: bytes) -> None:
+        seen(data)
+        if "ready" in seen:
             raise RuntimeError("the log store is down")
 
     with pytest.raises(RuntimeError, match="log store"):

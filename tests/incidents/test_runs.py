@@ -33,7 +33,7 @@ class FakeExecutor:
     def run(self, execution, *, emit, should_stop):
         self.executions.append(execution)
         for line in self.lines:
-            emit(line)
+            emit(line.encode() + b"\n")
         if self.stop_check and should_stop():
             raise StepCancelled()
         return Outcome(
@@ -117,8 +117,8 @@ def test_execute_runs_once_when_redelivered(ready, sysadmin, ic, fake, enqueued)
     run.refresh_from_db()
     assert run.status == StepRun.Status.SUCCEEDED and len(fake.executions) == 1
     assert Step.objects.get(pk=ready.pk).state == Step.State.DONE
-    log = "".join(StepRunLogChunk.objects.filter(run=run).values_list("text", flat=True))
-    assert log == "one\ntwo\n" and run.log_lines == 2 and run.log_tail == "one\ntwo"
+    log = b"".join(StepRunLogChunk.objects.filter(run=run).values_list("data", flat=True))
+    assert log == b"one\ntwo\n" and run.log_lines == 2 and run.log_tail == "one\ntwo"
 
 
 def test_failed_run_leaves_step_pending_and_allows_rerun(ready, sysadmin, ic, fake, enqueued):
@@ -181,19 +181,53 @@ def test_secrets_are_redacted_before_storage(
     ready, sysadmin, ic, fake, enqueued, monkeypatch, version
 ):
     from incidents.execution import environment
+    from incidents.execution.redaction import Redactor
 
     monkeypatch.setattr(
         environment,
         "resolve",
         lambda run, env: environment.RunEnvironment(
             env={"DB_PASSWORD": "hunter22-secret"},
-            redact=environment.Redactor({"DB_PASSWORD": "hunter22-secret"}),
+            redact=Redactor({"DB_PASSWORD": "hunter22-secret"}),
         ),
     )
     fake.lines = ("connecting with hunter22-secret", "ok")
     run = queued_run(ready, sysadmin, ic)
     runner.execute_run(run.pk)
     run.refresh_from_db()
-    log = "".join(StepRunLogChunk.objects.filter(run=run).values_list("text", flat=True))
-    assert "hunter22" not in log and "hunter22" not in run.log_tail
-    assert "[secret:DB_PASSWORD]" in log
+    log = b"".join(StepRunLogChunk.objects.filter(run=run).values_list("data", flat=True))
+    assert b"hunter22" not in log and "hunter22" not in run.log_tail
+    assert b"[secret:DB_PASSWORD]" in log
+
+
+def test_secrets_are_redacted_from_the_outcome(ready, sysadmin, ic, enqueued, monkeypatch):
+    """Summary and evidence hold output too (a row, an error); the summary reaches viewers."""
+    from incidents.execution import environment
+    from incidents.execution.redaction import Redactor
+
+    monkeypatch.setattr(
+        environment,
+        "resolve",
+        lambda run, env: environment.RunEnvironment(
+            env={"DB_PASSWORD": "hunter22-secret"},
+            redact=Redactor({"DB_PASSWORD": "hunter22-secret"}),
+        ),
+    )
+
+    class Leaky(FakeExecutor):
+        def run(self, execution, *, emit, should_stop):
+            return Outcome(
+                False,
+                exit_code=1,
+                summary="expected scalar 'x', saw 'hunter22-secret'",
+                evidence={"seen": {"first_rows": [["hunter22-secret", 2]]}, "n": 1},
+            )
+
+    monkeypatch.setattr(runner, "get_executor", lambda kind: Leaky())
+    run = queued_run(ready, sysadmin, ic)
+    runner.execute_run(run.pk)
+    run.refresh_from_db()
+    assert run.summary == "expected scalar 'x', saw '[secret:DB_PASSWORD]'"
+    assert run.evidence == {"seen": {"first_rows": [["[secret:DB_PASSWORD]", 2]]}, "n": 1}
+    texts = TimelineEntry.objects.filter(incident=run.incident).values_list("text", flat=True)
+    assert not [text for text in texts if "hunter22" in text]

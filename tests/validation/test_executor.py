@@ -10,6 +10,7 @@ import pytest
 
 from runbooks.executors import get_executor
 from runbooks.executors.base import Execution, ExecutorError, StepCancelled
+from tests.executors.conftest import Lines
 from validation.checks import CheckOutcome
 from validation.checks.base import FAMILIES
 from validation.executor import NO_CHECK, ValidationExecutor, command_for
@@ -43,11 +44,11 @@ def item(key: str, result: str | None, **params: Any) -> dict[str, Any]:
 
 
 def execute(command, tmp_path, should_stop=lambda: False, timeout=30):
-    lines: list[str] = []
+    lines = Lines()
     execution = Execution(
         run_id=1, command=command, env={}, workdir=tmp_path, timeout_seconds=timeout
     )
-    outcome = ValidationExecutor().run(execution, emit=lines.append, should_stop=should_stop)
+    outcome = ValidationExecutor().run(execution, emit=lines, should_stop=should_stop)
     return outcome, lines
 
 

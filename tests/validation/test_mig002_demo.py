@@ -12,6 +12,7 @@ import psycopg
 
 from runbooks.demo_target import apply_bad_migration, reset_sequences, restore_backup
 from runbooks.executors.base import Execution
+from tests.executors.conftest import Lines
 from validation.executor import ValidationExecutor, command_for
 
 ALL = [
@@ -28,10 +29,10 @@ ALL = [
 
 
 def run_all(spec, target, tmp_path):
-    lines: list[str] = []
+    lines = Lines()
     command = command_for(spec, [v.id for v in spec.validations], None)
     execution = Execution(run_id=1, command=command, env=target.env, workdir=tmp_path)
-    outcome = ValidationExecutor().run(execution, emit=lines.append, should_stop=lambda: False)
+    outcome = ValidationExecutor().run(execution, emit=lines, should_stop=lambda: False)
     return outcome, {c["id"]: c for c in outcome.evidence["checks"]}, lines
 
 
