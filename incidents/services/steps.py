@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from incidents.events import Change, publish
-from incidents.models import Step, TimelineEntry
+from incidents.models import Step, StepRun, TimelineEntry
 from incidents.services.errors import ServiceError
 from incidents.services.locking import lock_incident
 from incidents.services.phases import advance_automatically
@@ -90,6 +91,13 @@ def skip_step(*, step_id: int, by: User, reason: str) -> Step:
         step = _locked_step(step_id)
         if step.state != Step.State.PENDING:
             raise _settled_elsewhere(step)
+        if active := StepRun.objects.filter(step=step, status__in=StepRun.ACTIVE).first():
+            # The run would go on (and finish) on a step the record calls skipped.
+            raise ServiceError(
+                f"This step has a run under way ({active.get_status_display().lower()}); "
+                "cancel the run first.",
+                conflict=True,
+            )
         _settle(step, Step.State.SKIPPED, by, reason)
         change = Change(step.incident_id, steps={step.pk})
         record(
@@ -106,23 +114,44 @@ def skip_step(*, step_id: int, by: User, reason: str) -> Step:
     return step
 
 
+def _dependents_in_the_way(step: Step) -> str:
+    """Why reopening ``step`` is refused ("" when nothing requires it any more).
+
+    A step requiring it that is settled, or that has a run awaiting approval,
+    queued or running, stood on it: undoing it would leave that step done, or
+    its run going, without its prerequisite.
+    """
+    active = StepRun.objects.filter(incident_id=step.incident_id, status__in=StepRun.ACTIVE)
+    in_play = (
+        Step.objects.filter(incident_id=step.incident_id)
+        .filter(~Q(state=Step.State.PENDING) | Q(pk__in=active.values("step_id")))
+        .only("title", "state", "requires")
+    )
+    requiring = [s for s in in_play if step.key in s.requires]
+    settled = [s.title for s in requiring if s.state != Step.State.PENDING]
+    if settled:
+        return f"Reopen the steps that depend on it first: {'; '.join(settled)}."
+    titles = {s.pk: s.title for s in requiring}
+    running = [
+        f"{titles[run.step_id]} ({run.get_status_display().lower()})"
+        for run in active.filter(step_id__in=titles)
+    ]
+    if running:
+        return (
+            f"A step that depends on it has a run under way: {'; '.join(running)}. "
+            "Cancel that run or let it finish first."
+        )
+    return ""
+
+
 def reopen_step(*, step_id: int, by: User) -> Step:
-    """Undo a tick or a skip, unless a settled step depends on this one."""
+    """Undo a tick or a skip, unless a step depending on it is settled or has a run under way."""
     with transaction.atomic():
         step = _locked_step(step_id)
         if step.state == Step.State.PENDING:
             raise ServiceError("This step is already open.", conflict=True)
-        dependents = [
-            s.title
-            for s in Step.objects.filter(incident_id=step.incident_id).exclude(
-                state=Step.State.PENDING
-            )
-            if step.key in s.requires
-        ]
-        if dependents:
-            raise ServiceError(
-                f"Reopen the steps that depend on it first: {'; '.join(dependents)}."
-            )
+        if why := _dependents_in_the_way(step):
+            raise ServiceError(why)
         previous = step.get_state_display().lower()
         _settle(step, Step.State.PENDING, by)
         change = Change(step.incident_id, steps={step.pk})
