@@ -103,6 +103,11 @@ class IncidentAccess:
             return False
         return self.is_commander or (self.may_act and step.owner_role in self.roles)
 
+    @property
+    def can_override_checks(self) -> bool:
+        """Skip a validation step whose checks failed: the IC only, as an override on the record."""
+        return self.is_active_incident and self.is_commander
+
     def can_sign_off(self, criterion: Criterion) -> bool:
         """A criterion's sign-off: whoever holds its sign-off role, or the IC."""
         if not self.is_active_incident or not criterion.signoff_role:

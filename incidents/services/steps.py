@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from incidents.access import access_for
 from incidents.events import Change, publish
 from incidents.models import Step, StepRun, TimelineEntry
 from incidents.services.errors import ServiceError
@@ -80,8 +81,20 @@ def complete_step(*, step_id: int, by: User) -> Step:
     return step
 
 
+def _failed_checks(step: Step) -> list[str]:
+    from validation.selectors import failed_checks_of  # validation depends on incidents
+
+    return [str(check) for check in failed_checks_of(step)]
+
+
 def skip_step(*, step_id: int, by: User, reason: str) -> Step:
-    """Skip a step; the reason is mandatory and goes on the record."""
+    """Skip a step; the reason is mandatory and goes on the record.
+
+    A validation step whose checks failed (or errored) is skipped only by the
+    IC, and that skip is an override of those checks: the phase's exit rule
+    stops counting them. Anyone else would launder the failure into a
+    "settled" step, and the phase would end by itself.
+    """
     reason = reason.strip()
     if not reason:
         raise ServiceError("Say why the step is skipped.")
@@ -98,16 +111,28 @@ def skip_step(*, step_id: int, by: User, reason: str) -> Step:
                 "cancel the run first.",
                 conflict=True,
             )
+        failed = _failed_checks(step)
+        if failed and not access_for(by, step.incident).can_override_checks:
+            raise ServiceError(
+                f"Its checks did not pass ({'; '.join(failed)}). Run it again once fixed; "
+                "only the incident commander may skip it, overriding them."
+            )
         _settle(step, Step.State.SKIPPED, by, reason)
         change = Change(step.incident_id, steps={step.pk})
+        text = f"Skipped: {step.title} — {reason}"
+        if failed:
+            text = (
+                f"Skipped by the IC, overriding failed checks ({'; '.join(failed)}): "
+                f"{step.title}. Reason: {reason}"
+            )
         record(
             step.incident,
             TimelineEntry.Kind.STEP_SKIPPED,
-            f"Skipped: {step.title} — {reason}",
+            text,
             actor=by,
             change=change,
             step=step,
-            data={"reason": reason},
+            data={"reason": reason} | ({"overridden_checks": failed} if failed else {}),
         )
         advance_automatically(step.incident, change)
         publish(change)
