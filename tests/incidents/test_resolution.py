@@ -8,7 +8,8 @@ from incidents import services
 from incidents.criteria import criteria_status
 from incidents.models import Criterion, Incident, TimelineEntry
 from runbooks.selectors import latest_version
-from tests.factories import make_user
+from tests.factories import make_user, make_version
+from tests.validation_runs import ALL_PASS, CHECKED_RUNBOOK, meet_criteria
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +95,61 @@ def test_resolve_button_refused_with_unmet_criteria_over_http(client, mig002, ic
     assert "Success criteria not met" in html
     client.post(f"/incidents/{mig002.pk}/resolve/", {"reason": "drill ends here"})
     assert Incident.objects.get(pk=mig002.pk).status == "resolved"
+
+
+# --- every criterion truly met: checks passed, sign-offs given, no reason needed --
+
+
+@pytest.fixture
+def version(db):
+    """Overrides conftest's (for ``incident``): criteria proven by checks and sign-offs."""
+    return make_version(CHECKED_RUNBOOK)
+
+
+def test_resolve_needs_no_reason_once_every_criterion_is_met(incident, ic):
+    meet_criteria(incident)
+    assert all(status.is_met for status in criteria_status(incident))
+
+    services.resolve_incident(incident_id=incident.pk, by=ic)
+
+    incident.refresh_from_db()
+    assert (incident.status, incident.resolved_by, incident.resolve_override_reason) == (
+        "resolved",
+        ic,
+        "",
+    )
+    entry = TimelineEntry.objects.filter(incident=incident, kind=TimelineEntry.Kind.RESOLVED).get()
+    assert (entry.text, entry.data) == (
+        "Resolved: every success criterion met.",
+        {"override_reason": ""},
+    )
+
+
+UNMET = [
+    pytest.param(ALL_PASS, {"ops-normal"}, "Operations back to normal (sign-off by system administrator)", id="sign-off"),
+    pytest.param({**ALL_PASS, "tasks_intact": "fail"}, (), "No data lost (validation tasks_intact did not pass)", id="check"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("results", "unsigned", "named"), UNMET)
+def test_resolve_without_a_reason_is_refused_naming_the_one_unmet_criterion(
+    incident, ic, results, unsigned, named
+):
+    meet_criteria(incident, results, unsigned)
+    with pytest.raises(services.ServiceError) as err:
+        services.resolve_incident(incident_id=incident.pk, by=ic)
+    assert err.value.message == (
+        f"Success criteria not met: {named}. Give a reason to resolve anyway."
+    )
+    assert Incident.objects.get(pk=incident.pk).status == "active"
+
+
+def test_resolve_button_needs_no_reason_once_every_criterion_is_met(client, incident, ic):
+    meet_criteria(incident)
+    client.force_login(ic)
+    response = client.post(f"/incidents/{incident.pk}/resolve/", HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200 and 'class="error"' not in html
+    assert html.count('class="criterion met"') == 3
+    assert "Resolved " in html and "by ic." in html and "criteria overridden" not in html
+    assert Incident.objects.get(pk=incident.pk).status == "resolved"
