@@ -48,6 +48,9 @@ def test_signoff_by_role_holder_only(api_as, mig002, ic, viewer):
     criterion = Criterion.objects.get(incident=mig002, key="users_can_access_accounts")
     url = f"/incidents/{mig002.pk}/criteria/{criterion.pk}/signoff"
     assert api_as(viewer).post(url).status_code == 403
+    refused = api_as(ic).post(url)  # the IC holds no product manager role here
+    assert refused.status_code == 403
+    assert "holding the criterion's sign-off role" in refused.json()["detail"]
     services.assign_role(
         incident_id=mig002.pk, role_key="product_manager", user_id=viewer.pk, by=ic
     )

@@ -89,6 +89,38 @@ def test_sign_off_over_http_needs_the_role(client, mig002, ic, viewer):
     assert "signed off by pm" in html
 
 
+def test_sign_off_refuses_the_ic_without_the_criterion_role(mig002, ic):
+    criterion = Criterion.objects.get(incident=mig002, key="users_can_access_accounts")
+    with pytest.raises(services.ServiceError, match="holding the criterion's sign-off role"):
+        services.sign_off(criterion_id=criterion.pk, by=ic)
+    criterion.refresh_from_db()
+    assert criterion.signed_off_by is None
+    assert not mig002.timeline.filter(kind=TimelineEntry.Kind.SIGNED_OFF).exists()
+
+
+def test_sign_off_by_the_ic_holding_the_criterion_role(mig002, ic):
+    services.assign_role(incident_id=mig002.pk, role_key="product_manager", user_id=ic.pk, by=ic)
+    criterion = Criterion.objects.get(incident=mig002, key="users_can_access_accounts")
+    services.sign_off(criterion_id=criterion.pk, by=ic)
+    criterion.refresh_from_db()
+    assert criterion.signed_off_by == ic
+
+
+def test_sign_off_buttons_are_offered_only_to_the_role_holder(client, mig002, ic, viewer):
+    services.assign_role(
+        incident_id=mig002.pk, role_key="product_manager", user_id=viewer.pk, by=ic
+    )
+    criterion = Criterion.objects.get(incident=mig002, key="users_can_access_accounts")
+    signoffs = f"/incidents/{mig002.pk}/signoffs/"
+    button = 'data-testid="sign-off-users_can_access_accounts"'
+    client.force_login(ic)
+    assert button not in client.get(signoffs).content.decode()
+    url = f"/incidents/{mig002.pk}/criteria/{criterion.pk}/sign-off/"
+    assert client.post(url).status_code == 403
+    client.force_login(viewer)
+    assert button in client.get(signoffs).content.decode()
+
+
 def test_resolve_button_refused_with_unmet_criteria_over_http(client, mig002, ic):
     client.force_login(ic)
     html = client.post(f"/incidents/{mig002.pk}/resolve/").content.decode()
