@@ -7,9 +7,11 @@ By area: ``pages`` and ``api`` (one row per endpoint), ``websocket``, and ``urls
 table as rows, ``world`` the incident the cases start from, ``prepare`` and
 ``checks`` the preconditions and what each case verifies.
 
-Reading a row: ``row(anonymous, outsider, viewer, other_responder, owner, ic)``.
+Reading a row: ``row(anonymous, outsider, viewer, other_responder, other_role, owner, ic)``.
 "owner" is the responder holding the role that owns the endpoint's step (for
-endpoints without a step: a responder holding some role on the incident).
+endpoints without a step: a responder holding some role on the incident);
+"other_role" a responder holding another role on the same incident (the owner's
+teammate, say), "other_responder" one holding none.
 """
 
 from __future__ import annotations

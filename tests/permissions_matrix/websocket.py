@@ -14,6 +14,7 @@ WEBSOCKETS: dict[str, Mapping[Actor, Literal["refused", "view", "act"]]] = {
         "outsider": "refused",
         "viewer": "view",
         "other_responder": "act",
+        "other_role": "act",
         "owner": "act",
         "ic": "act",
     }

@@ -84,6 +84,11 @@ class World:
             return (
                 self.holder(self.step(endpoint.step).owner_role) if endpoint.step else self.backend
             )
+        if actor == "other_role":
+            # Backend and sysadmin each hold one role: whichever is not the owner holds
+            # another role than the one the action belongs to.
+            owner = self.user_for("owner", endpoint)
+            return self.sysadmin if owner == self.backend else self.backend
         user: User = getattr(self, actor)
         return user
 
