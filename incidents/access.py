@@ -28,6 +28,11 @@ from runbooks.specs import INCIDENT_COMMANDER
 
 Audience = Literal["act", "view"]
 
+SIGN_OFF_REFUSED = (
+    "Only someone holding the criterion's sign-off role may sign it off; the incident "
+    "commander may resolve over a missing sign-off, giving a reason."
+)
+
 __all__ = ["can_open_incident", "can_use_ripcord"]  # global rules live in common.capabilities
 
 
@@ -103,11 +108,20 @@ class IncidentAccess:
             return False
         return self.is_commander or (self.may_act and step.owner_role in self.roles)
 
+    @property
+    def can_override_checks(self) -> bool:
+        """Skip a validation step whose checks failed: the IC only, as an override on the record."""
+        return self.is_active_incident and self.is_commander
+
     def can_sign_off(self, criterion: Criterion) -> bool:
-        """A criterion's sign-off: whoever holds its sign-off role, or the IC."""
+        """A criterion's sign-off: only whoever holds its sign-off role (the IC too, if assigned it).
+
+        The record then says "Product manager: <who>" truthfully. The IC's way
+        around a missing sign-off is resolving over it with a reason.
+        """
         if not self.is_active_incident or not criterion.signoff_role:
             return False
-        return self.is_commander or criterion.signoff_role in self.roles
+        return criterion.signoff_role in self.roles
 
     def can_approve(self, step: Step, *, requested_by_id: int | None) -> bool:
         """Approve a gated run: the gate's role or the IC, never the person who asked."""

@@ -79,9 +79,7 @@ def get_criteria(request: HttpRequest, incident_id: int) -> ClosingOut:
 def sign_off(request: HttpRequest, incident_id: int, criterion_id: int) -> ClosingOut:
     incident, acc = access.get_incident_for_user(request.user, incident_id)
     criterion = get_object_or_404(Criterion, pk=criterion_id, incident=incident)
-    access.require(
-        acc.can_sign_off(criterion), "Only the sign-off role or the commander may sign off."
-    )
+    access.require(acc.can_sign_off(criterion), access.SIGN_OFF_REFUSED)
     services.sign_off(criterion_id=criterion.pk, by=actor(request))
     return _closing(incident.pk)
 

@@ -166,7 +166,11 @@ def complete_step(request: HttpRequest, incident_id: int, step_id: int) -> StepO
 
 @router.post(f"{STEP}/skip", response={200: StepOut, **WRITE})
 def skip_step(request: HttpRequest, incident_id: int, step_id: int, payload: SkipIn) -> StepOut:
-    """Skip a step, saying why."""
+    """Skip a step, saying why.
+
+    Refused (409) while the step has a run under way, and (400) for anyone but the
+    IC once a validation step's checks failed: the IC's skip overrides them.
+    """
     step, acc = _step_for(request, incident_id, step_id)
     skipped = services.skip_step(step_id=step.pk, by=actor(request), reason=payload.reason)
     return step_out(skipped, with_command=acc.can_see_logs)

@@ -318,7 +318,7 @@ def test_permission_matrix(
     )
 
 
-# --- beyond the six actors: a viewer who holds a role --------------------------
+# --- beyond the seven actors: a viewer who holds a role ------------------------
 
 
 def test_a_viewer_holding_a_role_still_may_not_act(world, client):
@@ -368,7 +368,7 @@ async def drain(comm: WebsocketCommunicator) -> list[str]:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("actor", ACTORS)
 async def test_websocket_matrix(
-    actor, incident, ic, backend, other_responder, viewer, outsider, dispatched
+    actor, incident, ic, backend, sysadmin, other_responder, viewer, outsider, dispatched
 ):
     route = str(websocket_urlpatterns[0].pattern)
     expected = WEBSOCKETS[route][actor]
@@ -377,6 +377,7 @@ async def test_websocket_matrix(
         "outsider": outsider,
         "viewer": viewer,
         "other_responder": other_responder,
+        "other_role": sysadmin,  # holds system_administrator, on the same incident
         "owner": backend,  # holds backend_engineer, which owns smoke-script
         "ic": ic,
     }

@@ -15,7 +15,7 @@ from django.db.models import Max, QuerySet
 
 from incidents.models import Incident, Phase, Step
 from runbooks.models import RunbookVersion
-from runbooks.specs import StepKind
+from runbooks.specs import RunbookSpec, StepKind
 from validation.models import CheckResult, Snapshot
 
 NOT_RUN = "not_run"
@@ -62,9 +62,12 @@ class BlockingCheck:
 def blocking_checks(phase: Phase) -> list[BlockingCheck]:
     """Validations run by the phase's validation steps whose latest result is not a pass.
 
-    A validation step skipped with a reason does not block: a person decided, on
-    the record, not to prove it here. Three queries (one when the phase has no
-    validation step). The IC's override with a reason is the phase's business.
+    A skipped validation step does not block. Either its checks had not failed
+    when it was skipped (a person decided, on the record, not to prove it here),
+    or they had and the IC skipped it as an override of them: ``skip_step``
+    refuses anyone else (``failed_checks_of``). Three queries (one when the
+    phase has no validation step). The IC's override with a reason at the
+    phase's exit is the phase's business.
     """
     keys = list(
         Step.objects.filter(phase=phase, kind=StepKind.VALIDATION)
@@ -76,27 +79,53 @@ def blocking_checks(phase: Phase) -> list[BlockingCheck]:
         return []
     spec = RunbookVersion.objects.get(incidents=phase.incident_id).parsed()
     latest = latest_check_results(phase.incident_id)
-    titles = {validation.id: validation.title for validation in spec.validations}
     steps = {step.id: step for step in spec.all_steps()}
     runs_it: dict[str, list[str]] = {}
     for key in keys:
         for validation_id in steps[key].validations if key in steps else []:
             runs_it.setdefault(validation_id, []).append(key)
-    blocking = []
-    for validation_id, step_keys in runs_it.items():
-        row = latest.get(validation_id)
-        if row is not None and row.result == CheckResult.Result.PASS:
-            continue
-        blocking.append(
-            BlockingCheck(
-                validation_id=validation_id,
-                title=titles.get(validation_id, validation_id),
-                result=row.result if row is not None else NOT_RUN,
-                summary=row.summary if row is not None else "",
-                step_keys=step_keys,
-            )
-        )
-    return blocking
+    return [
+        _blocking(spec, validation_id, latest.get(validation_id), step_keys)
+        for validation_id, step_keys in runs_it.items()
+        if not _passed(latest.get(validation_id))
+    ]
+
+
+def failed_checks_of(step: Step) -> list[BlockingCheck]:
+    """The step's validations whose latest result is a failure or an error.
+
+    Never-run ones are not listed: there is nothing to override yet. Empty for
+    steps of other kinds. Two queries for a validation step.
+    """
+    if step.kind != StepKind.VALIDATION:
+        return []
+    spec = RunbookVersion.objects.get(incidents=step.incident_id).parsed()
+    found = next((s for s in spec.all_steps() if s.id == step.key), None)
+    if found is None:
+        return []
+    latest = latest_check_results(step.incident_id)
+    return [
+        _blocking(spec, validation_id, latest[validation_id], [step.key])
+        for validation_id in found.validations
+        if validation_id in latest and not _passed(latest[validation_id])
+    ]
+
+
+def _passed(row: CheckResult | None) -> bool:
+    return row is not None and row.result == CheckResult.Result.PASS
+
+
+def _blocking(
+    spec: RunbookSpec, validation_id: str, row: CheckResult | None, step_keys: list[str]
+) -> BlockingCheck:
+    title = next((v.title for v in spec.validations if v.id == validation_id), validation_id)
+    return BlockingCheck(
+        validation_id=validation_id,
+        title=title,
+        result=row.result if row is not None else NOT_RUN,
+        summary=row.summary if row is not None else "",
+        step_keys=step_keys,
+    )
 
 
 def failed_checks_blocking(phase: Phase) -> list[str]:

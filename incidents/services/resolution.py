@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from incidents.access import SIGN_OFF_REFUSED, access_for
 from incidents.clocks import ClockState
 from incidents.criteria import criteria_status
 from incidents.events import Change, publish
@@ -23,7 +24,11 @@ REASON_MAX_LENGTH = 2000
 
 
 def sign_off(*, criterion_id: int, by: User) -> Criterion:
-    """Record a person's sign-off of a criterion (the rule: holder of its sign-off role, or IC)."""
+    """Record a person's sign-off of a criterion; only a holder of its sign-off role may give it.
+
+    Asked again here, under the lock, of the one rule (``IncidentAccess.can_sign_off``):
+    a sign-off in someone else's name would read as that role's acceptance.
+    """
     criterion = Criterion.objects.filter(pk=criterion_id).only("incident_id").first()
     if criterion is None:
         raise ServiceError("No such criterion.")
@@ -34,6 +39,8 @@ def sign_off(*, criterion_id: int, by: User) -> Criterion:
             raise ServiceError("This criterion is proven by checks, not by a sign-off.")
         if criterion.signed_off_by_id is not None:
             raise ServiceError("Already signed off.", conflict=True)
+        if not access_for(by, incident).can_sign_off(criterion):
+            raise ServiceError(SIGN_OFF_REFUSED)
         criterion.signed_off_by = by
         criterion.signed_off_at = timezone.now()
         criterion.save(update_fields=["signed_off_by", "signed_off_at"])

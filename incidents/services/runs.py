@@ -90,13 +90,19 @@ def _locked_run(run_id: int) -> StepRun:
 
 
 def approve_run(*, run_id: int, by: User) -> StepRun:
-    """Open the gate of a run awaiting approval; the requester cannot approve their own."""
+    """Open the gate of a run awaiting approval; the requester cannot approve their own.
+
+    The step's requirements must still be settled when the gate opens.
+    """
     with transaction.atomic():
         run = _locked_run(run_id)
         if run.status != StepRun.Status.AWAITING_APPROVAL:
             raise ServiceError(f"This run is {run.get_status_display().lower()}.", conflict=True)
         if run.requested_by_id == by.pk:
             raise ServiceError("Someone other than the requester must approve.")
+        # Checked again: the approval, not the request, is what lets the run start.
+        if missing := unmet_requirements(run.step):
+            raise ServiceError(f"First finish or skip: {'; '.join(s.title for s in missing)}.")
         run.status = StepRun.Status.QUEUED
         run.approved_by = by
         run.approved_at = timezone.now()

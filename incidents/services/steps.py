@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from incidents.access import access_for
 from incidents.events import Change, publish
-from incidents.models import Step, TimelineEntry
+from incidents.models import Step, StepRun, TimelineEntry
 from incidents.services.errors import ServiceError
 from incidents.services.locking import lock_incident
 from incidents.services.phases import advance_automatically
@@ -79,8 +81,20 @@ def complete_step(*, step_id: int, by: User) -> Step:
     return step
 
 
+def _failed_checks(step: Step) -> list[str]:
+    from validation.selectors import failed_checks_of  # validation depends on incidents
+
+    return [str(check) for check in failed_checks_of(step)]
+
+
 def skip_step(*, step_id: int, by: User, reason: str) -> Step:
-    """Skip a step; the reason is mandatory and goes on the record."""
+    """Skip a step; the reason is mandatory and goes on the record.
+
+    A validation step whose checks failed (or errored) is skipped only by the
+    IC, and that skip is an override of those checks: the phase's exit rule
+    stops counting them. Anyone else would launder the failure into a
+    "settled" step, and the phase would end by itself.
+    """
     reason = reason.strip()
     if not reason:
         raise ServiceError("Say why the step is skipped.")
@@ -90,39 +104,79 @@ def skip_step(*, step_id: int, by: User, reason: str) -> Step:
         step = _locked_step(step_id)
         if step.state != Step.State.PENDING:
             raise _settled_elsewhere(step)
+        if active := StepRun.objects.filter(step=step, status__in=StepRun.ACTIVE).first():
+            # The run would go on (and finish) on a step the record calls skipped.
+            raise ServiceError(
+                f"This step has a run under way ({active.get_status_display().lower()}); "
+                "cancel the run first.",
+                conflict=True,
+            )
+        failed = _failed_checks(step)
+        if failed and not access_for(by, step.incident).can_override_checks:
+            raise ServiceError(
+                f"Its checks did not pass ({'; '.join(failed)}). Run it again once fixed; "
+                "only the incident commander may skip it, overriding them."
+            )
         _settle(step, Step.State.SKIPPED, by, reason)
         change = Change(step.incident_id, steps={step.pk})
+        text = f"Skipped: {step.title} — {reason}"
+        if failed:
+            text = (
+                f"Skipped by the IC, overriding failed checks ({'; '.join(failed)}): "
+                f"{step.title}. Reason: {reason}"
+            )
         record(
             step.incident,
             TimelineEntry.Kind.STEP_SKIPPED,
-            f"Skipped: {step.title} — {reason}",
+            text,
             actor=by,
             change=change,
             step=step,
-            data={"reason": reason},
+            data={"reason": reason} | ({"overridden_checks": failed} if failed else {}),
         )
         advance_automatically(step.incident, change)
         publish(change)
     return step
 
 
+def _dependents_in_the_way(step: Step) -> str:
+    """Why reopening ``step`` is refused ("" when nothing requires it any more).
+
+    A step requiring it that is settled, or that has a run awaiting approval,
+    queued or running, stood on it: undoing it would leave that step done, or
+    its run going, without its prerequisite.
+    """
+    active = StepRun.objects.filter(incident_id=step.incident_id, status__in=StepRun.ACTIVE)
+    in_play = (
+        Step.objects.filter(incident_id=step.incident_id)
+        .filter(~Q(state=Step.State.PENDING) | Q(pk__in=active.values("step_id")))
+        .only("title", "state", "requires")
+    )
+    requiring = [s for s in in_play if step.key in s.requires]
+    settled = [s.title for s in requiring if s.state != Step.State.PENDING]
+    if settled:
+        return f"Reopen the steps that depend on it first: {'; '.join(settled)}."
+    titles = {s.pk: s.title for s in requiring}
+    running = [
+        f"{titles[run.step_id]} ({run.get_status_display().lower()})"
+        for run in active.filter(step_id__in=titles)
+    ]
+    if running:
+        return (
+            f"A step that depends on it has a run under way: {'; '.join(running)}. "
+            "Cancel that run or let it finish first."
+        )
+    return ""
+
+
 def reopen_step(*, step_id: int, by: User) -> Step:
-    """Undo a tick or a skip, unless a settled step depends on this one."""
+    """Undo a tick or a skip, unless a step depending on it is settled or has a run under way."""
     with transaction.atomic():
         step = _locked_step(step_id)
         if step.state == Step.State.PENDING:
             raise ServiceError("This step is already open.", conflict=True)
-        dependents = [
-            s.title
-            for s in Step.objects.filter(incident_id=step.incident_id).exclude(
-                state=Step.State.PENDING
-            )
-            if step.key in s.requires
-        ]
-        if dependents:
-            raise ServiceError(
-                f"Reopen the steps that depend on it first: {'; '.join(dependents)}."
-            )
+        if why := _dependents_in_the_way(step):
+            raise ServiceError(why)
         previous = step.get_state_display().lower()
         _settle(step, Step.State.PENDING, by)
         change = Change(step.incident_id, steps={step.pk})

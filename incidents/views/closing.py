@@ -45,7 +45,12 @@ def _criteria_html(
 @login_required
 @require_GET
 def signoffs(request: HtmxRequest, incident_id: int) -> HttpResponse:
-    """The sign-offs this person may give (per user; the criteria panel is shared)."""
+    """The sign-offs this person may give (per user; the criteria panel is shared).
+
+    Not an "act" control marked by role: the product manager who signs off is
+    a viewer (no controls at all), and the IC, who sees every control, may not
+    sign off for another role.
+    """
     incident, acc = access.get_incident_for_user(request.user, incident_id)
     return HttpResponse(_signoffs_html(request, incident, acc))
 
@@ -55,9 +60,7 @@ def signoffs(request: HtmxRequest, incident_id: int) -> HttpResponse:
 def sign_off(request: HtmxRequest, incident_id: int, criterion_id: int) -> HttpResponse:
     incident, acc = access.get_incident_for_user(request.user, incident_id)
     criterion = get_object_or_404(Criterion, pk=criterion_id, incident=incident)
-    access.require(
-        acc.can_sign_off(criterion), "Only the sign-off role or the commander may sign off."
-    )
+    access.require(acc.can_sign_off(criterion), access.SIGN_OFF_REFUSED)
     error = ""
     try:
         services.sign_off(criterion_id=criterion.pk, by=request.user)

@@ -6,6 +6,8 @@ from django.core.management import call_command
 from incidents import services
 from incidents.models import Criterion, Incident
 from runbooks.selectors import latest_version
+from tests.factories import make_version
+from tests.validation_runs import CHECKED_RUNBOOK, meet_criteria
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +48,9 @@ def test_signoff_by_role_holder_only(api_as, mig002, ic, viewer):
     criterion = Criterion.objects.get(incident=mig002, key="users_can_access_accounts")
     url = f"/incidents/{mig002.pk}/criteria/{criterion.pk}/signoff"
     assert api_as(viewer).post(url).status_code == 403
+    refused = api_as(ic).post(url)  # the IC holds no product manager role here
+    assert refused.status_code == 403
+    assert "holding the criterion's sign-off role" in refused.json()["detail"]
     services.assign_role(
         incident_id=mig002.pk, role_key="product_manager", user_id=viewer.pk, by=ic
     )
@@ -64,3 +69,33 @@ def test_advance_needs_reason_while_steps_are_open(api_as, mig002, ic, backend):
     assert moved.json() == {"started_phase": "data_rollback"}
     phases = api_as(ic).get(f"/incidents/{mig002.pk}").json()["phases"]
     assert [p["clock_state"] for p in phases][:2] == ["done", "on_time"]
+
+
+@pytest.fixture
+def version(db):
+    """Overrides conftest's (for ``incident``): criteria proven by checks and sign-offs."""
+    return make_version(CHECKED_RUNBOOK)
+
+
+def test_resolve_needs_no_reason_once_every_criterion_is_met(api_as, incident, ic):
+    meet_criteria(incident)
+    done = api_as(ic).post(f"/incidents/{incident.pk}/resolve", {})
+    assert done.status_code == 200
+    body = done.json()
+    assert (body["status"], body["resolve_override_reason"]) == ("resolved", "")
+    assert [(c["key"], c["met"], c["missing"]) for c in body["criteria"]] == [
+        ("no-data-lost", True, []),
+        ("users-served", True, []),
+        ("ops-normal", True, []),
+    ]
+
+
+def test_resolve_without_a_reason_names_the_unmet_criterion(api_as, incident, ic):
+    meet_criteria(incident, unsigned={"users-served"})
+    refused = api_as(ic).post(f"/incidents/{incident.pk}/resolve", {})
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "detail": "Success criteria not met: Users can work again (sign-off by backend "
+        "engineer). Give a reason to resolve anyway."
+    }
+    assert Incident.objects.get(pk=incident.pk).status == "active"

@@ -7,7 +7,7 @@ from asgiref.sync import async_to_sync
 from django.test import AsyncClient
 
 from incidents import services
-from incidents.models import StepRun, StepRunLogChunk
+from incidents.models import Step, StepRun, StepRunLogChunk
 from incidents.views import runs as run_views
 from tests.api.conftest import BASE, make_token
 
@@ -110,3 +110,31 @@ def test_non_owner_cannot_run_or_cancel(api_as, incident, restore, sysadmin, oth
     assert api_as(other_responder).post(run_url(incident, run, "/cancel")).status_code == 403
     cancelled = api_as(sysadmin).post(run_url(incident, run, "/cancel"))
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+
+
+def test_step_under_way_cannot_be_skipped_nor_its_requirement_reopened(
+    api_as, incident, restore, step, sysadmin, ic
+):
+    run = api_as(sysadmin).post(f"/incidents/{incident.pk}/steps/{restore.pk}/run").json()
+    assert api_as(ic).post(run_url(incident, run, "/approve")).status_code == 200
+    skipped = api_as(ic).post(
+        f"/incidents/{incident.pk}/steps/{restore.pk}/skip", {"reason": "done by hand"}
+    )
+    assert skipped.status_code == 409
+    assert skipped.json() == {
+        "detail": "This step has a run under way (queued); cancel the run first."
+    }
+    stop_writes = step("stop-writes")
+    reopened = api_as(sysadmin).post(f"/incidents/{incident.pk}/steps/{stop_writes.pk}/reopen")
+    assert reopened.status_code == 400
+    assert "Restore from backup (queued)" in reopened.json()["detail"]
+    assert (step("restore").state, step("stop-writes").state) == ("pending", "done")
+
+
+def test_approval_rechecks_the_step_requirements(api_as, incident, restore, step, sysadmin, ic):
+    run = api_as(sysadmin).post(f"/incidents/{incident.pk}/steps/{restore.pk}/run").json()
+    Step.objects.filter(pk=step("stop-writes").pk).update(state=Step.State.PENDING)
+    refused = api_as(ic).post(run_url(incident, run, "/approve"))
+    assert refused.status_code == 400
+    assert refused.json() == {"detail": "First finish or skip: Stop all write operations."}
+    assert StepRun.objects.get(pk=run["id"]).status == StepRun.Status.AWAITING_APPROVAL

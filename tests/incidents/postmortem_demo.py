@@ -7,7 +7,8 @@ as people and workers would do it. T0 is 09:00 UTC; the story in minutes:
   3-16 phase 1 ticked       16 phase 1 ends one minute over budget
  18-20 stop_writes runs      21-25 restore fails (attempt 1), approved by ic
  30  ic hands over to ic2   31-40 restore succeeds (attempt 2), approved by ic2
- 42 verify_data_integrity skipped: phase 2 ends on time (update_schema is optional)
+ 42 verify_data_integrity skipped (never run, so its owner may): phase 2 ends on time
+    (update_schema is optional)
  45-85 phase 3 (two scripted runs, the rest ticked; update_schema skipped); ends at 85
  95-100 phase 4 partly done, devops signs off performance
  130 ic2 resolves with criteria unmet, giving an override reason
@@ -35,7 +36,7 @@ from tests.factories import make_user
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 NOTE_WITH_PIPE = "API error rate 14% | users see 500s on /v1/tasks"
 NOTE_MULTILINE = "Smoke tests by hand:\n- login ok\n- create task ok"
-OVERRIDE_REASON = "Drill: checks are not wired yet | sign-offs pending\nFollow up in #ops"
+OVERRIDE_REASON = "Drill: the checks were skipped, not run | sign-offs pending\nFollow up in #ops"
 SKIP_REASONS = {
     "verify_data_integrity": "checked by hand: row counts match the backup",
     "update_schema": "the restore brought back the integer schema",

@@ -28,7 +28,9 @@ def test_page_shows_the_document_and_the_chart_inline_to_a_viewer(client, demo, 
     html = response.content.decode()
     assert '<h2 id="phases">Phases</h2>' in html and '<h2 id="follow-up-actions">' in html
     assert html.count('<g class="phase-row"') == 4  # the SVG itself, not an <img>
-    assert "Drill: checks are not wired yet | sign-offs pending<br>Follow up in #ops" in html
+    assert (
+        "Drill: the checks were skipped, not run | sign-offs pending<br>Follow up in #ops" in html
+    )
     assert "scripts/rollback_database.sh" not in html  # viewers get no commands
     assert f'href="/incidents/{demo.incident.pk}/postmortem.md"' in html
 

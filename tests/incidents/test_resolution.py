@@ -8,7 +8,8 @@ from incidents import services
 from incidents.criteria import criteria_status
 from incidents.models import Criterion, Incident, TimelineEntry
 from runbooks.selectors import latest_version
-from tests.factories import make_user
+from tests.factories import make_user, make_version
+from tests.validation_runs import ALL_PASS, CHECKED_RUNBOOK, meet_criteria
 
 pytestmark = pytest.mark.django_db
 
@@ -88,9 +89,99 @@ def test_sign_off_over_http_needs_the_role(client, mig002, ic, viewer):
     assert "signed off by pm" in html
 
 
+def test_sign_off_refuses_the_ic_without_the_criterion_role(mig002, ic):
+    criterion = Criterion.objects.get(incident=mig002, key="users_can_access_accounts")
+    with pytest.raises(services.ServiceError, match="holding the criterion's sign-off role"):
+        services.sign_off(criterion_id=criterion.pk, by=ic)
+    criterion.refresh_from_db()
+    assert criterion.signed_off_by is None
+    assert not mig002.timeline.filter(kind=TimelineEntry.Kind.SIGNED_OFF).exists()
+
+
+def test_sign_off_by_the_ic_holding_the_criterion_role(mig002, ic):
+    services.assign_role(incident_id=mig002.pk, role_key="product_manager", user_id=ic.pk, by=ic)
+    criterion = Criterion.objects.get(incident=mig002, key="users_can_access_accounts")
+    services.sign_off(criterion_id=criterion.pk, by=ic)
+    criterion.refresh_from_db()
+    assert criterion.signed_off_by == ic
+
+
+def test_sign_off_buttons_are_offered_only_to_the_role_holder(client, mig002, ic, viewer):
+    services.assign_role(
+        incident_id=mig002.pk, role_key="product_manager", user_id=viewer.pk, by=ic
+    )
+    criterion = Criterion.objects.get(incident=mig002, key="users_can_access_accounts")
+    signoffs = f"/incidents/{mig002.pk}/signoffs/"
+    button = 'data-testid="sign-off-users_can_access_accounts"'
+    client.force_login(ic)
+    assert button not in client.get(signoffs).content.decode()
+    url = f"/incidents/{mig002.pk}/criteria/{criterion.pk}/sign-off/"
+    assert client.post(url).status_code == 403
+    client.force_login(viewer)
+    assert button in client.get(signoffs).content.decode()
+
+
 def test_resolve_button_refused_with_unmet_criteria_over_http(client, mig002, ic):
     client.force_login(ic)
     html = client.post(f"/incidents/{mig002.pk}/resolve/").content.decode()
     assert "Success criteria not met" in html
     client.post(f"/incidents/{mig002.pk}/resolve/", {"reason": "drill ends here"})
     assert Incident.objects.get(pk=mig002.pk).status == "resolved"
+
+
+# --- every criterion truly met: checks passed, sign-offs given, no reason needed --
+
+
+@pytest.fixture
+def version(db):
+    """Overrides conftest's (for ``incident``): criteria proven by checks and sign-offs."""
+    return make_version(CHECKED_RUNBOOK)
+
+
+def test_resolve_needs_no_reason_once_every_criterion_is_met(incident, ic):
+    meet_criteria(incident)
+    assert all(status.is_met for status in criteria_status(incident))
+
+    services.resolve_incident(incident_id=incident.pk, by=ic)
+
+    incident.refresh_from_db()
+    assert (incident.status, incident.resolved_by, incident.resolve_override_reason) == (
+        "resolved",
+        ic,
+        "",
+    )
+    entry = TimelineEntry.objects.filter(incident=incident, kind=TimelineEntry.Kind.RESOLVED).get()
+    assert (entry.text, entry.data) == (
+        "Resolved: every success criterion met.",
+        {"override_reason": ""},
+    )
+
+
+UNMET = [
+    pytest.param(ALL_PASS, {"ops-normal"}, "Operations back to normal (sign-off by system administrator)", id="sign-off"),
+    pytest.param({**ALL_PASS, "tasks_intact": "fail"}, (), "No data lost (validation tasks_intact did not pass)", id="check"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("results", "unsigned", "named"), UNMET)
+def test_resolve_without_a_reason_is_refused_naming_the_one_unmet_criterion(
+    incident, ic, results, unsigned, named
+):
+    meet_criteria(incident, results, unsigned)
+    with pytest.raises(services.ServiceError) as err:
+        services.resolve_incident(incident_id=incident.pk, by=ic)
+    assert err.value.message == (
+        f"Success criteria not met: {named}. Give a reason to resolve anyway."
+    )
+    assert Incident.objects.get(pk=incident.pk).status == "active"
+
+
+def test_resolve_button_needs_no_reason_once_every_criterion_is_met(client, incident, ic):
+    meet_criteria(incident)
+    client.force_login(ic)
+    response = client.post(f"/incidents/{incident.pk}/resolve/", HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200 and 'class="error"' not in html
+    assert html.count('class="criterion met"') == 3
+    assert "Resolved " in html and "by ic." in html and "criteria overridden" not in html
+    assert Incident.objects.get(pk=incident.pk).status == "resolved"
