@@ -18,10 +18,12 @@ from incidents.report.mdsyntax import (
     code,
     day_of,
     duration,
+    fenced,
     stamp,
     table,
     text,
 )
+from incidents.report.mermaid import phase_gantt
 from incidents.report.types import PhaseSteps, Postmortem, StepRow
 
 SECTIONS = (
@@ -148,9 +150,12 @@ def _phases(pm: Postmortem, day: date) -> str:
     return "\n\n".join(
         [
             table(header, rows),
+            # The chart in the document itself: Markdown tools that draw Mermaid show it.
+            fenced(phase_gantt(pm.phases), "mermaid"),
             f"![Phase chart]({CHART_FILE})",
-            "Pale bars are the planned windows, green ones the actual spans, red past the budget. "
-            f"The chart as a file: [{CHART_FILE}]({pm.chart_path}) (save it beside this document).",
+            "The same chart as SVG: pale bars are the planned windows, green ones the actual "
+            f"spans, red past the budget. The file: [{CHART_FILE}]({pm.chart_path}) (saved "
+            "beside this document, it shows as the image above).",
         ]
     )
 

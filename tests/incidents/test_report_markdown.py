@@ -9,7 +9,7 @@ import pytest
 
 from incidents.report.html import markdown_to_html
 from incidents.report.markdown import SECTIONS, render_markdown
-from incidents.report.mdsyntax import code, duration, table, text
+from incidents.report.mdsyntax import code, duration, fenced, table, text
 from incidents.report.types import (
     FollowUpRow,
     PhaseRow,
@@ -21,7 +21,7 @@ from incidents.report.types import (
     TimelineRow,
     Trigger,
 )
-from tests.incidents.mdparse import bullets, plain, sections, tables
+from tests.incidents.mdparse import bullets, fences, gantt, plain, sections, tables
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 HOSTILE = "a | b\n# not a heading\n<script>alert(1)</script> *x* [y](javascript:z) `c`"
@@ -59,6 +59,7 @@ def test_code_spans_hold_backticks_verbatim():
     assert code("a `b` c") == "``a `b` c``"
     assert code("`edge`") == "`` `edge` ``"
     assert markdown_to_html(code("a `b` <c>")) == "<p><code>a `b` &lt;c&gt;</code></p>"
+    assert fenced("SELECT '```'\n", "sql") == "````sql\nSELECT '```'\n````"
 
 
 def test_html_keeps_only_safe_links_and_swaps_in_trusted_images():
@@ -145,3 +146,45 @@ def test_render_markdown_is_a_pure_function_of_its_data():
     assert bullets(body["Timeline"]) == ["2026-11-26 09:00:00 · Ripcord · next day"]
     (follow_ups,) = tables(body["Follow-up actions"])
     assert follow_ups[0]["Owners"] == "nobody holds this role"
+
+
+TRICKY_TITLE = "Restore: step #2; then %% verify #58;"
+
+
+def test_phase_chart_titles_cannot_break_the_mermaid_syntax():
+    """A colon, '#' or ';' in a title is an entity code in the chart; the title reads back whole.
+
+    Phase 1 ran over and is still running at generation time; phase 2 has not begun.
+    """
+    running = PhaseRow(
+        1, "p", TRICKY_TITLE, T0, T0 + timedelta(minutes=5), T0, None, 600, "overrun", 5
+    )
+    waiting = PhaseRow(
+        2, "q", "Next\nphase", T0 + timedelta(minutes=5), T0 + timedelta(hours=1), None, None,
+        None, "not_started", 0,
+    )  # fmt: skip
+    document = render_markdown(small_postmortem(phases=[running, waiting]))
+    ((info, source),) = fences(sections(document)[2]["Phases"])
+    assert info == "mermaid"
+    section_lines = [line for line in source.splitlines() if "section " in line]
+    assert section_lines[0] == "    section 1. Restore#58; step #35;2#59; then %% verify #35;58#59;"
+    chart = gantt(source)  # fails on any bare '#', ':' or ';' in a title or name
+    assert list(chart) == [f"1. {TRICKY_TITLE}", "2. Next phase"]
+    planned, actual = chart[f"1. {TRICKY_TITLE}"]
+    assert (planned.name, planned.start, planned.end) == ("planned", T0, T0 + timedelta(minutes=5))
+    assert (actual.name, actual.tags) == ("actual, running, 5 min over budget", ["crit", "active"])
+    assert (actual.start, actual.end) == (T0, T0 + timedelta(minutes=10))  # up to generation
+    assert [t.name for t in chart["2. Next phase"]] == ["planned"]  # not begun: no actual bar
+
+
+def test_page_folds_the_chart_source_and_shows_code_blocks_verbatim():
+    html = markdown_to_html(
+        "a\n```mermaid\ngantt\n    section <b>x</b>\n```\n\n````sql\nSELECT '```'\n# no heading\n````"
+    )
+    assert html == (
+        "<p>a</p>\n"
+        '<details class="chart-source"><summary>The chart as Mermaid text</summary>'
+        '<pre><code class="language-mermaid">gantt\n    section &lt;b&gt;x&lt;/b&gt;</code></pre>'
+        "</details>\n"
+        '<pre><code class="language-sql">SELECT &#x27;```&#x27;\n# no heading</code></pre>'
+    )
