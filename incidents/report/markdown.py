@@ -7,9 +7,9 @@ find them. All times are UTC.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
+from incidents.report.evidence import check_evidence
 from incidents.report.mdsyntax import (
     EMPTY,
     bullets,
@@ -25,6 +25,7 @@ from incidents.report.mdsyntax import (
 )
 from incidents.report.mermaid import phase_gantt
 from incidents.report.types import PhaseSteps, Postmortem, StepRow
+from validation.report import NOT_RUN
 
 SECTIONS = (
     "Summary",
@@ -228,13 +229,8 @@ def _validations(pm: Postmortem, day: date) -> str:
         for v in pm.validations
     ]
     blocks = [table(["Validation", "Family", "Result", "Summary", "Checked at"], rows)]
-    evidence = [
-        f"{code(v.id)}: {code(json.dumps(v.evidence, sort_keys=True, default=str))}"
-        for v in pm.validations
-        if v.evidence
-    ]
-    if evidence:
-        blocks += ["Evidence:", bullets(evidence)]
+    # Each check that ran, with what it compared and the differences it found.
+    blocks += [check_evidence(v, day) for v in pm.validations if v.result != NOT_RUN]
     return "\n\n".join(blocks)
 
 

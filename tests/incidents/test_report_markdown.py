@@ -21,7 +21,8 @@ from incidents.report.types import (
     TimelineRow,
     Trigger,
 )
-from tests.incidents.mdparse import bullets, fences, gantt, plain, sections, tables
+from tests.incidents.mdparse import bullets, fences, gantt, h3_blocks, plain, sections, tables
+from validation.report import ReportRow
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 HOSTILE = "a | b\n# not a heading\n<script>alert(1)</script> *x* [y](javascript:z) `c`"
@@ -188,3 +189,65 @@ def test_page_folds_the_chart_source_and_shows_code_blocks_verbatim():
         "</details>\n"
         '<pre><code class="language-sql">SELECT &#x27;```&#x27;\n# no heading</code></pre>'
     )
+
+
+def test_evidence_stays_bounded_and_hostile_values_stay_in_their_cells():
+    """Whatever a check stored, the document shows a bounded, well-formed part of it."""
+    long_query = "\n".join(f"SELECT {n} AS x -- line {n}" for n in range(100))
+    sql = ReportRow(
+        id="many",
+        title="Many rows",
+        family="task_data",
+        result="fail",
+        summary="",
+        evidence={
+            "ran": long_query,
+            "query": long_query,
+            "expected": {"no_rows": True},
+            "seen": {
+                "rows": 37,
+                "columns": ["id", "note"],
+                "first_rows": [[n, "a | b\n# c" if n == 0 else "x" * 500] for n in range(20)],
+            },
+            "differences": [f"difference {n}" for n in range(25)],
+            "params": None,
+        },
+        checked_at=T0,
+    )
+    login = ReportRow(
+        id="logins",
+        title="Logins",
+        family="auth_data",
+        result="fail",
+        summary="",
+        evidence={
+            "ran": "login as each of 14 account(s)",
+            "expected": {"accounts_logging_in": 14},
+            "seen": {
+                "accounts_logging_in": 0,
+                "accounts": [{"email": f"u{n}@x", "ok": False, "problem": "no"} for n in range(14)],
+            },
+            "differences": ["no"] * 14,
+            "source": "from SMOKE_TEST_ACCOUNTS",
+        },
+        checked_at=T0,
+    )
+    document = render_markdown(small_postmortem(validations=[sql, login]))
+    blocks = h3_blocks(sections(document)[2]["Validation evidence"])
+    many, logins = blocks["Many rows (`many`): fail"], blocks["Logins (`logins`): fail"]
+
+    assert bullets(many)[-2:] == ["difference 9", "… and 15 more"]
+    ((_, query),) = fences(many)
+    assert query.splitlines()[-1] == "-- … and 60 more lines" and len(query.splitlines()) == 41
+    compared, rows = tables(many)
+    assert compared == [{"Compared": "rows", "Expected": "none", "Seen": "37"}]
+    assert len(rows) == 10 and "**Rows seen** (37 rows):" in many and "… and 27 more" in many
+    assert plain(rows[0]["note"]) == "a | b\n# c"  # one cell, not a new column or heading
+    assert len(rows[1]["note"]) == 120 and rows[1]["note"].endswith("…")
+    assert "**Ran:**" not in many  # the query is what ran: shown once
+
+    compared, accounts = tables(logins)
+    assert compared == [{"Compared": "accounts_logging_in", "Expected": "14", "Seen": "**0**"}]
+    assert len(accounts) == 10 and accounts[0] == {"email": "u0@x", "ok": "false", "problem": "no"}
+    assert "… and 4 more" in logins and "**Source:** from SMOKE_TEST_ACCOUNTS" in logins
+    assert len(document) < 12_000
