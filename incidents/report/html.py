@@ -1,6 +1,6 @@
 """Show the postmortem's Markdown as HTML: exactly the subset ``render_markdown`` writes.
 
-Blocks: ATX headings, GFM tables, "- " lists, paragraphs. Inline: backslash
+Blocks: ATX headings, GFM tables, "- " lists, fenced code, paragraphs. Inline: backslash
 escapes, code spans, ``**strong**``, links, images and ``<br>``. Everything
 else is text, HTML-escaped: no raw HTML gets through, and a link or image
 whose address is not relative or http(s) keeps only its text. Rendering the
@@ -20,6 +20,7 @@ from django.utils.text import slugify
 
 _PUNCT = frozenset(string.punctuation)
 _HEADING = re.compile(r"^(#{1,6}) +(.*?)\s*$")
+_FENCE = re.compile(r"^(`{3,})([^`]*)$")
 _DELIMITER = re.compile(r"^\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 # http(s), a path on this site, a fragment, or a relative path: never a scheme like javascript:.
 _SAFE_URL = re.compile(r"^(https?://|/(?!/)|#|\.{0,2}/?[\w.-]+(/|$|\?|#))", re.IGNORECASE)
@@ -34,6 +35,12 @@ def markdown_to_html(document: str, *, images: Mapping[str, str] | None = None) 
         line = lines[i]
         if not line.strip():
             i += 1
+        elif fence := _FENCE.match(line):
+            end = i + 1
+            while end < len(lines) and not _closes(lines[end], fence[1]):
+                end += 1
+            out.append(_code_block(fence[2].strip(), lines[i + 1 : end]))
+            i = end + 1
         elif heading := _HEADING.match(line):
             level, body = len(heading[1]), heading[2]
             anchor = slugify(_plain(body))
@@ -64,7 +71,23 @@ def markdown_to_html(document: str, *, images: Mapping[str, str] | None = None) 
 def _starts_block(lines: list[str], i: int) -> bool:
     line = lines[i]
     table = line.startswith("|") and i + 1 < len(lines) and bool(_DELIMITER.match(lines[i + 1]))
-    return bool(_HEADING.match(line)) or line.startswith("- ") or table
+    return bool(_HEADING.match(line) or _FENCE.match(line)) or line.startswith("- ") or table
+
+
+def _closes(line: str, fence: str) -> bool:
+    """A closing fence: only backticks, at least as many as the opening one."""
+    stripped = line.strip()
+    return len(stripped) >= len(fence) and set(stripped) == {"`"}
+
+
+def _code_block(info: str, lines: list[str]) -> str:
+    language = f' class="language-{escape(info)}"' if info else ""
+    block = f"<pre><code{language}>{escape(chr(10).join(lines))}</code></pre>"
+    if info == "mermaid":
+        # The page shows the chart itself as SVG; the source stays at hand, folded.
+        summary = "<summary>The chart as Mermaid text</summary>"
+        return f'<details class="chart-source">{summary}{block}</details>'
+    return block
 
 
 def _table(header: str, rows: list[str], images: Mapping[str, str] | None) -> str:

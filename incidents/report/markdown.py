@@ -7,9 +7,9 @@ find them. All times are UTC.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
+from incidents.report.evidence import check_evidence
 from incidents.report.mdsyntax import (
     EMPTY,
     bullets,
@@ -18,11 +18,14 @@ from incidents.report.mdsyntax import (
     code,
     day_of,
     duration,
+    fenced,
     stamp,
     table,
     text,
 )
+from incidents.report.mermaid import phase_gantt
 from incidents.report.types import PhaseSteps, Postmortem, StepRow
+from validation.report import NOT_RUN
 
 SECTIONS = (
     "Summary",
@@ -148,9 +151,12 @@ def _phases(pm: Postmortem, day: date) -> str:
     return "\n\n".join(
         [
             table(header, rows),
+            # The chart in the document itself: Markdown tools that draw Mermaid show it.
+            fenced(phase_gantt(pm.phases), "mermaid"),
             f"![Phase chart]({CHART_FILE})",
-            "Pale bars are the planned windows, green ones the actual spans, red past the budget. "
-            f"The chart as a file: [{CHART_FILE}]({pm.chart_path}) (save it beside this document).",
+            "The same chart as SVG: pale bars are the planned windows, green ones the actual "
+            f"spans, red past the budget. The file: [{CHART_FILE}]({pm.chart_path}) (saved "
+            "beside this document, it shows as the image above).",
         ]
     )
 
@@ -223,13 +229,8 @@ def _validations(pm: Postmortem, day: date) -> str:
         for v in pm.validations
     ]
     blocks = [table(["Validation", "Family", "Result", "Summary", "Checked at"], rows)]
-    evidence = [
-        f"{code(v.id)}: {code(json.dumps(v.evidence, sort_keys=True, default=str))}"
-        for v in pm.validations
-        if v.evidence
-    ]
-    if evidence:
-        blocks += ["Evidence:", bullets(evidence)]
+    # Each check that ran, with what it compared and the differences it found.
+    blocks += [check_evidence(v, day) for v in pm.validations if v.result != NOT_RUN]
     return "\n\n".join(blocks)
 
 

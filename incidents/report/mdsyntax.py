@@ -1,4 +1,4 @@
-"""Markdown building blocks: escaped text, code spans, tables, times and durations.
+"""Markdown building blocks: escaped text, code spans and blocks, tables, times, durations.
 
 User text (titles, reasons, notes) may hold any character. ``text`` makes it
 literal text in any inline position, table cells included: Markdown's special
@@ -63,6 +63,14 @@ def code(value: str) -> str:
     fence = "`" * (longest + 1)
     pad = " " if value.startswith("`") or value.endswith("`") else ""
     return f"{fence}{pad}{value}{pad}{fence}"
+
+
+def fenced(content: str, info: str = "") -> str:
+    """A fenced code block holding ``content`` verbatim, whatever backticks it holds."""
+    content = content.replace("\r\n", "\n").rstrip("\n")
+    longest = max((len(run) for run in re.findall(r"`+", content)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{content}\n{fence}"
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -29,7 +29,8 @@ def chart_svg(incident: Incident) -> str:
     """The incident page's phase chart as a standalone SVG document (styles inline)."""
     phases = list(Phase.objects.filter(incident=incident))
     chart = build_chart(incident, phases, timezone.now())
-    return render_to_string("incidents/postmortem_chart.svg", {"chart": chart})
+    context = {"chart": chart, "incident": incident, "standalone": True}
+    return render_to_string("incidents/_gantt_svg.html", context)
 
 
 def download_name(incident: Incident) -> str:

@@ -51,26 +51,71 @@
     document.querySelectorAll("svg.gantt-svg").forEach(tickChart);
   }
 
-  // An overrun tells the incident commander on the page, and as a notification if allowed.
-  const announced = new Set(
-    Array.from(document.querySelectorAll('.clock[data-state="overrun"]'), (el) => el.id)
-  );
+  // Overruns, for the incident commander. The banner holds a line for every phase that is
+  // past its budget now, whenever the IC looks: opened late, reloaded, or turning while
+  // watched. A dismissed line stays dismissed for that phase, across reloads (localStorage,
+  // keyed by incident and phase). A browser notification only for an overrun that happens
+  // while the page is open: the ones already there at load were news to nobody's lock
+  // screen, and a reload must not repeat them.
+  const banner = document.getElementById("overrun-banner");
+  const isIc = body.dataset.isIc === "true";
+  const overrunClocks = () => document.querySelectorAll('.clock[data-state="overrun"]');
+  const notified = new Set(Array.from(overrunClocks(), (el) => el.dataset.phase));
+  const dismissKey = (phase) => `ripcord.overrun-dismissed.${banner.dataset.incident}.${phase}`;
+  const isDismissed = (phase) => {
+    try {
+      return localStorage.getItem(dismissKey(phase)) === "1";
+    } catch {
+      return false; // storage refused (private mode): the banner just comes back
+    }
+  };
+
+  function bannerLine(phase, message) {
+    const line = document.createElement("p");
+    line.className = "overrun";
+    line.dataset.phase = phase;
+    const text = document.createElement("span");
+    text.className = "overrun-text";
+    text.textContent = message;
+    const dismiss = document.createElement("button");
+    dismiss.type = "button";
+    dismiss.className = "link overrun-dismiss";
+    dismiss.textContent = "Dismiss";
+    dismiss.setAttribute("aria-label", `Dismiss: ${message}`);
+    dismiss.addEventListener("click", () => {
+      try {
+        localStorage.setItem(dismissKey(phase), "1");
+      } catch {
+        // not remembered: dismissed on this page only
+      }
+      line.remove();
+      banner.hidden = !banner.querySelector(".overrun");
+    });
+    line.append(text, " ", dismiss);
+    return line;
+  }
+
   function noticeOverruns() {
-    if (body.dataset.isIc !== "true") return;
-    for (const el of document.querySelectorAll('.clock[data-state="overrun"]')) {
-      if (announced.has(el.id)) continue;
-      announced.add(el.id);
+    if (!isIc || !banner) return;
+    const overrun = new Map(Array.from(overrunClocks(), (el) => [el.dataset.phase, el]));
+    for (const [phase, el] of overrun) {
       const title = el.closest(".phase-head")?.querySelector("h2")?.textContent || "A phase";
       const message = `${title} is past its time budget.`;
-      const banner = document.getElementById("overrun-banner");
-      if (banner) {
-        banner.textContent = message;
-        banner.hidden = false;
+      if (!notified.has(phase)) {
+        notified.add(phase);
+        if ("Notification" in window && Notification.permission === "granted") {
+          new Notification("Ripcord: phase overrun", { body: message });
+        }
       }
-      if ("Notification" in window && Notification.permission === "granted") {
-        new Notification("Ripcord: phase overrun", { body: message });
+      if (!isDismissed(phase) && !banner.querySelector(`.overrun[data-phase="${phase}"]`)) {
+        banner.append(bannerLine(phase, message));
       }
     }
+    // A phase that ended (late) is no longer overrun: its line goes.
+    for (const line of banner.querySelectorAll(".overrun")) {
+      if (!overrun.has(line.dataset.phase)) line.remove();
+    }
+    banner.hidden = !banner.querySelector(".overrun");
   }
   const ask = document.getElementById("notify-toggle");
   if (ask && "Notification" in window) {
@@ -82,6 +127,7 @@
     noticeOverruns();
     tick();
   });
+  noticeOverruns();
   tick();
   setInterval(tick, 1000);
 })();

@@ -10,12 +10,13 @@ from incidents.models import Step, TimelineEntry
 from incidents.report.data import postmortem_data
 from incidents.report.markdown import SECTIONS, render_markdown
 from runbooks.selectors import latest_version
-from tests.incidents.mdparse import bullets, h3_blocks, plain, sections, tables
+from tests.incidents.mdparse import bullets, fences, gantt, h3_blocks, plain, sections, tables
 from tests.incidents.postmortem_demo import (
     NOTE_MULTILINE,
     NOTE_WITH_PIPE,
     OVERRIDE_REASON,
     SKIP_REASONS,
+    T0,
     build_demo,
     install_clock,
 )
@@ -126,6 +127,30 @@ def test_phase_table_sets_planned_against_actual(body):
     ]  # fmt: skip
     assert "![Phase chart](chart.svg)" in body["Phases"]
     assert "(/incidents/" in body["Phases"] and "/postmortem/chart.svg)" in body["Phases"]
+
+
+def test_phase_chart_is_in_the_document_as_a_mermaid_gantt(body):
+    """Each phase: its planned window and its actual span, at the incident's own times."""
+    ((info, source),) = fences(body["Phases"])
+    assert info == "mermaid"
+    chart = gantt(source)
+    got = {
+        section: [(t.name, t.tags, f"{t.start:%H:%M}", f"{t.end:%H:%M}") for t in tasks]
+        for section, tasks in chart.items()
+    }
+    assert got == {
+        "1. Immediate service preservation": [
+            ("planned", [], "09:00", "09:15"),
+            ("actual, 1 min over budget", ["crit", "done"], "09:00", "09:16"),
+        ],
+        "2. Data rollback": [("planned", [], "09:15", "10:00"), ("actual", ["done"], "09:16", "09:42")],
+        "3. System restoration": [("planned", [], "10:00", "11:00"), ("actual", ["done"], "09:42", "10:25")],
+        "4. Validation and monitoring": [
+            ("planned", [], "11:00", "13:00"),
+            ("actual", ["done"], "10:25", "11:10"),
+        ],
+    }  # fmt: skip
+    assert {t.start.date() for tasks in chart.values() for t in tasks} == {T0.date()}
 
 
 def test_every_step_of_the_runbook_appears_with_its_outcome(demo, body):

@@ -9,7 +9,7 @@ import pytest
 
 from incidents.report.html import markdown_to_html
 from incidents.report.markdown import SECTIONS, render_markdown
-from incidents.report.mdsyntax import code, duration, table, text
+from incidents.report.mdsyntax import code, duration, fenced, table, text
 from incidents.report.types import (
     FollowUpRow,
     PhaseRow,
@@ -21,7 +21,8 @@ from incidents.report.types import (
     TimelineRow,
     Trigger,
 )
-from tests.incidents.mdparse import bullets, plain, sections, tables
+from tests.incidents.mdparse import bullets, fences, gantt, h3_blocks, plain, sections, tables
+from validation.report import ReportRow
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 HOSTILE = "a | b\n# not a heading\n<script>alert(1)</script> *x* [y](javascript:z) `c`"
@@ -59,6 +60,7 @@ def test_code_spans_hold_backticks_verbatim():
     assert code("a `b` c") == "``a `b` c``"
     assert code("`edge`") == "`` `edge` ``"
     assert markdown_to_html(code("a `b` <c>")) == "<p><code>a `b` &lt;c&gt;</code></p>"
+    assert fenced("SELECT '```'\n", "sql") == "````sql\nSELECT '```'\n````"
 
 
 def test_html_keeps_only_safe_links_and_swaps_in_trusted_images():
@@ -145,3 +147,107 @@ def test_render_markdown_is_a_pure_function_of_its_data():
     assert bullets(body["Timeline"]) == ["2026-11-26 09:00:00 · Ripcord · next day"]
     (follow_ups,) = tables(body["Follow-up actions"])
     assert follow_ups[0]["Owners"] == "nobody holds this role"
+
+
+TRICKY_TITLE = "Restore: step #2; then %% verify #58;"
+
+
+def test_phase_chart_titles_cannot_break_the_mermaid_syntax():
+    """A colon, '#' or ';' in a title is an entity code in the chart; the title reads back whole.
+
+    Phase 1 ran over and is still running at generation time; phase 2 has not begun.
+    """
+    running = PhaseRow(
+        1, "p", TRICKY_TITLE, T0, T0 + timedelta(minutes=5), T0, None, 600, "overrun", 5
+    )
+    waiting = PhaseRow(
+        2, "q", "Next\nphase", T0 + timedelta(minutes=5), T0 + timedelta(hours=1), None, None,
+        None, "not_started", 0,
+    )  # fmt: skip
+    document = render_markdown(small_postmortem(phases=[running, waiting]))
+    ((info, source),) = fences(sections(document)[2]["Phases"])
+    assert info == "mermaid"
+    section_lines = [line for line in source.splitlines() if "section " in line]
+    assert section_lines[0] == "    section 1. Restore#58; step #35;2#59; then %% verify #35;58#59;"
+    chart = gantt(source)  # fails on any bare '#', ':' or ';' in a title or name
+    assert list(chart) == [f"1. {TRICKY_TITLE}", "2. Next phase"]
+    planned, actual = chart[f"1. {TRICKY_TITLE}"]
+    assert (planned.name, planned.start, planned.end) == ("planned", T0, T0 + timedelta(minutes=5))
+    assert (actual.name, actual.tags) == ("actual, running, 5 min over budget", ["crit", "active"])
+    assert (actual.start, actual.end) == (T0, T0 + timedelta(minutes=10))  # up to generation
+    assert [t.name for t in chart["2. Next phase"]] == ["planned"]  # not begun: no actual bar
+
+
+def test_page_folds_the_chart_source_and_shows_code_blocks_verbatim():
+    html = markdown_to_html(
+        "a\n```mermaid\ngantt\n    section <b>x</b>\n```\n\n````sql\nSELECT '```'\n# no heading\n````"
+    )
+    assert html == (
+        "<p>a</p>\n"
+        '<details class="chart-source"><summary>The chart as Mermaid text</summary>'
+        '<pre><code class="language-mermaid">gantt\n    section &lt;b&gt;x&lt;/b&gt;</code></pre>'
+        "</details>\n"
+        '<pre><code class="language-sql">SELECT &#x27;```&#x27;\n# no heading</code></pre>'
+    )
+
+
+def test_evidence_stays_bounded_and_hostile_values_stay_in_their_cells():
+    """Whatever a check stored, the document shows a bounded, well-formed part of it."""
+    long_query = "\n".join(f"SELECT {n} AS x -- line {n}" for n in range(100))
+    sql = ReportRow(
+        id="many",
+        title="Many rows",
+        family="task_data",
+        result="fail",
+        summary="",
+        evidence={
+            "ran": long_query,
+            "query": long_query,
+            "expected": {"no_rows": True},
+            "seen": {
+                "rows": 37,
+                "columns": ["id", "note"],
+                "first_rows": [[n, "a | b\n# c" if n == 0 else "x" * 500] for n in range(20)],
+            },
+            "differences": [f"difference {n}" for n in range(25)],
+            "params": None,
+        },
+        checked_at=T0,
+    )
+    login = ReportRow(
+        id="logins",
+        title="Logins",
+        family="auth_data",
+        result="fail",
+        summary="",
+        evidence={
+            "ran": "login as each of 14 account(s)",
+            "expected": {"accounts_logging_in": 14},
+            "seen": {
+                "accounts_logging_in": 0,
+                "accounts": [{"email": f"u{n}@x", "ok": False, "problem": "no"} for n in range(14)],
+            },
+            "differences": ["no"] * 14,
+            "source": "from SMOKE_TEST_ACCOUNTS",
+        },
+        checked_at=T0,
+    )
+    document = render_markdown(small_postmortem(validations=[sql, login]))
+    blocks = h3_blocks(sections(document)[2]["Validation evidence"])
+    many, logins = blocks["Many rows (`many`): fail"], blocks["Logins (`logins`): fail"]
+
+    assert bullets(many)[-2:] == ["difference 9", "… and 15 more"]
+    ((_, query),) = fences(many)
+    assert query.splitlines()[-1] == "-- … and 60 more lines" and len(query.splitlines()) == 41
+    compared, rows = tables(many)
+    assert compared == [{"Compared": "rows", "Expected": "none", "Seen": "37"}]
+    assert len(rows) == 10 and "**Rows seen** (37 rows):" in many and "… and 27 more" in many
+    assert plain(rows[0]["note"]) == "a | b\n# c"  # one cell, not a new column or heading
+    assert len(rows[1]["note"]) == 120 and rows[1]["note"].endswith("…")
+    assert "**Ran:**" not in many  # the query is what ran: shown once
+
+    compared, accounts = tables(logins)
+    assert compared == [{"Compared": "accounts_logging_in", "Expected": "14", "Seen": "**0**"}]
+    assert len(accounts) == 10 and accounts[0] == {"email": "u0@x", "ok": "false", "problem": "no"}
+    assert "… and 4 more" in logins and "**Source:** from SMOKE_TEST_ACCOUNTS" in logins
+    assert len(document) < 12_000

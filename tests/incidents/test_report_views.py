@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.incidents.mdparse import plain, sections
@@ -79,3 +81,21 @@ def test_incident_page_links_to_the_postmortem(client, demo, viewer):
     client.force_login(viewer)
     html = client.get(f"/incidents/{demo.incident.pk}/").content.decode()
     assert f'href="{url(demo, "/")}"' in html
+
+
+def _drawing(svg: str) -> list[tuple[str, ...]]:
+    """Every bar, line and label of a chart: element, class, position, size, text."""
+    shapes = re.findall(r'<(rect|line|text) class="([^"]+)" (?:id="[^"]*" )?x1?="([\d.]+)"', svg)
+    labels = re.findall(r'<text class="(?:row-label|tick-label)"[^>]*>([^<]*)<', svg)
+    return [*shapes, *labels]
+
+
+def test_incident_page_and_postmortem_chart_are_one_drawing(client, demo, viewer):
+    client.force_login(viewer)
+    page = client.get(f"/incidents/{demo.incident.pk}/").content.decode()
+    on_page = page[page.index('<svg xmlns="http://www.w3.org/2000/svg" viewBox') :]
+    on_page = on_page[: on_page.index("</svg>")]
+    file = client.get(url(demo, "/chart.svg")).content.decode()
+    assert 'class="gantt-svg"' in on_page and 'class="postmortem-chart"' in file
+    assert len(_drawing(file)) > 20
+    assert _drawing(on_page) == _drawing(file)

@@ -9,6 +9,10 @@ the state changes (on time -> at risk -> overrun) are announced by
 ``refresh_clocks`` — what Celery beat runs every 15 s — called here from a
 worker thread and pushed through Redis to the pages, which change without a
 reload. Screenshots of both pages are saved under test-artifacts/.
+
+Overruns that happened before the page was opened are shown to the IC too
+(a banner line per phase, dismissible per phase across reloads), with no
+browser notification; only the IC ever sees the banner.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from incidents import events, services
 from incidents.models import Incident, Phase
 from incidents.services.phases import refresh_clocks
 from runbooks.models import Runbook
-from tests.integration.browser import ROUND_TRIP_MS, report
+from tests.integration.browser import ROUND_TRIP_MS, report, wait_live
 from tests.integration.conftest import ARTIFACTS
 from tests.integration.processes import CHANNEL_PREFIX, REDIS_URL
 
@@ -156,7 +160,27 @@ def expected_now_x(page: Page) -> float:
     return left + width * (min(time.time(), end) - start) / (end - start)
 
 
-# --- the test ------------------------------------------------------------------------
+# Stands in for the browser's Notification API, permission granted: records what is shown.
+NOTIFICATION_SPY = """
+window.__notifications = [];
+window.Notification = class {
+  static permission = "granted";
+  static requestPermission() { return Promise.resolve("granted"); }
+  constructor(title, options) { window.__notifications.push(options.body); }
+};
+"""
+
+
+def spy_on_notifications(page: Page) -> None:
+    """For ``before_load``: every browser notification the page shows, in ``notifications``."""
+    page.add_init_script(NOTIFICATION_SPY)
+
+
+def notifications(page: Page) -> list[str]:
+    return list(page.evaluate("window.__notifications"))
+
+
+# --- the tests -------------------------------------------------------------------------
 
 
 def test_phase_chart_and_clocks_move_and_pushed_states_arrive(
@@ -178,7 +202,7 @@ def test_phase_chart_and_clocks_move_and_pushed_states_arrive(
     assert first.title == FIRST_PHASE
     age(incident, minutes=14)  # one minute left of fifteen: at risk, not yet announced
 
-    page = incident_page(ic, incident)
+    page = incident_page(ic, incident, before_load=spy_on_notifications)
     phone = incident_page(ic, incident, **PHONE)
     for p in (page, phone):
         p.evaluate("window.__sameDocument = true")  # a reload would wipe this marker
@@ -243,7 +267,9 @@ def test_phase_chart_and_clocks_move_and_pushed_states_arrive(
             "data-state", "overrun", timeout=ROUND_TRIP_MS
         )
         expect(p.locator("#overrun-banner")).to_be_visible()
-        expect(p.locator("#overrun-banner")).to_have_text(f"{FIRST_PHASE} is past its time budget.")
+        expect(p.locator("#overrun-banner .overrun-text")).to_have_text(
+            [f"{FIRST_PHASE} is past its time budget."]
+        )
     expect(clock.locator(".clock-state")).to_have_text("Overrun")
     expect(clock_text).to_have_text(re.compile(r"^1[67]:\d\d elapsed · over by [12]:\d\d$"))
     expect(chart.locator("rect.actual.late")).to_have_count(1)
@@ -258,9 +284,68 @@ def test_phase_chart_and_clocks_move_and_pushed_states_arrive(
     assert in_worker_thread(refresh_clocks) == []  # each change is announced once
     for p in (page, phone):
         assert p.evaluate("window.__sameDocument") is True  # no reload happened
+    # Seen turning while the page was open: the one overrun that notifies.
+    assert notifications(page) == [f"{FIRST_PHASE} is past its time budget."]
 
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the IC's page is {width}px wide on a 390px phone"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "phase-clocks.png", full_page=True)
     phone.screenshot(path=ARTIFACTS / "phase-clocks-phone.png")
+
+
+def test_overruns_already_there_at_load_show_the_ic_a_banner_and_no_one_else(
+    mig_incident, incident_page, ic, backend, viewer
+):
+    """The IC who opens the page late sees every overrun; dismissed stays dismissed.
+
+    An hour in, phase 1 (minutes 0-15) is still running and phase 2 (15-60) never
+    began: both are past their budgets, announced before anyone opened the page.
+    The IC's page shows a banner line for each, but no browser notification (those
+    are for overruns seen happening). A dismissed line stays dismissed for that
+    phase after a reload; the other stays. The responder and the viewer see the
+    clocks overrun and no banner.
+    """
+    incident = mig_incident
+    first, second = Phase.objects.filter(incident=incident, position__in=[0, 1])
+    services.assign_role(
+        incident_id=incident.pk, role_key="backend_engineer", user_id=backend.pk, by=ic
+    )
+    age(incident, minutes=61)
+    assert refresh_clocks() == [(first.pk, "overrun"), (second.pk, "overrun")]
+
+    page = incident_page(ic, incident, before_load=spy_on_notifications)
+    banner = page.locator("#overrun-banner")
+    lines = banner.locator(".overrun-text")
+    expect(banner).to_be_visible()
+    expect(lines).to_have_text(
+        [f"{first.title} is past its time budget.", f"{second.title} is past its time budget."]
+    )
+    assert notifications(page) == []  # there before the page: no notification
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "overrun-at-load.png")
+
+    banner.get_by_role("button", name=f"Dismiss: {first.title} is past its time budget.").click()
+    expect(lines).to_have_text([f"{second.title} is past its time budget."])
+    key = f"ripcord.overrun-dismissed.{incident.pk}.{first.pk}"
+    assert page.evaluate("(key) => localStorage.getItem(key)", key) == "1"
+
+    page.reload()
+    wait_live(page)
+    expect(lines).to_have_text([f"{second.title} is past its time budget."])
+    banner.get_by_role("button", name=f"Dismiss: {second.title} is past its time budget.").click()
+    expect(banner).to_be_hidden()
+    page.reload()
+    wait_live(page)
+    expect(page.locator(f"#phase-clock-{first.pk}")).to_have_attribute("data-state", "overrun")
+    expect(banner).to_be_hidden()
+    assert notifications(page) == []  # a reload repeats nothing
+
+    for who in (backend, viewer):
+        other = incident_page(who, incident, before_load=spy_on_notifications)
+        for phase in (first, second):
+            expect(other.locator(f"#phase-clock-{phase.pk}")).to_have_attribute(
+                "data-state", "overrun"
+            )
+        expect(other.locator("#overrun-banner")).to_have_count(0)
+        assert notifications(other) == []

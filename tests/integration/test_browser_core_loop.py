@@ -18,18 +18,20 @@ import io
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, WebSocketRoute, expect
 
+from common.tokens import create_token
 from incidents import events, services
 from incidents.models import Incident, Phase, RoleAssignment, Step, TimelineEntry
 from runbooks.models import Runbook, RunbookVersion
 from tests.integration.browser import wait_live
+from tests.integration.http import ApiClient
 from tests.integration.processes import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -40,6 +42,9 @@ CATCH_UP_MS = 5000  # a page whose socket comes back must be current again withi
 ROUND_TRIP_MS = 5000  # a request, its response applied (or a push), on a busy machine
 QUICK_MS = 500  # for states that hold already: a failing check gives up soon
 LOAD_MS = 10_000  # page load + socket open + first resync on a busy CI machine
+# live.js retries after min(5 s, 250 ms * 2^attempt), jittered by up to +25 %.
+MAX_BACKOFF_MS = 6250
+RECONNECT_MS = MAX_BACKOFF_MS + CATCH_UP_MS  # a page whose network is back must be current
 
 OWN_STEP = "Disable new endpoints"  # backend_engineer, requires nothing
 SYSADMIN_STEP = "Update schema"  # a manual step of the system administrator
@@ -380,6 +385,117 @@ def test_dropped_socket_catches_up_on_reconnect(
     report(
         capsys, f"socket released -> PM page caught up: {time.time() * 1000 - released_ms:.0f} ms"
     )
+    assert pm_page.evaluate("window.__sameDocument") is True  # no reload happened
+
+
+class FlakyNetwork:
+    """Stands between one page and the server's websocket (a Playwright WebSocket route).
+
+    While up, each socket the page opens is connected to the real server and
+    passes every frame through. ``drop()`` closes the server side of the open
+    socket, so the page sees a close it never asked for (code 1005, no status,
+    as when a proxy or the server goes away), and from then until ``restore()``
+    every new attempt is refused (1006, abnormal closure: nothing answered). The
+    retries are the page's own (static/js/live.js), with its backoff.
+    """
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self.refused = 0
+        self.is_down = False
+        self._servers: list[WebSocketRoute] = []
+
+    def attach(self, page: Page) -> None:
+        """For ``open_page(before_load=...)``: route the page's incident socket through here."""
+        page.route_web_socket(re.compile(r"/ws/incidents/\d+/$"), self._route)
+
+    def _route(self, socket: WebSocketRoute) -> None:
+        self.attempts += 1
+        if self.is_down:
+            self.refused += 1
+            socket.close(code=1006, reason="unreachable")
+            return
+        self._servers.append(socket.connect_to_server())
+
+    def drop(self) -> None:
+        self.is_down = True
+        self._servers[-1].close()
+
+    def restore(self) -> None:
+        self.is_down = False
+
+
+def wait_until(page: Page, condition: Callable[[], bool], what: str, timeout_ms: float) -> None:
+    """Wait for something only Python sees (a route handler's count), checking as it goes.
+
+    Route handlers run only while this thread is inside a Playwright call, so the
+    wait is made of short Playwright waits, with the condition checked between them.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what} after {timeout_ms:.0f} ms")
+        page.wait_for_timeout(20)
+
+
+def test_dropped_socket_reconnects_by_itself_and_catches_up(
+    mig_incident, asgi_server, incident_page, ic, backend, viewer, capsys
+):
+    """The PM's socket drops without his page asking; it comes back alone and catches up.
+
+    The server side of the socket closes (not ``ripcord.hold()``: the page's own
+    code never asked), and the page's retries are refused for a while. Meanwhile
+    the engineer ticks his step and adds a note through the API; the connected
+    IC sees both pushed, the PM's page does not. Once the network is back, the
+    PM's page reconnects by itself (live.js's backoff, no reload, no call from
+    the test) and shows the step done and the note within the bound: the longest
+    backoff delay plus the catch-up budget.
+    """
+    ic_page = incident_page(ic, mig_incident)
+    network = FlakyNetwork()
+    pm_page = incident_page(viewer, mig_incident, before_load=network.attach)
+    pm_page.evaluate("window.__sameDocument = true")
+    assert network.attempts == 1
+    step = step_of(mig_incident, OWN_STEP)
+    note = "v1 endpoints answer 503 now; watching error rate"
+
+    network.drop()
+    expect(pm_page.locator("body")).to_have_attribute(
+        "data-live", "reconnecting", timeout=ROUND_TRIP_MS
+    )
+
+    api = ApiClient(asgi_server.url, create_token(backend, "reconnect test")[1])
+    path = f"/incidents/{mig_incident.pk}"
+    assert api.post(f"{path}/steps/{step.pk}/complete").status_code == 200
+    assert api.post(f"{path}/timeline", {"text": note}).status_code == 201
+    # The changes went out: the connected IC has them ...
+    expect(step_card(ic_page, OWN_STEP)).to_have_attribute(
+        "data-state", "done", timeout=ROUND_TRIP_MS
+    )
+    expect(timeline_entries(ic_page, mig_incident, note)).to_have_count(1, timeout=ROUND_TRIP_MS)
+    # ... the PM's page tried again by itself, was refused, and still shows the old state.
+    wait_until(pm_page, lambda: network.refused >= 1, "a refused reconnect", ROUND_TRIP_MS)
+    expect(step_card(pm_page, OWN_STEP)).to_have_attribute(
+        "data-state", "pending", timeout=QUICK_MS
+    )
+    expect(timeline_entries(pm_page, mig_incident, note)).to_have_count(0, timeout=QUICK_MS)
+    expect(pm_page.locator("body")).to_have_attribute("data-live", "reconnecting")
+
+    restored_ms = time.time() * 1000
+    network.restore()
+    expect(step_card(pm_page, OWN_STEP)).to_have_attribute(
+        "data-state", "done", timeout=RECONNECT_MS
+    )
+    expect(timeline_entries(pm_page, mig_incident, note)).to_have_count(1, timeout=CATCH_UP_MS)
+    expect(timeline_entries(pm_page, mig_incident, f"Done: {OWN_STEP}")).to_have_count(1)
+    wait_live(pm_page, timeout=CATCH_UP_MS)
+    report(
+        capsys,
+        f"network back -> PM page reconnected and caught up: "
+        f"{time.time() * 1000 - restored_ms:.0f} ms, after {network.refused} refused attempt(s)"
+        f" (bound {RECONNECT_MS} ms)",
+    )
+    assert network.attempts == network.refused + 2  # the first socket, then the one that held
     assert pm_page.evaluate("window.__sameDocument") is True  # no reload happened
 
 
