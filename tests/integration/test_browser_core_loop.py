@@ -30,7 +30,7 @@ from common.tokens import create_token
 from incidents import events, services
 from incidents.models import Incident, Phase, RoleAssignment, Step, TimelineEntry
 from runbooks.models import Runbook, RunbookVersion
-from tests.integration.browser import wait_live
+from tests.integration.browser import step_card, wait_live
 from tests.integration.http import ApiClient
 from tests.integration.processes import ROOT
 
@@ -104,12 +104,6 @@ def mig_incident(mig002, ic, backend, sysadmin) -> Incident:
 
 
 # open_page and incident_page come from tests/integration/conftest.py.
-
-
-def step_card(page: Page, title: str) -> Locator:
-    return page.locator("article.step").filter(
-        has=page.get_by_role("heading", name=title, exact=True)
-    )
 
 
 def timeline_entries(page: Page, incident: Incident, text: str) -> Locator:
