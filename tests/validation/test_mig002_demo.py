@@ -1,5 +1,8 @@
 """Every MIG-002 validation against the real demo target, through the validation executor.
 
+The database checks ask the target; the login check asks the demo application
+serving it (APP_URL, see conftest).
+
 (a) after a correct rollback (bad migration, restore, sequences reset) every check passes;
 (b) after the bad migration every check fails, each for the damage it is about;
 (c) after a restore that then loses 5 tasks, 3 password hashes and one user's permissions,
@@ -50,7 +53,7 @@ def test_mig002_every_check_passes_after_a_correct_rollback(mig002, target, tmp_
         in lines
     )
     assert checks["tasks_accessible_to_owners"]["summary"] == "no tasks whose owner does not exist"
-    assert checks["login_works"]["summary"].startswith("3 accounts log in")
+    assert checks["login_works"]["summary"].startswith("3 accounts log in and see their tasks")
 
 
 def test_mig002_every_check_fails_after_the_bad_migration(mig002, target, tmp_path):
@@ -78,9 +81,13 @@ def test_mig002_every_check_fails_after_the_bad_migration(mig002, target, tmp_pa
         in (checks["task_metadata_intact"]["evidence"]["differences"])
     )
     assert summary["task_relationships_intact"].startswith("task_tags: ")
-    assert summary["login_works"].startswith(
-        "1 of 3 accounts cannot log in: the password hash of demo200@todo.example"
+    # demo200's hash was cut; the application refuses that login and says why.
+    assert summary["login_works"] == (
+        "1 of 3 accounts cannot log in: demo200@todo.example: POST /login answered 401"
+        " (the stored password hash is not a valid pbkdf2_sha256 hash)"
     )
+    assert checks["login_works"]["evidence"]["seen"]["accounts_logging_in"] == 2
+
     assert summary["sessions_work"].startswith(
         "session problems: 1 — sessions.user_id is uuid, the application looks users up by integer id"
     )

@@ -28,6 +28,7 @@ def demo_env(monkeypatch, target):
     """Point MIG-002's demo environment at the test target, as a worker's overrides do."""
     monkeypatch.setenv("RIPCORD_ENV_DEMO_TARGET_DATABASE_URL", target.dsn)
     monkeypatch.setenv("RIPCORD_ENV_DEMO_BACKUP_FILE", str(target.backup))
+    monkeypatch.setenv("RIPCORD_ENV_DEMO_APP_URL", target.app_url)
     monkeypatch.delenv("RIPCORD_DEMO_SMOKE_ACCOUNTS", raising=False)
     return target
 
