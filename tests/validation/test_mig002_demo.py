@@ -1,6 +1,6 @@
 """Every MIG-002 validation against the real demo target, through the validation executor.
 
-The database checks ask the target; the login check asks the demo application
+The database checks ask the target; the login and API checks ask the demo application
 serving it (APP_URL, see conftest).
 
 (a) after a correct rollback (bad migration, restore, sequences reset) every check passes;
@@ -27,6 +27,7 @@ ALL = [
     "login_works",
     "sessions_work",
     "password_hashes_valid",
+    "api_endpoints_answer",
 ]
 
 
@@ -47,13 +48,14 @@ def test_mig002_every_check_passes_after_a_correct_rollback(mig002, target, tmp_
 
     assert [v.id for v in mig002.validations] == ALL
     assert {key: c["result"] for key, c in checks.items()} == dict.fromkeys(ALL, "pass"), lines
-    assert outcome.succeeded and outcome.summary == "all 9 checks passed"
+    assert outcome.succeeded and outcome.summary == "all 10 checks passed"
     assert (
         "PASS user_accounts_exist — 300 users (integer ids), as in the pre-migration backup"
         in lines
     )
     assert checks["tasks_accessible_to_owners"]["summary"] == "no tasks whose owner does not exist"
     assert checks["login_works"]["summary"].startswith("3 accounts log in and see their tasks")
+    assert checks["api_endpoints_answer"]["summary"] == "HTTP 200 as expected"
 
 
 def test_mig002_every_check_fails_after_the_bad_migration(mig002, target, tmp_path):
@@ -87,7 +89,11 @@ def test_mig002_every_check_fails_after_the_bad_migration(mig002, target, tmp_pa
         " (the stored password hash is not a valid pbkdf2_sha256 hash)"
     )
     assert checks["login_works"]["evidence"]["seen"]["accounts_logging_in"] == 2
-
+    # The rollout switched the migration's features on; the API says so.
+    assert checks["api_endpoints_answer"]["evidence"]["differences"] == [
+        "json uuid_ids: False expected, True seen",
+        "json api_v1: False expected, True seen",
+    ]
     assert summary["sessions_work"].startswith(
         "session problems: 1 — sessions.user_id is uuid, the application looks users up by integer id"
     )
@@ -123,7 +129,7 @@ def test_mig002_corrupted_restore_fails_exactly_the_right_checks(mig002, target,
     failed = {key for key, c in checks.items() if c["result"] != "pass"}
     assert failed == {"task_metadata_intact", "password_hashes_valid", "user_permissions_preserved"}
     assert outcome.summary == (
-        "3 of 9 checks did not pass: user_permissions_preserved, task_metadata_intact,"
+        "3 of 10 checks did not pass: user_permissions_preserved, task_metadata_intact,"
         " password_hashes_valid"
     )
     tasks = checks["task_metadata_intact"]["evidence"]
