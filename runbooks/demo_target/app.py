@@ -216,7 +216,11 @@ class Handler(BaseHTTPRequestHandler):
         return login(self.server.dsn, email, password)
 
     def _form(self) -> dict[str, Any]:
-        length = int(self.headers.get("Content-Length") or 0)
+        text = self.headers.get("Content-Length") or "0"
+        # A negative length would read until the client hangs up: refuse it like garbage.
+        if not text.isdigit():
+            raise Refused(HTTPStatus.BAD_REQUEST, "bad_request", "a Content-Length is required")
+        length = int(text)
         if length > MAX_BODY_BYTES:
             raise Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too_large", "body too large")
         body = self.rfile.read(length).decode("utf-8", errors="replace")

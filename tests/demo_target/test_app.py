@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -116,6 +117,8 @@ def test_app_login_without_credentials_is_a_bad_request(app):
     assert call(f"{app.url}/login", form={"email": "demo100@todo.example"}).status == 400
     broken = call(f"{app.url}/login", body=b"{", Content_Type="application/json")
     assert (broken.status, broken.json["reason"]) == (400, "the body is not a JSON object")
+    huge = call(f"{app.url}/login", body=b"x" * (demo_app.MAX_BODY_BYTES + 1))
+    assert (huge.status, huge.json["error"]) == (413, "too_large")
 
 
 def test_app_tasks_are_the_session_users_tasks(app, target):
@@ -230,3 +233,11 @@ def test_app_unknown_routes_and_methods_answer_json(app):
     assert call(f"{app.url}/nope").status == 404
     assert call(f"{app.url}/login").status == 405
     assert call(f"{app.url}/api/tasks", body=b"").status == 404
+
+
+def test_app_refuses_a_negative_content_length_instead_of_waiting(app):
+    port = app.server.server_address[1]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n")
+        head = conn.recv(4096).decode()
+    assert head.startswith("HTTP/1.0 400 ")
