@@ -330,4 +330,6 @@ def target_problem(dsn: str) -> str | None:
         pg.connect(dsn).close()
     except pg.TargetUnavailable as exc:
         return str(exc)
+    except psycopg.Error as exc:  # e.g. an unparsable TARGET_DATABASE_URL: bin/demo goes on
+        return f"{type(exc).__name__}: {_first_line(exc)}"
     return None

@@ -6,6 +6,7 @@ from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
@@ -91,7 +92,11 @@ class Command(BaseCommand):
         Only when the demo target database exists: embedded mode needs no PostgreSQL,
         so without one this says how to make the target and goes on.
         """
-        config = target_settings(Path(settings.VAR_DIR))
+        try:
+            config = target_settings(Path(settings.VAR_DIR))
+        except psycopg.Error as exc:  # an unparsable TARGET_DATABASE_URL
+            self.stderr.write(f"Demo todo application not started: {exc}")
+            return None
         if problem := app.target_problem(config.dsn):
             self.stdout.write(
                 f"No demo target database to serve ({problem}).\n"
