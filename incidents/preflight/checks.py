@@ -3,21 +3,31 @@
 * ``backup``: the backup file named by a variable exists, is recent enough, and
   (``verify: pg_restore_list``) ``pg_restore --list`` can read its table of contents;
 * ``marker``: the point-in-time recovery marker file exists; its content is shown;
-* ``flag``: feature flags (``name=on|off`` pairs in a variable) have the expected value.
+* ``flag``: feature flags have the expected value, as the application's flags
+  endpoint reports them (``url``), or as ``name=on|off`` pairs in a variable.
 
 No Django here: the service resolves the environment and stores what these return.
+Requests go through the http executor's ``send``, with its rules (no redirects, no
+proxy from the worker's environment).
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runbooks.executors.base import ExecutorError
+from runbooks.executors.http import fill, send
+
 RESTORE_LIST_TIMEOUT = 60
+FLAG_TIMEOUT_SECONDS = 10
+FLAG_KEYS = {"url", "json_path", "variable", "flags", "expect"}
 
 
 @dataclass(frozen=True)
@@ -86,19 +96,25 @@ def marker(params: Mapping[str, Any], env: Mapping[str, str]) -> CheckOutcome:
 
 
 def flag(params: Mapping[str, Any], env: Mapping[str, str]) -> CheckOutcome:
-    variable = str(params.get("variable", "FEATURE_FLAGS"))
-    if variable not in env:
-        return CheckOutcome("error", f"the environment sets no {variable}")
-    seen = {}
-    for part in env[variable].split(","):  # "name=value" pairs
-        name, _, value = part.strip().partition("=")
-        if name:
-            seen[name] = value
+    """The named flags have the expected value, as the application reports them.
+
+    ``url`` (``${APP_URL}/api/flags``, filled from the environment's variables) is
+    asked with a GET for a JSON object of flags, ``{"uuid_ids": false, ...}``, or the
+    object found at the dotted ``json_path`` in its answer; true and false read as
+    on and off. ``variable`` instead reads ``name=on|off`` pairs from a variable, for
+    an environment whose flags are configuration rather than a service to ask.
+    """
+    if problems := _flag_problems(params):
+        return CheckOutcome("error", "; ".join(problems))
+    read = _flags_from_url(params, env) if "url" in params else _flags_from_variable(params, env)
+    if isinstance(read, CheckOutcome):
+        return read
+    seen, source = read
     expect = str(params.get("expect", "off"))
     wanted = [str(name) for name in params.get("flags", [])]
     wrong = {name: seen.get(name, "missing") for name in wanted if seen.get(name) != expect}
     evidence = {
-        "variable": variable,
+        **source,
         "expected": expect,
         "seen": {n: seen.get(n, "missing") for n in wanted},
     }
@@ -106,6 +122,68 @@ def flag(params: Mapping[str, Any], env: Mapping[str, str]) -> CheckOutcome:
         listed = ", ".join(f"{k}={v}" for k, v in wrong.items())
         return CheckOutcome("fail", f"flags not {expect}: {listed}", evidence)
     return CheckOutcome("pass", f"{', '.join(wanted)} all {expect}", evidence)
+
+
+def _flag_problems(params: Mapping[str, Any]) -> list[str]:
+    problems = [f"flag: unknown key {key!r}" for key in sorted(set(params) - FLAG_KEYS)]
+    if ("url" in params) == ("variable" in params):
+        problems.append("flag: give 'url' (a flags endpoint) or 'variable', not both or neither")
+    flags = params.get("flags")
+    if not isinstance(flags, list) or not flags or not all(isinstance(f, str) for f in flags):
+        problems.append("flag: 'flags' must list the flags to check")
+    return problems
+
+
+def _flags_from_variable(
+    params: Mapping[str, Any], env: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, Any]] | CheckOutcome:
+    variable = str(params["variable"])
+    if variable not in env:
+        return CheckOutcome("error", f"the environment sets no {variable}")
+    seen = {}
+    for part in env[variable].split(","):  # "name=value" pairs
+        name, _, value = part.strip().partition("=")
+        if name:
+            seen[name] = value
+    return seen, {"variable": variable}
+
+
+def _flags_from_url(
+    params: Mapping[str, Any], env: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, Any]] | CheckOutcome:
+    template = str(params["url"])
+    source: dict[str, Any] = {"url": template}  # the template: a filled URL may hold secrets
+    try:
+        request = urllib.request.Request(
+            fill(template, env), headers={"Accept": "application/json"}
+        )
+        response = send(request, timeout=FLAG_TIMEOUT_SECONDS)
+    except ExecutorError as exc:
+        return CheckOutcome("error", f"cannot read the flags from {template}: {exc}", source)
+    source |= {"status": response.status}
+    text = response.body.decode("utf-8", errors="replace")
+    if response.status != 200:
+        source |= {"body_excerpt": text[:500]}
+        return CheckOutcome(
+            "error", f"GET {template} answered HTTP {response.status}: flags unknown", source
+        )
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return CheckOutcome("error", f"GET {template} did not answer JSON", source)
+    path = params.get("json_path")
+    for part in str(path).split(".") if path else []:
+        document = document.get(part) if isinstance(document, dict) else None
+    if not isinstance(document, dict):
+        where = f" at {path}" if path else ""
+        return CheckOutcome("error", f"GET {template} answered no object of flags{where}", source)
+    return {str(name): _flag_value(value) for name, value in document.items()}, source
+
+
+def _flag_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 FAMILIES: dict[str, Callable[[Mapping[str, Any], Mapping[str, str]], CheckOutcome]] = {

@@ -5,14 +5,16 @@ and tests can all drive it. The life of a drill:
 
 1. ``create_target``: the pre-migration database (integer ids, deterministic rows);
 2. ``take_backup``: the ``pg_dump -Fc`` archive the rollback restores;
-3. ``apply_bad_migration``: UUID ids and the damage that triggers the rollback;
+3. ``apply_bad_migration``: UUID ids, the feature flags switched on, and the
+   damage that triggers the rollback;
 4. the runbook restores (``restore_backup``) and resets sequences (``reset_sequences``);
-5. ``fingerprint`` / ``sequence_state`` / ``check_login`` prove the result.
+5. ``fingerprint`` / ``sequence_state`` and the checks against the demo
+   application (``app.py``: login, tasks, flags) prove the result.
 """
 
 from __future__ import annotations
 
-from runbooks.demo_target.demo_login import check_login, demo_credentials, login_problem
+from runbooks.demo_target.data import demo_credentials
 from runbooks.demo_target.fingerprint import (
     Fingerprint,
     SequenceState,
@@ -36,13 +38,11 @@ __all__ = [
     "TargetError",
     "TargetUnavailable",
     "apply_bad_migration",
-    "check_login",
     "create_target",
     "demo_credentials",
     "diff_fingerprints",
     "drop_target",
     "fingerprint",
-    "login_problem",
     "reset_sequences",
     "restore_backup",
     "sequence_state",

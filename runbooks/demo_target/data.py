@@ -6,8 +6,20 @@ timestamp is placed around ``ANCHOR``, and live sessions expire after
 ``LIVE_SESSIONS_UNTIL`` (far ahead, so demo logins keep working whenever the demo
 is run; expired sessions lie before the anchor).
 
-Demo accounts (see demo_login.py): every 100th user is ``demo<id>@todo.example``
-with password ``demo-password-<id>`` and always one live session.
+Demo accounts: every 100th user, ids 100, 200, 300, ..., is
+
+* email ``demo<id>@todo.example``, e.g. ``demo100@todo.example``
+* password ``demo-password-<id>``, e.g. ``demo-password-100``
+* holding one live session (expiring in 2035 or later).
+
+With the default 1,000 users that is ten accounts (100 to 1000). The bad
+migration truncates the hash of every eighth user, so after it the accounts
+200, 400, 600, ... can no longer log in to the demo application (app.py), while
+100, 300, 500, ... still can; after a good restore all of them can again. All
+other users have random passwords nobody knows.
+
+Feature flags (FEATURE_FLAGS) are all off before the migration: the backup holds
+them off, the bad migration switches them on as the rollout did.
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ from runbooks.demo_target.passwords import make_password_hash
 ANCHOR = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 LIVE_SESSIONS_UNTIL = datetime(2035, 1, 1, tzinfo=UTC)
 DEMO_EVERY = 100
+FEATURE_FLAGS = ("api_v1", "uuid_ids")  # the features MIG-002 shipped behind flags
 
 Row = tuple[object, ...]
 
@@ -80,6 +93,14 @@ def demo_password(user_id: int) -> str:
     return f"demo-password-{user_id}"
 
 
+def demo_credentials(users: int) -> list[tuple[str, str]]:
+    """(email, password) of every demo account in a target generated with ``users`` users."""
+    return [
+        (demo_email(user_id), demo_password(user_id))
+        for user_id in range(DEMO_EVERY, users + 1, DEMO_EVERY)
+    ]
+
+
 def build_rows(*, users: int, tasks: int, seed: int) -> dict[str, list[Row]]:
     """Every table's rows, keyed by table name (see schema.COLUMNS for the column order)."""
     if users < 1 or tasks < 0:
@@ -89,6 +110,7 @@ def build_rows(*, users: int, tasks: int, seed: int) -> dict[str, list[Row]]:
     rows.update(_users(rng, users))
     rows["tags"] = [(tag_id, name, color) for tag_id, (name, color) in enumerate(TAGS, 1)]
     rows.update(_tasks(rng, users, tasks))
+    rows["feature_flags"] = [(name, False) for name in FEATURE_FLAGS]
     return rows
 
 

@@ -13,6 +13,13 @@ in UTC and ISO dates) over the columns in CHECKSUM_COLUMNS, sorted in C collatio
 and joined by newlines: independent of physical row order, so a restored table
 with the same content has the same checksum. ``sequence_state(dsn)`` is kept
 apart: sequences are expected to move after a restore, the data is not.
+
+``feature_flags`` is part of the fingerprint like every other table: the flags
+are data the backup holds (all off), the bad migration switches them on, and a
+restore that left them on would not have given the pre-migration database back.
+``sessions`` is too, so a fingerprint taken after logins through the demo
+application differs from the backup's by exactly those sessions
+(``tables.sessions`` and ``checksums.sessions``): compare before logging in.
 """
 
 from __future__ import annotations
@@ -27,7 +34,8 @@ from runbooks.demo_target import pg
 from runbooks.demo_target.schema import COLUMNS, SEQUENCES
 from runbooks.demo_target.scripts import INTEGER_TYPES, id_column_type, sequence_exists
 
-# Every column the generator loads is part of the checksum: a changed value anywhere shows.
+# Every column the generator loads is part of the checksum: a changed value anywhere
+# shows, a feature flag left on included.
 CHECKSUM_COLUMNS: dict[str, tuple[str, ...]] = dict(COLUMNS)
 ID_TABLES = ("users", "tasks")
 

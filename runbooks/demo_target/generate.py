@@ -129,6 +129,8 @@ DELETE FROM permissions
  WHERE user_id % 3 = 0 AND permission NOT IN ('tasks.read', 'tasks.write');
 -- Defect: profile time zones were reset to the column default for one shard.
 UPDATE profiles SET timezone = 'UTC' WHERE user_id % 10 = 5;
+-- Not a defect: the rollout switched on the features the migration shipped.
+UPDATE feature_flags SET enabled = true;
 
 -- Swap the keys. CASCADE drops the foreign keys pointing at users/tasks and the
 -- integer id sequences (owned by the columns), as the shipped migration did.
@@ -180,7 +182,8 @@ def apply_bad_migration(dsn: str) -> None:
     One transaction, like the real migration tool: it either fully applies or
     leaves the pre-migration database. After it, ``users.id`` and ``tasks.id``
     (and every reference to them) are UUIDs, ``user_id_seq``/``task_id_seq`` are
-    gone, and the defects listed in BAD_MIGRATION are in the data.
+    gone, every feature flag is on, and the defects listed in BAD_MIGRATION are
+    in the data.
     """
     with pg.connect(dsn) as conn:
         conn.execute(BAD_MIGRATION)

@@ -25,6 +25,7 @@ TABLES: tuple[str, ...] = (
     "tasks",
     "task_tags",
     "recurrences",
+    "feature_flags",
 )
 
 # Sequence -> the table whose ``id`` it feeds.
@@ -57,6 +58,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "task_tags": ("task_id", "tag_id"),
     "recurrences": ("task_id", "rule", "next_at"),
+    "feature_flags": ("name", "enabled"),
 }
 
 DDL = """
@@ -143,6 +145,13 @@ CREATE TABLE recurrences (
     next_at timestamptz NOT NULL,
     CONSTRAINT recurrences_pkey PRIMARY KEY (task_id),
     CONSTRAINT recurrences_task_id_fkey FOREIGN KEY (task_id) REFERENCES tasks (id) ON DELETE CASCADE
+);
+
+-- The application's feature flags (GET /api/flags of the demo app reads them).
+CREATE TABLE feature_flags (
+    name text NOT NULL,
+    enabled boolean NOT NULL DEFAULT false,
+    CONSTRAINT feature_flags_pkey PRIMARY KEY (name)
 );
 """
 

@@ -34,6 +34,8 @@ import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import Message
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -118,14 +120,45 @@ class HttpExecutor:
         if not request.has_header("User-agent"):
             request.add_header("User-Agent", "ripcord-executor")
         emit(as_line(f"{method} {template}"))
-        try:
-            with _opener().open(request, timeout=max(watch.remaining(), 0.001)) as response:
-                status, reason = int(response.status), str(response.reason)
-                content_type = response.headers.get("Content-Type", "")
-                raw = b"" if method == "HEAD" else response.read(MAX_BODY_BYTES)
-        except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
-            raise _failure(method, exc) from exc
-        return _judge(command, status, reason, content_type, raw, emit, template)
+        response = send(request, timeout=watch.remaining())
+        return _judge(
+            command,
+            response.status,
+            response.reason,
+            response.headers.get("Content-Type", ""),
+            response.body,
+            emit,
+            template,
+        )
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    reason: str
+    headers: Message
+    body: bytes  # at most MAX_BODY_BYTES
+
+
+def send(request: urllib.request.Request, *, timeout: float) -> Response:
+    """Send one request through the executor's opener (see the module docstring).
+
+    Any status is a Response; a connection that failed or timed out raises
+    ExecutorError (TransientExecutorError for methods safe to repeat). Validation
+    and pre-flight checks that talk to an application use this too, so every
+    request Ripcord makes follows the same rules.
+    """
+    method = request.get_method()
+    try:
+        with _opener().open(request, timeout=max(timeout, 0.001)) as response:
+            return Response(
+                status=int(response.status),
+                reason=str(response.reason),
+                headers=response.headers,
+                body=b"" if method == "HEAD" else response.read(MAX_BODY_BYTES),
+            )
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+        raise _failure(method, exc) from exc
 
 
 def _judge(

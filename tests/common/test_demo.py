@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+import urllib.request
+import uuid
 from io import StringIO
 
 import pytest
@@ -9,7 +12,12 @@ from django.core.management.base import CommandError
 
 from common import demo
 from common.capabilities import COMMANDERS, RESPONDERS, VIEWERS
+from common.management.commands.demo import Command as DemoCommand
+from runbooks.demo_target import create_target, drop_target
+from runbooks.executors.http import send
 from tests.common.conftest import URLS
+
+TARGET_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +105,37 @@ def test_demo_command_prepares_users_and_prints_table(settings, monkeypatch):
     assert "pm-demo" in printed
     assert "http://127.0.0.1:8123/accounts/login/" in printed
     assert loaded in ([], ["skipped"])
+
+
+def test_demo_says_how_to_make_the_demo_target_when_there_is_none(monkeypatch, tmp_path):
+    # Embedded mode needs no PostgreSQL: no server there is a hint, not a failure.
+    monkeypatch.setenv("TARGET_DATABASE_URL", "postgres://postgres@127.0.0.1:1/todo_demo")
+    out = StringIO()
+
+    running = DemoCommand(stdout=out).start_demo_app(0)
+
+    assert running is None
+    assert "No demo target database to serve (cannot connect to " in out.getvalue()
+    assert "manage.py demo_target create" in out.getvalue()
+    monkeypatch.setenv("TARGET_DATABASE_URL", "not a = database url")
+    assert DemoCommand(stdout=StringIO()).start_demo_app(0) is None
+
+
+def test_demo_serves_the_demo_app_when_the_target_exists(monkeypatch):
+    name = f"todo_demo_{uuid.uuid4().hex[:8]}"
+    dsn = create_target(TARGET_ADMIN, name, users=100, tasks=100)
+    monkeypatch.setenv("TARGET_DATABASE_URL", dsn)
+    out = StringIO()
+    try:
+        running = DemoCommand(stdout=out).start_demo_app(0)
+        assert running is not None
+        try:
+            flags = send(urllib.request.Request(f"{running.url}/api/flags"), timeout=10)
+        finally:
+            running.stop()
+    finally:
+        drop_target(TARGET_ADMIN, name)
+    assert (flags.status, json.loads(flags.body)) == (200, {"api_v1": False, "uuid_ids": False})
+    printed = out.getvalue()
+    assert f"Demo todo application for {name} on {running.url}." in printed
+    assert f"RIPCORD_ENV_DEMO_APP_URL={running.url}" in printed  # not on MIG-002's port

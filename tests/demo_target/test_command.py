@@ -2,12 +2,24 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from runbooks.demo_target.pg import with_dbname
+from runbooks.executors.base import ExecutorError
+from runbooks.executors.http import send
 from tests.demo_target.conftest import ADMIN_DSN
+from tests.integration.processes import free_port, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -66,3 +78,40 @@ def test_restore_without_a_backup_says_so(target_env):
 
     with pytest.raises(CommandError, match="no backup"):
         run("restore")
+
+
+def test_serve_runs_the_app_in_the_foreground_until_interrupted(target_env):
+    run("create", "--users=100", "--tasks=100")
+    port = free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings"}
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "demo_target", "serve", f"--port={port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: healthz(port) == 200, timeout=30, what="the demo app to answer")
+    finally:
+        server.send_signal(signal.SIGINT)  # Ctrl-C
+        out, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert f"on http://127.0.0.1:{port} (Ctrl-C stops it)" in out
+
+
+def test_serve_says_when_the_port_is_taken(target_env):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(CommandError, match=r"cannot listen on 127\.0\.0\.1:"):
+            run("serve", f"--port={taken.getsockname()[1]}")
+
+
+def healthz(port: int) -> int | None:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz")
+    try:
+        return send(request, timeout=2).status
+    except ExecutorError:  # not listening yet
+        return None

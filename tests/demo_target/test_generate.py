@@ -64,6 +64,9 @@ def test_bad_migration_switches_to_uuids_and_damages_rows(target):
     assert after["checksums"]["tags"] == before["checksums"]["tags"]  # tags were not migrated
     for table in ("users", "tasks", "profiles", "task_tags", "recurrences"):
         assert after["checksums"][table] != before["checksums"][table], table
+    # The rollout's flags are on: the fingerprint shows it, so a restore must undo it too.
+    assert after["tables"]["feature_flags"] == before["tables"]["feature_flags"] == 2
+    assert "checksums.feature_flags" in " ".join(diff_fingerprints(before, after))
     assert "id_types.users: integer -> uuid" in diff_fingerprints(before, after)
     states = sequence_state(target)
     assert not states["user_id_seq"]["exists"]

@@ -1,9 +1,10 @@
 """Scripted steps on the real stack: uvicorn, a Celery worker process, beat, Redis, PostgreSQL.
 
 These prove the parts fit: the MIG-002 data rollback really restores the demo
-target; a worker killed mid-step leaves the run interrupted and never re-runs it
-by itself; a double-submitted run executes once; secrets and hostile variable
-values stay data and never leave the worker unredacted.
+target (and the demo application over it, which the worker's pre-flight asks for
+the feature flags, says so); a worker killed mid-step leaves the run interrupted
+and never re-runs it by itself; a double-submitted run executes once; secrets and
+hostile variable values stay data and never leave the worker unredacted.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from django.core.management import call_command
 
 from common.capabilities import COMMANDERS, RESPONDERS, VIEWERS
 from common.tokens import create_token
-from incidents.models import Incident, StepRun, StepRunLogChunk, TimelineEntry
+from incidents.models import Incident, SafeguardCheck, StepRun, StepRunLogChunk, TimelineEntry
+from incidents.tasks import run_preflight_task
+from runbooks.demo_target import app as demo_app
 from runbooks.demo_target import (
     apply_bad_migration,
     create_target,
@@ -73,9 +76,24 @@ DEMO_OVERRIDES = {
 
 
 @pytest.fixture(scope="session")
-def worker(django_db_setup, django_db_blocker):
+def demo_app_url():
+    """The demo todo application over this run's target: the demo environment's APP_URL.
+
+    It connects per request, so it serves each test's freshly created target."""
+    running = demo_app.start(TARGET_DSN, port=0)
+    yield running.url
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def worker(django_db_setup, django_db_blocker, demo_app_url):
     with django_db_blocker.unblock():
-        process = start_worker(ARTIFACTS, queues="default,database", **DEMO_OVERRIDES)
+        process = start_worker(
+            ARTIFACTS,
+            queues="default,database",
+            RIPCORD_ENV_DEMO_APP_URL=demo_app_url,
+            **DEMO_OVERRIDES,
+        )
     yield process
     process.stop()
 
@@ -229,10 +247,20 @@ def verify(api, incident: dict[str, Any]) -> StepRun:
     return wait_run(started.json()["id"], "succeeded", "failed", "timed_out", timeout=60)
 
 
+def flag_checks(incident_id: int, count: int) -> list[SafeguardCheck]:
+    """The flags_default_off results pre-flight recorded on the worker, newest first."""
+    rows = SafeguardCheck.objects.filter(incident_id=incident_id, safeguard_id="flags_default_off")
+    wait_for(lambda: rows.count() >= count, timeout=30, what=f"{count} pre-flight flag checks")
+    return list(rows.order_by("-pk"))
+
+
 @pytest.mark.timeout(150)
 def test_mig002_rollback_restores_the_demo_target(demo_target, worker, api, people):
     call_command("load_runbooks", verbosity=0)
     incident = open_incident(api, "mig-002", "demo")
+    # Opening ran pre-flight on the worker: the app reports the rollout's flags on.
+    [broken] = flag_checks(incident["id"], 1)
+    assert (broken.result, broken.summary) == ("fail", "flags not off: uuid_ids=on, api_v1=on")
     run = roll_back(api, incident)
     log = log_of(run.pk)
     assert run.queue == "database" and run.exit_code == 0
@@ -246,6 +274,11 @@ def test_mig002_rollback_restores_the_demo_target(demo_target, worker, api, peop
     for state in sequence_state(TARGET_DSN).values():
         assert state["is_past_max"], state
     assert Incident.objects.get(pk=incident["id"]).steps.get(key="restore_database").state == "done"
+
+    # Pre-flight again, on demand: the restored flags are off (read while writes are stopped).
+    run_preflight_task.apply_async(args=(incident["id"],))
+    restored = flag_checks(incident["id"], 2)[0]
+    assert (restored.result, restored.summary) == ("pass", "uuid_ids, api_v1 all off")
 
     # Every MIG-002 validation check passes on the restored target, through the worker too.
     checked = verify(api, incident)

@@ -150,12 +150,22 @@ def test_mig_002_validations_match_plan(plan, spec):
     for section in sections:
         titles = [v.title for v in spec.validations if v.family == families[section.title]]
         assert titles == section.bullets(), section.title
-    assert len(spec.validations) == sum(len(s.bullets()) for s in sections)
+    data_checks = [v for v in spec.validations if v.family in families.values()]
+    assert len(data_checks) == sum(len(s.bullets()) for s in sections)
+    # Beyond the plan's data validations: smoke checks of the application, run only by
+    # the post-rollback validation steps ("Test API endpoints and data consistency").
+    smoke = [v for v in spec.validations if v.family not in families.values()]
+    assert [(v.id, v.family, v.check and v.check.kind) for v in smoke] == [
+        ("api_endpoints_answer", "application", "http")
+    ]
     assert all(v.check is not None for v in spec.validations)
     used = {
         v for step in spec.all_steps() if step.kind == StepKind.VALIDATION for v in step.validations
     }
     assert used == {v.id for v in spec.validations}  # every check is run by a step
+    last_phase = {v for step in spec.phases[-1].steps for v in step.validations}
+    earlier = {v for phase in spec.phases[:-1] for step in phase.steps for v in step.validations}
+    assert {v.id for v in smoke} <= last_phase - earlier
 
 
 def test_mig_002_post_rollback_validation_is_last_phase(plan, spec):

@@ -2,8 +2,10 @@
 
 One database per test session (``todo_val_<uuid8>``), made as ``manage.py demo_target
 create`` makes it: the pre-migration data, the ``pg_dump -Fc`` backup, and the
-fingerprint written beside the backup. Every test that uses ``target`` gets it freshly
-restored from that backup (about 0.3 s), so tests may damage it as they like.
+fingerprint written beside the backup; and the demo todo application over it, on a
+thread on a free port (its URL is the environment's APP_URL). Every test that uses
+``target`` gets it freshly restored from that backup (about 0.3 s), so tests may
+damage it as they like.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from runbooks.demo_target import app as demo_app
 from runbooks.demo_target import (
     create_target,
     drop_target,
@@ -44,11 +47,16 @@ class DemoTarget:
     dbname: str
     backup: Path
     before: Fingerprint  # the fingerprint taken with the backup
+    app_url: str  # the demo application serving this target
 
     @property
     def env(self) -> dict[str, str]:
         """The MIG-002 demo environment's variables that the checks read, pointed at this target."""
-        return {"TARGET_DATABASE_URL": self.dsn, "BACKUP_FILE": str(self.backup)}
+        return {
+            "TARGET_DATABASE_URL": self.dsn,
+            "BACKUP_FILE": str(self.backup),
+            "APP_URL": self.app_url,
+        }
 
 
 def write_backup_fingerprint(settings: TargetSettings, before: Fingerprint) -> Path:
@@ -62,12 +70,14 @@ def demo_target(tmp_path_factory) -> Iterator[DemoTarget]:
     dbname = f"todo_val_{uuid.uuid4().hex[:8]}"
     backup = tmp_path_factory.mktemp("backups") / "pre_migration.backup"
     dsn = create_target(ADMIN_DSN, dbname, users=USERS, tasks=TASKS)
+    app = demo_app.start(dsn, port=0)
     try:
         before = fingerprint(dsn)
         take_backup(dsn, backup)
         write_backup_fingerprint(TargetSettings(dsn, ADMIN_DSN, backup), before)
-        yield DemoTarget(dsn=dsn, dbname=dbname, backup=backup, before=before)
+        yield DemoTarget(dsn=dsn, dbname=dbname, backup=backup, before=before, app_url=app.url)
     finally:
+        app.stop()
         drop_target(ADMIN_DSN, dbname)
 
 

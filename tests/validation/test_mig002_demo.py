@@ -1,5 +1,8 @@
 """Every MIG-002 validation against the real demo target, through the validation executor.
 
+The database checks ask the target; the login and API checks ask the demo application
+serving it (APP_URL, see conftest).
+
 (a) after a correct rollback (bad migration, restore, sequences reset) every check passes;
 (b) after the bad migration every check fails, each for the damage it is about;
 (c) after a restore that then loses 5 tasks, 3 password hashes and one user's permissions,
@@ -25,6 +28,7 @@ ALL = [
     "login_works",
     "sessions_work",
     "password_hashes_valid",
+    "api_endpoints_answer",
 ]
 
 
@@ -45,13 +49,14 @@ def test_mig002_every_check_passes_after_a_correct_rollback(mig002, target, tmp_
 
     assert [v.id for v in mig002.validations] == ALL
     assert {key: c["result"] for key, c in checks.items()} == dict.fromkeys(ALL, "pass"), lines
-    assert outcome.succeeded and outcome.summary == "all 9 checks passed"
+    assert outcome.succeeded and outcome.summary == "all 10 checks passed"
     assert (
         "PASS user_accounts_exist — 300 users (integer ids), as in the pre-migration backup"
         in lines
     )
     assert checks["tasks_accessible_to_owners"]["summary"] == "no tasks whose owner does not exist"
-    assert checks["login_works"]["summary"].startswith("3 accounts log in")
+    assert checks["login_works"]["summary"].startswith("3 accounts log in and see their tasks")
+    assert checks["api_endpoints_answer"]["summary"] == "HTTP 200 as expected"
 
 
 def test_mig002_every_check_fails_after_the_bad_migration(mig002, target, tmp_path):
@@ -79,9 +84,17 @@ def test_mig002_every_check_fails_after_the_bad_migration(mig002, target, tmp_pa
         in (checks["task_metadata_intact"]["evidence"]["differences"])
     )
     assert summary["task_relationships_intact"].startswith("task_tags: ")
-    assert summary["login_works"].startswith(
-        "1 of 3 accounts cannot log in: the password hash of demo200@todo.example"
+    # demo200's hash was cut; the application refuses that login and says why.
+    assert summary["login_works"] == (
+        "1 of 3 accounts cannot log in: demo200@todo.example: POST /login answered 401"
+        " (the stored password hash is not a valid pbkdf2_sha256 hash)"
     )
+    assert checks["login_works"]["evidence"]["seen"]["accounts_logging_in"] == 2
+    # The rollout switched the migration's features on; the API says so.
+    assert checks["api_endpoints_answer"]["evidence"]["differences"] == [
+        "json uuid_ids: False expected, True seen",
+        "json api_v1: False expected, True seen",
+    ]
     assert summary["sessions_work"].startswith(
         "session problems: 1 — sessions.user_id is uuid, the application looks users up by integer id"
     )
@@ -117,7 +130,7 @@ def test_mig002_corrupted_restore_fails_exactly_the_right_checks(mig002, target,
     failed = {key for key, c in checks.items() if c["result"] != "pass"}
     assert failed == {"task_metadata_intact", "password_hashes_valid", "user_permissions_preserved"}
     assert outcome.summary == (
-        "3 of 9 checks did not pass: user_permissions_preserved, task_metadata_intact,"
+        "3 of 10 checks did not pass: user_permissions_preserved, task_metadata_intact,"
         " password_hashes_valid"
     )
     tasks = checks["task_metadata_intact"]["evidence"]

@@ -65,10 +65,15 @@ def test_results_panel_lists_every_validation_with_its_latest_result(
     with django_assert_num_queries(3):
         panel = results_panel(incident)
 
-    assert [label for label, _ in panel.families] == ["User data", "Task data", "Auth data"]
+    assert [label for label, _ in panel.families] == [
+        "User data",
+        "Task data",
+        "Auth data",
+        "Application",
+    ]
     rows = {row.validation_id: row for _, group in panel.families for row in group}
-    assert len(rows) == 9
-    assert panel.counts == {"pass": 0, "fail": 1, "error": 1, "not_run": 7}
+    assert len(rows) == 10
+    assert panel.counts == {"pass": 0, "fail": 1, "error": 1, "not_run": 8}
     hashes = rows["password_hashes_valid"]
     assert (hashes.result, hashes.summary, hashes.kind) == (
         "fail",
@@ -87,7 +92,7 @@ def test_results_panel_renders_badges_and_evidence(mig_incident, ic):
 
     assert html.count(f'<section id="validation-{mig_incident.pk}"') == 1
     assert f'id="validation-{mig_incident.pk}-password_hashes_valid"' in html
-    assert 'data-result="fail"' in html and html.count('data-result="not_run"') == 8
+    assert 'data-result="fail"' in html and html.count('data-result="not_run"') == 9
     assert "Confirm password hashes are valid" in html
     assert "SELECT id FROM users WHERE password_hash !~ &#x27;...&#x27;" in html  # escaped
     assert "<li>3 users whose password hash is not valid found, none expected</li>" in html

@@ -28,6 +28,7 @@ def demo_env(monkeypatch, target):
     """Point MIG-002's demo environment at the test target, as a worker's overrides do."""
     monkeypatch.setenv("RIPCORD_ENV_DEMO_TARGET_DATABASE_URL", target.dsn)
     monkeypatch.setenv("RIPCORD_ENV_DEMO_BACKUP_FILE", str(target.backup))
+    monkeypatch.setenv("RIPCORD_ENV_DEMO_APP_URL", target.app_url)
     monkeypatch.delenv("RIPCORD_DEMO_SMOKE_ACCOUNTS", raising=False)
     return target
 
@@ -129,8 +130,8 @@ def test_blocking_checks_are_the_phase_validations_not_passed(mig_incident, ic):
 
     blocking = {check.validation_id: check for check in blocking_checks(phase)}
 
-    # smoke_tests, verify_auth and api_data_consistency run 9 validations; login_works passed.
-    assert len(blocking) == 8 and "login_works" not in blocking
+    # smoke_tests, verify_auth and api_data_consistency run 10 validations; login_works passed.
+    assert len(blocking) == 9 and "login_works" not in blocking
     assert blocking["sessions_work"].result == "fail"
     assert blocking["sessions_work"].step_keys == ["verify_auth"]
     assert blocking["user_accounts_exist"].result == "not_run"

@@ -2,8 +2,9 @@
 
 Families: ``sql`` (a query and an expectation), ``snapshot`` (row counts and
 checksums against the pre-migration backup's fingerprint or the incident's
-snapshot), ``http`` (a smoke request), ``login`` (the demo application's login,
-against its database). Each is one module registered with ``@register(kind)``.
+snapshot), ``http`` (a smoke request), ``login`` (a real login through the
+application at APP_URL, then its tasks). Each is one module registered with
+``@register(kind)``.
 
 ``run_check`` never raises: a check that cannot be evaluated (no connection,
 bad params, a bug in a family) is an ``error`` result with the reason, so one

@@ -1,31 +1,51 @@
-"""login checks: "a login against the demo application works", done against its database.
+"""login checks: "a login against the demo application works", against the application.
 
 Params::
 
+    app_url: ${APP_URL}                # default; the application's base URL, filled from
+                                       # the environment's variables like an http check's url
     accounts_env: SMOKE_TEST_ACCOUNTS  # optional: a variable (a secret) holding the accounts to
                                        # try, ``email:password`` one per line (or comma-separated)
     demo_accounts: true                # when that variable is absent: the demo target's own
                                        # accounts (demo<id>@todo.example / demo-password-<id>)
     min_accounts: 1                    # fewer accounts to try is an error, never a pass
-    database_env: TARGET_DATABASE_URL
+    database_env: TARGET_DATABASE_URL  # where the demo accounts are looked up
 
-Each account is checked as the demo application checks a login
-(``runbooks.demo_target.demo_login``): the user exists, the stored hash is a
-well-formed pbkdf2_sha256 hash, the password verifies against it, and the user
-has a live session. Demo accounts are found in the users table by their email
-(after the bad migration ids are UUIDs, emails are not), and their passwords
-follow from their ids, so nothing is configured for the demo. Evidence lists the
-emails tried and why each failed; passwords never leave this module.
+The contract an application must honour (the demo app, ``runbooks/demo_target/app.py``,
+does; a staging or production app behind the same ``APP_URL`` can)::
+
+    POST <app_url>/login   JSON {"email": ..., "password": ...}
+        200 JSON {"user_id": <id>, "session": <token>} and/or session cookies (Set-Cookie)
+        anything else: refused; a JSON body's "reason" (or "error") says why
+    GET <app_url>/api/tasks   with the cookies /login set, else ``Authorization: Bearer <token>``
+        200 JSON {"user_id": <the same id>, "tasks": [{"id": ..., "title": ..., ...}, ...]}
+
+An account passes when both answer 200 and the tasks are a list of tasks for the
+user who logged in. Demo accounts are found in the users table by their email
+(after the bad migration ids are UUIDs, emails are not) and their passwords follow
+from their ids, so nothing is configured for the demo. Evidence lists, per account,
+the email, both statuses, the number of tasks and why it failed; passwords and
+session tokens never leave this module. Each login opens a session on the
+application, as any login does: the one check that writes (a row in ``sessions``).
+Whether the stored hashes and sessions are sound is asked of the database directly
+by the runbook's sql checks.
+
+An application that cannot be reached is an ``error`` (nothing was judged); one
+that answers but refuses a login is a ``fail`` naming the account and the reason.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import time
+import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
-from runbooks.demo_target import TargetError, login_problem
 from runbooks.demo_target.data import demo_email, demo_password
+from runbooks.executors.base import ExecutorError
+from runbooks.executors.http import Response, fill, send
 from validation.checks.base import (
     CheckContext,
     CheckError,
@@ -38,7 +58,9 @@ from validation.checks.base import (
 )
 from validation.checks.sql import run_query
 
-KEYS = {"accounts_env", "demo_accounts", "min_accounts", "database_env"}
+KEYS = {"app_url", "accounts_env", "demo_accounts", "min_accounts", "database_env"}
+DEFAULT_APP_URL = "${APP_URL}"
+REASON_CHARS = 200
 DEMO_EMAIL = re.compile(r"^demo([1-9][0-9]*)@todo\.example$")
 DEMO_ACCOUNTS_QUERY = (
     r"SELECT email FROM users WHERE email ~ '^demo[1-9][0-9]*@todo\.example$'"
@@ -52,6 +74,9 @@ class LoginCheck:
 
     def validate(self, params: Mapping[str, Any]) -> list[str]:
         problems = unknown_keys(params, KEYS, "login")
+        app_url = params.get("app_url", DEFAULT_APP_URL)
+        if not isinstance(app_url, str) or not app_url:
+            problems.append("login: 'app_url' must be the application's base URL")
         if not isinstance(params.get("accounts_env", ""), str):
             problems.append("login: 'accounts_env' must name a variable")
         if not isinstance(params.get("demo_accounts", False), bool):
@@ -66,23 +91,32 @@ class LoginCheck:
     def run(
         self, params: Mapping[str, Any], env: Mapping[str, str], context: CheckContext
     ) -> CheckOutcome:
-        dsn = connection_string(params, env)
-        accounts, source = _accounts(params, env, dsn, context)
-        ran = f"login as each of {len(accounts)} account(s) ({source}) against the target database"
+        template = str(params.get("app_url", DEFAULT_APP_URL)).rstrip("/")
+        accounts, source = _accounts(params, env, context)
+        ran = (
+            f"POST {template}/login, then GET {template}/api/tasks,"
+            f" as each of {len(accounts)} account(s) ({source})"
+        )
         minimum = params.get("min_accounts", 1)
         if len(accounts) < minimum:
             raise CheckError(
                 f"{len(accounts)} account(s) to try ({source}), {minimum} needed", ran=ran
             )
+        try:
+            base = fill(template, env).rstrip("/")
+        except ExecutorError as exc:
+            raise CheckError(f"login: {exc}", ran=ran) from exc
+        if not base.startswith(("http://", "https://")):
+            raise CheckError(f"login: {template} is not an http:// or https:// URL", ran=ran)
+        deadline = time.monotonic() + context.timeout_seconds
         tried = []
         for email, password in accounts:
             try:
-                problem = login_problem(dsn, email, password)
-            except TargetError as exc:
-                raise CheckError(str(exc), ran=ran) from exc
-            tried.append({"email": email, "ok": problem is None, "problem": problem})
+                tried.append(_try_account(base, email, password, deadline))
+            except ExecutorError as exc:  # the app cannot be reached: nothing was judged
+                raise CheckError(f"login: {exc}", ran=ran) from exc
         failed = [account for account in tried if not account["ok"]]
-        differences = [str(account["problem"]) for account in failed]
+        differences = [f"{account['email']}: {account['problem']}" for account in failed]
         proof = evidence(
             ran,
             {"accounts_logging_in": len(tried)},
@@ -97,17 +131,108 @@ class LoginCheck:
             return CheckOutcome("fail", summary, proof)
         emails = ", ".join(email for email, _ in accounts[:3])
         more = ", …" if len(tried) > 3 else ""
-        return CheckOutcome("pass", f"{len(tried)} accounts log in ({emails}{more})", proof)
+        return CheckOutcome(
+            "pass", f"{len(tried)} accounts log in and see their tasks ({emails}{more})", proof
+        )
+
+
+def _try_account(base: str, email: str, password: str, deadline: float) -> dict[str, Any]:
+    """Log in as one account, then list its tasks with the session the login gave."""
+    tried: dict[str, Any] = {"email": email, "login_status": None, "tasks_status": None}
+    body = json.dumps({"email": email, "password": password}).encode()
+    logged_in = _request(base + "/login", deadline, data=body)
+    tried["login_status"] = logged_in.status
+    document = _json(logged_in)
+    if logged_in.status != 200:
+        return _failed(tried, f"POST /login answered {logged_in.status} ({_why(logged_in)})")
+    headers = _session_headers(logged_in, document)
+    if not headers:
+        return _failed(tried, "POST /login answered 200 without a session (no cookie, no token)")
+    listed = _request(base + "/api/tasks", deadline, headers=headers)
+    tried["tasks_status"] = listed.status
+    if listed.status != 200:
+        return _failed(
+            tried, f"GET /api/tasks with its session answered {listed.status} ({_why(listed)})"
+        )
+    found = _json(listed)
+    tasks = found.get("tasks") if isinstance(found, dict) else None
+    if not isinstance(tasks, list) or not all(isinstance(t, dict) and "id" in t for t in tasks):
+        return _failed(tried, "GET /api/tasks did not answer a list of tasks")
+    tried["tasks"] = len(tasks)
+    user_id = document.get("user_id") if isinstance(document, dict) else None
+    if user_id is not None and found.get("user_id") != user_id:
+        return _failed(
+            tried, f"GET /api/tasks answered for user {found.get('user_id')}, not {user_id}"
+        )
+    return {**tried, "ok": True, "problem": None}
+
+
+def _failed(tried: dict[str, Any], problem: str) -> dict[str, Any]:
+    return {**tried, "ok": False, "problem": problem}
+
+
+def _request(
+    url: str, deadline: float, *, data: bytes | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise ExecutorError("ran out of time before every account was tried")
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method="POST" if data is not None else "GET",
+        headers={
+            "Accept": "application/json",
+            "User-Agent": "ripcord-check",
+            **({"Content-Type": "application/json"} if data is not None else {}),
+            **(headers or {}),
+        },
+    )
+    return send(request, timeout=remaining)
+
+
+def _json(response: Response) -> Any:
+    try:
+        return json.loads(response.body.decode("utf-8", errors="replace"))
+    except ValueError:
+        return None
+
+
+def _why(response: Response) -> str:
+    """The application's own reason for an answer, short: JSON reason or error, else the body."""
+    document = _json(response)
+    if isinstance(document, dict):
+        for key in ("reason", "error", "detail"):
+            if isinstance(document.get(key), str) and document[key]:
+                return str(document[key])[:REASON_CHARS]
+    text = response.body.decode("utf-8", errors="replace").strip()
+    return text[:REASON_CHARS] or response.reason or "no reason given"
+
+
+def _session_headers(response: Response, document: Any) -> dict[str, str]:
+    """How to present the session /login opened: its cookies, else its token as a bearer."""
+    cookies = [
+        header.split(";", 1)[0].strip()
+        for header in response.headers.get_all("Set-Cookie") or []
+        if "=" in header.split(";", 1)[0]
+    ]
+    if cookies:
+        return {"Cookie": "; ".join(cookies)}
+    token = document.get("session") if isinstance(document, dict) else None
+    if isinstance(token, str) and token:
+        return {"Authorization": f"Bearer {token}"}
+    return {}
 
 
 def _accounts(
-    params: Mapping[str, Any], env: Mapping[str, str], dsn: str, context: CheckContext
+    params: Mapping[str, Any], env: Mapping[str, str], context: CheckContext
 ) -> tuple[list[tuple[str, str]], str]:
     variable = params.get("accounts_env")
     if variable and env.get(variable):
         return parse_accounts(env[variable], variable), f"from {variable}"
     if not params.get("demo_accounts"):
         raise CheckError(f"the variable {variable} holding the accounts to try is not set")
+    dsn = connection_string(params, env)
     found = run_query(dsn, DEMO_ACCOUNTS_QUERY, None, context.timeout_seconds, keep=10_000)
     accounts = []
     for (email,) in found.compared:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from argparse import ArgumentParser
+from pathlib import Path
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
@@ -12,6 +14,8 @@ from django.urls import reverse
 
 from common import demo, embedded_worker, serve
 from common.embedded_beat import EmbeddedBeat
+from runbooks.demo_target import app
+from runbooks.demo_target.environment import target_settings
 from runbooks.selectors import queues_in_use
 
 
@@ -25,8 +29,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-serve", action="store_true", help="prepare the database and users, then exit"
         )
+        parser.add_argument(
+            "--app-port",
+            type=int,
+            default=app.DEFAULT_PORT,
+            help="port of the demo todo application on 127.0.0.1 (default %(default)s,"
+            " MIG-002's APP_URL)",
+        )
 
-    def handle(self, *args: Any, addr: str, no_serve: bool, **options: Any) -> None:
+    def handle(self, *args: Any, addr: str, no_serve: bool, app_port: int, **options: Any) -> None:
         if not settings.RIPCORD_DEMO:
             raise CommandError(
                 "Demo users have published passwords: refusing to run with RIPCORD_DEMO off. "
@@ -50,6 +61,7 @@ class Command(BaseCommand):
         if no_serve:
             return
 
+        demo_app = self.start_demo_app(app_port)
         worker = None
         beat = None
         if str(settings.CELERY_BROKER_URL).startswith("memory://"):
@@ -63,6 +75,8 @@ class Command(BaseCommand):
         try:
             serve.serve(host, port)
         finally:
+            if demo_app is not None:
+                demo_app.stop()
             if beat is not None:
                 beat.stop()
             if worker is not None:
@@ -71,3 +85,37 @@ class Command(BaseCommand):
                     worker.stop()
                 except RuntimeError as exc:  # a step still running; it dies with the process
                     self.stderr.write(str(exc))
+
+    def start_demo_app(self, port: int) -> app.RunningApp | None:
+        """The demo todo application (APP_URL of MIG-002's demo environment), on a thread.
+
+        Only when the demo target database exists: embedded mode needs no PostgreSQL,
+        so without one this says how to make the target and goes on.
+        """
+        try:
+            config = target_settings(Path(settings.VAR_DIR))
+        except psycopg.Error as exc:  # an unparsable TARGET_DATABASE_URL
+            self.stderr.write(f"Demo todo application not started: {exc}")
+            return None
+        if problem := app.target_problem(config.dsn):
+            self.stdout.write(
+                f"No demo target database to serve ({problem}).\n"
+                "To roll MIG-002 back for real, create it on a PostgreSQL server with"
+                " `manage.py demo_target create` (see README), then restart bin/demo."
+            )
+            return None
+        try:
+            running = app.start(config.dsn, port)
+        except OSError as exc:
+            self.stderr.write(
+                f"Demo todo application not started: cannot listen on"
+                f" {app.HOST}:{port} ({exc.strerror})."
+            )
+            return None
+        self.stdout.write(f"Demo todo application for {config.dbname} on {running.url}.")
+        if port != app.DEFAULT_PORT:
+            self.stdout.write(
+                f"MIG-002's demo environment expects it on port {app.DEFAULT_PORT}: set"
+                f" RIPCORD_ENV_DEMO_APP_URL={running.url} where the worker runs."
+            )
+        return running

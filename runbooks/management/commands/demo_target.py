@@ -3,6 +3,7 @@
     manage.py demo_target create [--users N] [--tasks N] [--seed N]
     manage.py demo_target fingerprint
     manage.py demo_target restore
+    manage.py demo_target serve [--port 8081]   # the todo application over it (app.py)
 
 Where the target lives comes from TARGET_DATABASE_URL, TARGET_ADMIN_DATABASE_URL
 and TARGET_BACKUP_FILE (see runbooks/demo_target/environment.py).
@@ -11,6 +12,7 @@ and TARGET_BACKUP_FILE (see runbooks/demo_target/environment.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -20,13 +22,20 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from runbooks import demo_target
-from runbooks.demo_target import pg
+from runbooks.demo_target import app, pg
 from runbooks.demo_target.environment import TargetSettings, target_settings
 
 NEEDS_POSTGRES = (
     "The demo target needs PostgreSQL: set TARGET_DATABASE_URL (and TARGET_ADMIN_DATABASE_URL)"
     " to a reachable server. Embedded mode without PostgreSQL cannot roll it back."
 )
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < 65536:
+        raise argparse.ArgumentTypeError(f"not a port: {value}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -37,7 +46,10 @@ def _positive_int(text: str) -> int:
 
 
 class Command(BaseCommand):
-    help = "Create (with backup and the bad migration), fingerprint or restore the demo target."
+    help = (
+        "Create (with backup and the bad migration), fingerprint, restore or serve"
+        " (the todo application) the demo target."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True)
@@ -49,6 +61,10 @@ class Command(BaseCommand):
         create.add_argument("--seed", type=int, default=2)
         actions.add_parser("fingerprint", help="print the target's fingerprint as JSON")
         actions.add_parser("restore", help="restore the backup over the target, reset sequences")
+        serve = actions.add_parser(
+            "serve", help="run the demo todo application over the target (127.0.0.1 only)"
+        )
+        serve.add_argument("--port", type=_port, default=app.DEFAULT_PORT)
 
     def handle(self, *args: Any, **options: Any) -> None:
         config = target_settings(Path(settings.VAR_DIR))
@@ -59,6 +75,8 @@ class Command(BaseCommand):
                 )
             elif options["action"] == "fingerprint":
                 self.fingerprint(config)
+            elif options["action"] == "serve":
+                self.serve(config, port=options["port"])
             else:
                 self.restore(config)
         except pg.TargetUnavailable as exc:
@@ -121,6 +139,20 @@ class Command(BaseCommand):
                 snapshot, demo_target.fingerprint(config.dsn)
             ):
                 self.stdout.write(f"  {change}")
+
+    def serve(self, config: TargetSettings, *, port: int) -> None:
+        # The app starts without its database too (its /healthz says why); say it now.
+        if problem := app.target_problem(config.dsn):
+            self.stderr.write(f"{problem}\n{NEEDS_POSTGRES}")
+        try:
+            server = app.DemoAppServer(config.dsn, port)
+        except OSError as exc:
+            raise CommandError(f"cannot listen on {app.HOST}:{port}: {exc.strerror}") from exc
+        self.stdout.write(
+            f"Demo todo application for {config.dbname} on {server.url} (Ctrl-C stops it)."
+        )
+        with server, contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
 
     def matches_snapshot(self, config: TargetSettings) -> bool | None:
         """Whether the target's fingerprint equals the one taken with the backup (None: none)."""
