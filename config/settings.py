@@ -181,12 +181,20 @@ RIPCORD_TIMELINE_PAGE_SIZE = env_int("RIPCORD_TIMELINE_PAGE_SIZE", 200, minimum=
 # Scripted steps: a running step renews its lease every second; the sweeper
 # declares it interrupted when the lease has not been renewed for this long.
 RIPCORD_RUN_LEASE_SECONDS = env_int("RIPCORD_RUN_LEASE_SECONDS", 30, minimum=2)
+
+
+def sweep_interval(lease_seconds: float) -> float:
+    """How often the sweeper runs: a lost run is interrupted within lease + this."""
+    return max(1.0, lease_seconds / 3)
+
+
+RIPCORD_SWEEP_SECONDS = sweep_interval(RIPCORD_RUN_LEASE_SECONDS)
 RIPCORD_RUN_DIR = Path(env_str("RIPCORD_RUN_DIR", str(VAR_DIR / "runs")))
 RIPCORD_RUN_DIR.mkdir(parents=True, exist_ok=True)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-runs": {
         "task": "incidents.tasks.sweep_stale_runs_task",
-        "schedule": max(1.0, RIPCORD_RUN_LEASE_SECONDS / 3),
+        "schedule": RIPCORD_SWEEP_SECONDS,
     },
     # Phase clocks tick in the browser; only their state changes are announced.
     "refresh-phase-clocks": {"task": "incidents.tasks.refresh_clocks_task", "schedule": 15.0},

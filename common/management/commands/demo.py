@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from common import demo, embedded_worker, serve
 from common.embedded_beat import EmbeddedBeat
+from incidents.execution.reaping import reap_at_start
 from runbooks.selectors import queues_in_use
 
 
@@ -57,6 +58,8 @@ class Command(BaseCommand):
 
             # One in-process worker serves every queue a runbook routes to.
             queues = sorted({*queues_in_use(), *settings.RIPCORD_WORKER_QUEUES})
+            # What steps of an earlier demo process (killed, not stopped) left running.
+            reap_at_start()
             worker = embedded_worker.start(app, queues=queues)
             beat = EmbeddedBeat().start()
             self.stdout.write(f"In-process Celery worker consuming {', '.join(queues)}.")
