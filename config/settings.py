@@ -173,9 +173,18 @@ if RIPCORD_BROKER_PREFIX := env_str("RIPCORD_BROKER_PREFIX"):
 
 # --- Ripcord ----------------------------------------------------------------
 RIPCORD_RUNBOOK_DIRS = env_list("RIPCORD_RUNBOOK_DIRS", [str(BASE_DIR / "runbooks" / "library")])
+# Housekeeping tasks (the sweeper, phase-clock pushes) have a queue of their own, served by
+# the worker that embeds beat (compose.yaml's beat service): on a step queue they would wait
+# behind a one-hour pg_restore, and an interruption is news exactly when a step hangs.
+RIPCORD_CONTROL_QUEUE = "control"
 # Extra queues this host's workers consume besides "default" (e.g. "db" on a worker
 # placed next to the database); read by the embedded worker and compose.yaml's worker.
 RIPCORD_WORKER_QUEUES = env_list("RIPCORD_WORKER_QUEUES", [])
+if RIPCORD_CONTROL_QUEUE in RIPCORD_WORKER_QUEUES:
+    raise ImproperlyConfigured(
+        f"RIPCORD_WORKER_QUEUES must not name {RIPCORD_CONTROL_QUEUE!r}: housekeeping has a "
+        "worker of its own (compose.yaml's beat service) so that no step can delay it"
+    )
 RIPCORD_DEMO = env_bool("RIPCORD_DEMO", default=EMBEDDED)
 RIPCORD_TIMELINE_PAGE_SIZE = env_int("RIPCORD_TIMELINE_PAGE_SIZE", 200, minimum=10)
 # Scripted steps: a running step renews its lease every second; the sweeper
@@ -191,13 +200,19 @@ def sweep_interval(lease_seconds: float) -> float:
 RIPCORD_SWEEP_SECONDS = sweep_interval(RIPCORD_RUN_LEASE_SECONDS)
 RIPCORD_RUN_DIR = Path(env_str("RIPCORD_RUN_DIR", str(VAR_DIR / "runs")))
 RIPCORD_RUN_DIR.mkdir(parents=True, exist_ok=True)
-CELERY_BEAT_SCHEDULE = {
-    "sweep-stale-runs": {
-        "task": "incidents.tasks.sweep_stale_runs_task",
-        "schedule": RIPCORD_SWEEP_SECONDS,
-    },
-    # Phase clocks tick in the browser; only their state changes are announced.
-    "refresh-phase-clocks": {"task": "incidents.tasks.refresh_clocks_task", "schedule": 15.0},
+# Every periodic task is housekeeping. Each expires after one period: sent while no control
+# worker was up, a pile of stale sweeps would otherwise all run when one comes back. (Beat
+# runs inside the control worker, so the two read one clock.)
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    name: {"task": task, "schedule": every, "options": {"expires": every}}
+    for name, task, every in (
+        ("sweep-stale-runs", "incidents.tasks.sweep_stale_runs_task", RIPCORD_SWEEP_SECONDS),
+        # Phase clocks tick in the browser; only their state changes are announced.
+        ("refresh-phase-clocks", "incidents.tasks.refresh_clocks_task", 15.0),
+    )
+}
+CELERY_TASK_ROUTES = {
+    entry["task"]: {"queue": RIPCORD_CONTROL_QUEUE} for entry in CELERY_BEAT_SCHEDULE.values()
 }
 
 RIPCORD_LOG_LEVEL = env_choice("RIPCORD_LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})

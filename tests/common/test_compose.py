@@ -118,3 +118,20 @@ def test_compose_app_services_get_secret_from_environment(rendered):
         assert environment["SECRET_KEY"] == REQUIRED["SECRET_KEY"]
         assert environment["DATABASE_URL"] == REQUIRED["DATABASE_URL"]
         assert environment["RIPCORD_DEMO"] == "false"
+
+
+def test_compose_beat_runs_inside_the_worker_of_the_control_queue_only(rendered):
+    beat = rendered["services"]["beat"]
+    command = beat["command"]
+    assert command[:4] == ["celery", "-A", "config", "worker"]
+    assert "--beat" in command
+    assert "--queues=control" in command and "--concurrency=1" in command
+    assert "--hostname=control@%h" in command
+    # Healthy means that worker answers over the broker, not merely that Redis does.
+    assert "inspect ping" in beat["healthcheck"]["test"][1]
+    assert "--destination control@$$HOSTNAME" in beat["healthcheck"]["test"][1]
+
+
+def test_compose_step_worker_never_consumes_the_control_queue(rendered):
+    command = " ".join(rendered["services"]["worker"]["command"])
+    assert "control" not in command

@@ -97,3 +97,11 @@ def test_demo_command_prepares_users_and_prints_table(settings, monkeypatch):
     assert "pm-demo" in printed
     assert "http://127.0.0.1:8123/accounts/login/" in printed
     assert loaded in ([], ["skipped"])
+
+
+def test_demo_worker_serves_every_runbook_queue_and_housekeeping(settings):
+    from common.management.commands.demo import embedded_queues
+
+    settings.RIPCORD_WORKER_QUEUES = []
+    call_command("load_runbooks", verbosity=0)  # MIG-002 routes its restore to "database"
+    assert embedded_queues() == ["control", "database", "default"]

@@ -107,6 +107,7 @@ def test_settings_keep_in_memory_layer_with_database_but_no_redis(tmp_path):
         ({"RIPCORD_LOG_LEVEL": "LOUD"}, "RIPCORD_LOG_LEVEL must be one of"),
         ({"CELERY_TASK_SOFT_TIME_LIMIT": "600", "CELERY_TASK_TIME_LIMIT": "600"}, "must exceed"),
         ({"RIPCORD_TIMELINE_PAGE_SIZE": "lots"}, "RIPCORD_TIMELINE_PAGE_SIZE must be an integer"),
+        ({"RIPCORD_WORKER_QUEUES": "database,control"}, "must not name 'control'"),
     ],
 )
 def test_settings_refuse_to_load_with_bad_environment(tmp_path, env, message):

@@ -15,6 +15,7 @@ import subprocess
 import textwrap
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import psycopg
 import pytest
 import yaml
 from django.core.management import call_command
+from django.utils import timezone
 
 from common.capabilities import COMMANDERS, RESPONDERS, VIEWERS
 from common.tokens import create_token
@@ -499,6 +501,46 @@ def test_worker_start_stops_what_a_dead_worker_on_this_host_left_running(tmp_pat
             worker.stop()
     finally:
         orphans.kill_all()
+
+
+@pytest.mark.timeout(90)
+def test_housekeeping_runs_while_the_step_worker_is_busy(tmp_path, worker, api, people, beat):
+    # The step worker (concurrency 1, prefetch 1) is held by a step that waits for a gate...
+    marker, gate = tmp_path / "marker", tmp_path / "gate"
+    busy_folder = tmp_path / "busy"
+    write_runbook(
+        busy_folder,
+        queue="default",
+        script=BLOCKING_SCRIPT,
+        variables={"MARKER": str(marker), "GATE": str(gate)},
+    )
+    lost_folder = tmp_path / "lost"
+    write_runbook(lost_folder, queue=f"nobody-{RUN_ID}", script="exit 0\n", variables={})
+    try:
+        busy, busy_act = open_lab_incident(api, busy_folder)
+        busy_run = api("sysadmin").post(f"/incidents/{busy['id']}/steps/{busy_act}/run").json()
+        wait_for(lambda: marker.exists(), timeout=20, what="the busy step")
+        # ...when another run's worker, on another host, is found silent for a lease already.
+        lost, lost_act = open_lab_incident(api, lost_folder)
+        lost_run = api("sysadmin").post(f"/incidents/{lost['id']}/steps/{lost_act}/run").json()
+        StepRun.objects.filter(pk=lost_run["id"]).update(
+            status="running",
+            worker="gone.example:1",
+            heartbeat_at=timezone.now() - timedelta(seconds=LEASE),
+        )
+        # Sweeps run on the control queue, so they do not wait for the gate (opened below).
+        run = wait_run(lost_run["id"], "interrupted", timeout=sweep_interval(LEASE) + 20)
+        assert (
+            "may still be alive"
+            in TimelineEntry.objects.get(
+                incident_id=lost["id"], kind=TimelineEntry.Kind.RUN_INTERRUPTED
+            ).text
+        )
+        assert run.summary.startswith("worker lost")
+        assert StepRun.objects.get(pk=busy_run["id"]).status == "running"
+    finally:
+        gate.touch()
+    assert wait_run(busy_run["id"], "succeeded", "failed").status == "succeeded"
 
 
 @pytest.mark.timeout(90)

@@ -56,8 +56,7 @@ class Command(BaseCommand):
         if str(settings.CELERY_BROKER_URL).startswith("memory://"):
             from config.celery import app
 
-            # One in-process worker serves every queue a runbook routes to.
-            queues = sorted({*queues_in_use(), *settings.RIPCORD_WORKER_QUEUES})
+            queues = embedded_queues()
             # What steps of an earlier demo process (killed, not stopped) left running.
             reap_at_start()
             worker = embedded_worker.start(app, queues=queues)
@@ -74,3 +73,10 @@ class Command(BaseCommand):
                     worker.stop()
                 except RuntimeError as exc:  # a step still running; it dies with the process
                     self.stderr.write(str(exc))
+
+
+def embedded_queues() -> list[str]:
+    """One in-process worker serves every queue a runbook routes to, and housekeeping's."""
+    return sorted(
+        {*queues_in_use(), *settings.RIPCORD_WORKER_QUEUES, settings.RIPCORD_CONTROL_QUEUE}
+    )
