@@ -3,6 +3,8 @@
 COMPOSE ?= docker-compose -f compose.yaml
 VENV := .venv/bin
 comma := ,
+# Queues the worker target consumes besides default (as in .env.example); empty for none.
+RIPCORD_WORKER_QUEUES ?= database
 
 .PHONY: help demo test lint fmt migrate worker control up down
 

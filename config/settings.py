@@ -177,9 +177,11 @@ RIPCORD_RUNBOOK_DIRS = env_list("RIPCORD_RUNBOOK_DIRS", [str(BASE_DIR / "runbook
 # the worker that embeds beat (compose.yaml's beat service): on a step queue they would wait
 # behind a one-hour pg_restore, and an interruption is news exactly when a step hangs.
 RIPCORD_CONTROL_QUEUE = "control"
-# Extra queues this host's workers consume besides "default" (e.g. "db" on a worker
-# placed next to the database); read by the embedded worker and compose.yaml's worker.
-RIPCORD_WORKER_QUEUES = env_list("RIPCORD_WORKER_QUEUES", [])
+# Queues this host's worker consumes besides "default"; read by compose.yaml's worker, the
+# Makefile and the embedded worker. "database" when unset, the queue MIG-002's restore names,
+# so one host runs everything out of the box; set it empty where a worker next to the
+# database takes that queue instead (README, "Workers next to the database").
+RIPCORD_WORKER_QUEUES = env_list("RIPCORD_WORKER_QUEUES", ["database"])
 if RIPCORD_CONTROL_QUEUE in RIPCORD_WORKER_QUEUES:
     raise ImproperlyConfigured(
         f"RIPCORD_WORKER_QUEUES must not name {RIPCORD_CONTROL_QUEUE!r}: housekeeping has a "
@@ -198,6 +200,9 @@ def sweep_interval(lease_seconds: float) -> float:
 
 
 RIPCORD_SWEEP_SECONDS = sweep_interval(RIPCORD_RUN_LEASE_SECONDS)
+# The sweeper tells the incident (once) about a run queued for longer than this: its queue
+# may have no worker at all.
+RIPCORD_QUEUED_WARN_SECONDS = env_int("RIPCORD_QUEUED_WARN_SECONDS", 60, minimum=1)
 RIPCORD_RUN_DIR = Path(env_str("RIPCORD_RUN_DIR", str(VAR_DIR / "runs")))
 RIPCORD_RUN_DIR.mkdir(parents=True, exist_ok=True)
 # Every periodic task is housekeeping. Each expires after one period: sent while no control

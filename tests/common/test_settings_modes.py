@@ -29,6 +29,7 @@ print(json.dumps({
     "embedded": s.EMBEDDED,
     "demo": s.RIPCORD_DEMO,
     "debug": s.DEBUG,
+    "worker_queues": s.RIPCORD_WORKER_QUEUES,
 }))
 """
 
@@ -87,6 +88,15 @@ def test_settings_treat_empty_broker_url_as_unset(tmp_path):
     # compose.yaml passes CELERY_BROKER_URL through even when the operator left it empty.
     got = chosen(tmp_path, REDIS_URL="redis://cache.internal:6379/2", CELERY_BROKER_URL="")
     assert got["broker"] == "redis://cache.internal:6379/2"
+
+
+def test_settings_worker_queues_add_database_unless_set(tmp_path):
+    assert chosen(tmp_path)["worker_queues"] == ["database"]
+    assert chosen(tmp_path, RIPCORD_WORKER_QUEUES="")["worker_queues"] == []
+    assert chosen(tmp_path, RIPCORD_WORKER_QUEUES="database, reports")["worker_queues"] == [
+        "database",
+        "reports",
+    ]
 
 
 def test_settings_keep_in_memory_layer_with_database_but_no_redis(tmp_path):

@@ -1,4 +1,4 @@
-"""The sweeper: an interrupted run has what it left running stopped, and the incident told.
+"""The sweeper: interrupted runs have their leftovers stopped; runs nobody takes are flagged.
 
 The leftovers are real processes carrying the run's marks, as a killed worker leaves them.
 """
@@ -70,3 +70,42 @@ def test_sweeper_leaves_other_installations_processes_alone(queued_restore, orph
     sweeper.sweep_stale_runs(lease_seconds=30)
     assert neighbour.poll() is None
     assert "Nothing of it was left running" in interruption(run).text
+
+
+def waiting_entries() -> list[TimelineEntry]:
+    return list(TimelineEntry.objects.filter(kind=TimelineEntry.Kind.RUN_WAITING))
+
+
+def test_sweeper_flags_a_run_queued_too_long_once_naming_its_queue(queued_restore, settings):
+    settings.RIPCORD_QUEUED_WARN_SECONDS = 60
+    run = queued_restore
+    StepRun.objects.filter(pk=run.pk).update(
+        queue="database", approved_at=timezone.now() - timedelta(seconds=61)
+    )
+
+    assert sweeper.sweep_stale_runs() == []
+    assert sweeper.warn_waiting_runs() == []  # told once, not on every sweep
+
+    [entry] = waiting_entries()
+    assert entry.incident_id == run.incident_id and entry.step_id == run.step_id
+    assert "has waited over 60s for a worker of queue 'database'" in entry.text
+    assert "No worker may be consuming 'database'" in entry.text
+    assert entry.data == {"run": run.pk, "queue": "database"}
+
+
+def test_sweeper_counts_a_gated_run_from_its_approval(queued_restore):
+    run = queued_restore
+    # Requested long ago, approved just now: it has not waited for a worker yet.
+    StepRun.objects.filter(pk=run.pk).update(requested_at=timezone.now() - timedelta(hours=1))
+    assert sweeper.warn_waiting_runs(warn_seconds=60) == []
+    StepRun.objects.filter(pk=run.pk).update(approved_at=timezone.now() - timedelta(seconds=90))
+    assert sweeper.warn_waiting_runs(warn_seconds=60) == [run.pk]
+
+
+def test_sweeper_does_not_flag_runs_that_started_or_are_young(queued_restore):
+    run = queued_restore
+    assert sweeper.warn_waiting_runs(warn_seconds=60) == []  # queued just now
+    StepRun.objects.filter(pk=run.pk).update(approved_at=timezone.now() - timedelta(seconds=90))
+    assert runner.claim(run.pk)  # a worker took it after all
+    assert sweeper.warn_waiting_runs(warn_seconds=60) == []
+    assert waiting_entries() == []
