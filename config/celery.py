@@ -30,5 +30,5 @@ def reap_leftovers(**kwargs: Any) -> None:
     try:
         if reaped := reap_at_start():
             log.warning("stopped the leftovers of runs %s", reaped)
-    except Exception:  # a worker that cannot look still serves; the sweeper looks again
+    except Exception:  # a worker that cannot look (database down?) still serves its queues
         log.exception("could not look for the leftovers of earlier workers")

@@ -25,11 +25,13 @@ Why it is built this way:
   ``com.docker.compose.project`` / ``.service`` labels, and fails, touching nothing,
   when fewer containers exist than asked for.
 - Cancel and timeout stop the ``run`` container (TERM, then KILL after a grace) and
-  remove it. A run interrupted because its worker died has its running containers
-  stopped the same way by ``abandon``, found by run and installation
-  (``ripcord.instance``) labels; they are kept, so ``docker logs`` still tells what
-  they did after the worker stopped listening. An unreachable engine, in whatever form the SDK reports it, becomes
+  remove it. An unreachable engine, in whatever form the SDK reports it, becomes
   TransientExecutorError so the task retries and the retry re-attaches.
+- A run interrupted because its worker died has its running containers stopped the
+  same way by ``abandon``, found by run and installation (``ripcord.instance``)
+  labels. They are kept, so ``docker logs`` still tells what they did after the
+  worker stopped listening. The sweeper calls it with the incident locked, hence
+  the short engine timeout.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ RUN_KEYS = {"action", "image", "command", "environment", "network"}
 SERVICE_KEYS = {"action", "project", "service", "replicas", "stop_timeout"}
 STOP_GRACE_SECONDS = 5  # `docker stop -t`: TERM, then KILL by the engine
 ENGINE_TIMEOUT = 60  # per API call; log streams are exempt in the SDK
+ABANDON_TIMEOUT = 10  # per API call while abandoning (a stop adds its grace to it)
 TICK = 0.1
 
 
@@ -124,7 +127,7 @@ class DockerExecutor:
         stopped: list[str] = []
         try:
             with _engine_errors():
-                client = docker.from_env(timeout=ENGINE_TIMEOUT)
+                client = docker.from_env(timeout=ABANDON_TIMEOUT)
                 try:
                     for container in client.containers.list(filters={"label": labels}):
                         _halt(container)

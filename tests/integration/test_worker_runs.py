@@ -1,9 +1,11 @@
 """Scripted steps on the real stack: uvicorn, a Celery worker process, beat, Redis, PostgreSQL.
 
 These prove the parts fit: the MIG-002 data rollback really restores the demo
-target; a worker killed mid-step leaves the run interrupted and never re-runs it
-by itself; a double-submitted run executes once; secrets and hostile variable
-values stay data and never leave the worker unredacted.
+target; a worker killed mid-step leaves the run interrupted, its script stopped,
+and never re-runs it by itself; a starting worker stops what a dead one left; the
+sweeper works while every step worker is busy; a double-submitted run executes
+once; secrets and hostile variable values stay data and never leave the worker
+unredacted.
 """
 
 from __future__ import annotations
