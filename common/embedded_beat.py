@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 class EmbeddedBeat:
     def __init__(self, interval: float | None = None) -> None:
-        self.interval = interval or max(1.0, settings.RIPCORD_RUN_LEASE_SECONDS / 3)
+        self.interval = interval or settings.RIPCORD_SWEEP_SECONDS
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="embedded-beat", daemon=True)
 

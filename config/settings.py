@@ -173,23 +173,51 @@ if RIPCORD_BROKER_PREFIX := env_str("RIPCORD_BROKER_PREFIX"):
 
 # --- Ripcord ----------------------------------------------------------------
 RIPCORD_RUNBOOK_DIRS = env_list("RIPCORD_RUNBOOK_DIRS", [str(BASE_DIR / "runbooks" / "library")])
-# Extra queues this host's workers consume besides "default" (e.g. "db" on a worker
-# placed next to the database); read by the embedded worker and compose.yaml's worker.
-RIPCORD_WORKER_QUEUES = env_list("RIPCORD_WORKER_QUEUES", [])
+# Housekeeping tasks (the sweeper, phase-clock pushes) have a queue of their own, served by
+# the worker that embeds beat (compose.yaml's beat service): on a step queue they would wait
+# behind a one-hour pg_restore, and an interruption is news exactly when a step hangs.
+RIPCORD_CONTROL_QUEUE = "control"
+# Queues this host's worker consumes besides "default"; read by compose.yaml's worker, the
+# Makefile and the embedded worker. "database" when unset, the queue MIG-002's restore names,
+# so one host runs everything out of the box; set it empty where a worker next to the
+# database takes that queue instead (README, "Workers next to the database").
+RIPCORD_WORKER_QUEUES = env_list("RIPCORD_WORKER_QUEUES", ["database"])
+if RIPCORD_CONTROL_QUEUE in RIPCORD_WORKER_QUEUES:
+    raise ImproperlyConfigured(
+        f"RIPCORD_WORKER_QUEUES must not name {RIPCORD_CONTROL_QUEUE!r}: housekeeping has a "
+        "worker of its own (compose.yaml's beat service) so that no step can delay it"
+    )
 RIPCORD_DEMO = env_bool("RIPCORD_DEMO", default=EMBEDDED)
 RIPCORD_TIMELINE_PAGE_SIZE = env_int("RIPCORD_TIMELINE_PAGE_SIZE", 200, minimum=10)
 # Scripted steps: a running step renews its lease every second; the sweeper
 # declares it interrupted when the lease has not been renewed for this long.
 RIPCORD_RUN_LEASE_SECONDS = env_int("RIPCORD_RUN_LEASE_SECONDS", 30, minimum=2)
+
+
+def sweep_interval(lease_seconds: float) -> float:
+    """How often the sweeper runs: a lost run is interrupted within lease + this."""
+    return max(1.0, lease_seconds / 3)
+
+
+RIPCORD_SWEEP_SECONDS = sweep_interval(RIPCORD_RUN_LEASE_SECONDS)
+# The sweeper tells the incident (once) about a run queued for longer than this: its queue
+# may have no worker at all.
+RIPCORD_QUEUED_WARN_SECONDS = env_int("RIPCORD_QUEUED_WARN_SECONDS", 60, minimum=1)
 RIPCORD_RUN_DIR = Path(env_str("RIPCORD_RUN_DIR", str(VAR_DIR / "runs")))
 RIPCORD_RUN_DIR.mkdir(parents=True, exist_ok=True)
-CELERY_BEAT_SCHEDULE = {
-    "sweep-stale-runs": {
-        "task": "incidents.tasks.sweep_stale_runs_task",
-        "schedule": max(1.0, RIPCORD_RUN_LEASE_SECONDS / 3),
-    },
-    # Phase clocks tick in the browser; only their state changes are announced.
-    "refresh-phase-clocks": {"task": "incidents.tasks.refresh_clocks_task", "schedule": 15.0},
+# Every periodic task is housekeeping. Each expires after one period: sent while no control
+# worker was up, a pile of stale sweeps would otherwise all run when one comes back. (Beat
+# runs inside the control worker, so the two read one clock.)
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    name: {"task": task, "schedule": every, "options": {"expires": every}}
+    for name, task, every in (
+        ("sweep-stale-runs", "incidents.tasks.sweep_stale_runs_task", RIPCORD_SWEEP_SECONDS),
+        # Phase clocks tick in the browser; only their state changes are announced.
+        ("refresh-phase-clocks", "incidents.tasks.refresh_clocks_task", 15.0),
+    )
+}
+CELERY_TASK_ROUTES = {
+    entry["task"]: {"queue": RIPCORD_CONTROL_QUEUE} for entry in CELERY_BEAT_SCHEDULE.values()
 }
 
 RIPCORD_LOG_LEVEL = env_choice("RIPCORD_LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})

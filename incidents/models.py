@@ -199,6 +199,8 @@ class TimelineEntry(models.Model):
         RUN_FINISHED = "run_finished", "Run finished"
         RUN_CANCELLED = "run_cancelled", "Run cancelled"
         RUN_INTERRUPTED = "run_interrupted", "Run interrupted"
+        RUN_WAITING = "run_waiting", "Run waiting for a worker"
+        LEFTOVERS_STOPPED = "leftovers_stopped", "Leftovers stopped"
         PHASE_STARTED = "phase_started", "Phase started"
         PHASE_ENDED = "phase_ended", "Phase ended"
         PHASE_CLOCK = "phase_clock", "Phase clock"

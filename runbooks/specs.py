@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 Key = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 
 INCIDENT_COMMANDER = "incident_commander"
+CONTROL_QUEUE = "control"
+"""Housekeeping's queue (settings.RIPCORD_CONTROL_QUEUE): no step may wait in it or delay it."""
 """Every runbook has this role, declared or not: the person who runs the incident."""
 
 
@@ -144,6 +146,13 @@ class StepSpec(Spec):
     # What the step's target must offer; checked before it runs, so a missing
     # PostgreSQL or Docker engine is named instead of failing obscurely.
     needs: list[Literal["postgresql", "docker"]] = Field(default_factory=list)
+
+    @field_validator("queue")
+    @classmethod
+    def _not_housekeeping_queue(cls, queue: str | None) -> str | None:
+        if queue == CONTROL_QUEUE:
+            raise ValueError(f"{CONTROL_QUEUE!r} is reserved for Ripcord's housekeeping")
+        return queue
 
     # A field validator (not a model validator) so the error is located at
     # ``...steps[j].command`` rather than at the whole step.

@@ -61,6 +61,10 @@ class ValidationExecutor:
         # which importers.validations checks. The command exists only at run time.
         return _problems(command, with_params=True) if command else []
 
+    def abandon(self, run_id: int, *, instance: str) -> str:
+        """Nothing to stop: checks are queries with a statement timeout of their own."""
+        return ""
+
     def run(self, execution: Execution, *, emit: Emit, should_stop: ShouldStop) -> Outcome:
         command = execution.command
         if not command:

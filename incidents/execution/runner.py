@@ -17,6 +17,7 @@ from incidents.execution import environment
 from incidents.execution.finish import finish_run, mark_started
 from incidents.execution.logsink import LogSink
 from incidents.execution.needs import check_needs
+from incidents.execution.reaping import instance_id
 from incidents.execution.redaction import Redactor
 from incidents.models import StepRun
 from runbooks.executors import get_executor
@@ -94,6 +95,7 @@ def execute_run(run_id: int) -> None:
             files=run.incident.runbook_version.files,
             timeout_seconds=run.step.timeout_seconds,
             labels={"ripcord.step_run": str(run.pk), "ripcord.incident": str(run.incident_id)},
+            instance=instance_id(),  # marks what the step starts, for reaping.py
         )
         outcome = get_executor(run.step.kind).run(
             execution, emit=sink.emit, should_stop=Heartbeat(run.pk, sink)

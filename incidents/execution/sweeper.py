@@ -1,8 +1,12 @@
-"""Runs whose worker stopped renewing the lease are declared interrupted.
+"""Runs the system lost track of: interrupted when their worker died, flagged when nobody takes them.
 
-acks_late alone would leave such a run "running" forever (or, with a short
-visibility timeout, run a destructive step twice). Marking it interrupted tells
-the people on the incident, and only a person's re-run starts it again.
+acks_late alone would leave a run whose worker died "running" forever (or, with a
+short visibility timeout, run a destructive step twice). Marking it interrupted
+tells the people on the incident, and only a person's re-run starts it again; the
+sweeper first stops what the run left running, so that re-run never overlaps it.
+
+A run queued on a queue no worker consumes would wait silently forever: the
+sweeper says so on the incident, once per run.
 """
 
 from __future__ import annotations
@@ -11,15 +15,18 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from incidents.events import Change, publish
+from incidents.execution.reaping import stop_leftovers
 from incidents.models import StepRun, TimelineEntry
 from incidents.services.locking import lock_incident
 from incidents.services.timeline import record
 
 
 def sweep_stale_runs(*, lease_seconds: int | None = None) -> list[int]:
+    """Interrupt the runs whose lease expired (returns their ids), then flag stuck queued runs."""
     lease = timedelta(seconds=lease_seconds or settings.RIPCORD_RUN_LEASE_SECONDS)
     cutoff = timezone.now() - lease
     stale = list(
@@ -29,6 +36,10 @@ def sweep_stale_runs(*, lease_seconds: int | None = None) -> list[int]:
     )
     interrupted = []
     for run_id, incident_id in stale:
+        # One transaction for the interruption, the stopping and its record: if this process
+        # dies half-way, the run is still RUNNING and the next sweep does it all again
+        # (abandon is idempotent). The incident stays locked while leftovers are stopped,
+        # usually milliseconds, at most the executors' grace before they KILL.
         with transaction.atomic():
             incident = lock_incident(incident_id, require_active=False)
             if not StepRun.objects.filter(
@@ -40,17 +51,75 @@ def sweep_stale_runs(*, lease_seconds: int | None = None) -> list[int]:
             ):
                 continue  # it renewed or finished meanwhile
             run = StepRun.objects.select_related("step").get(pk=run_id)
+            leftovers = stop_leftovers(run)
             change = Change(incident.pk, steps={run.step_id})
             record(
                 incident,
                 TimelineEntry.Kind.RUN_INTERRUPTED,
-                f"Run interrupted: {run.step.title} — its worker stopped answering. "
-                "Check the target, then re-run if it is safe.",
+                f"Run interrupted: {run.step.title} — its worker ({run.worker}) stopped "
+                f"answering. {leftovers} Check the target, then re-run if it is safe.",
                 actor=None,
                 change=change,
                 step=run.step,
-                data={"run": run.pk},
+                data={"run": run.pk, "leftovers": leftovers},
             )
             publish(change)
             interrupted.append(run_id)
+    warn_waiting_runs()
     return interrupted
+
+
+def warn_waiting_runs(*, warn_seconds: int | None = None) -> list[int]:
+    """One timeline entry per run queued for longer than RIPCORD_QUEUED_WARN_SECONDS.
+
+    Returns the ids of the runs flagged by this call.
+    """
+    wait = timedelta(seconds=warn_seconds or settings.RIPCORD_QUEUED_WARN_SECONDS)
+    waiting = list(
+        StepRun.objects.filter(status=StepRun.Status.QUEUED)
+        # Queued since the approval, for a gated run; since the request otherwise.
+        .annotate(queued_at=Coalesce("approved_at", "requested_at"))
+        .filter(queued_at__lt=timezone.now() - wait)
+        .values_list("pk", "incident_id")
+    )
+    # Runs flagged by an earlier sweep are left out before any lock is taken: a stuck run
+    # would otherwise lock (and bump the revision of) its incident on every sweep.
+    told = set(
+        TimelineEntry.objects.filter(
+            kind=TimelineEntry.Kind.RUN_WAITING, incident_id__in={i for _, i in waiting}
+        ).values_list("data__run", flat=True)
+    )
+    flagged = []
+    for run_id, incident_id in waiting:
+        if run_id in told:
+            continue
+        with transaction.atomic():
+            # Under the incident lock, so two sweeps (or a sweep and a claim) cannot both
+            # decide this run still needs its one entry.
+            incident = lock_incident(incident_id, require_active=False)
+            run = (
+                StepRun.objects.select_related("step")
+                .filter(pk=run_id, status=StepRun.Status.QUEUED)
+                .first()
+            )
+            already = TimelineEntry.objects.filter(
+                incident=incident, kind=TimelineEntry.Kind.RUN_WAITING, data__run=run_id
+            ).exists()
+            if run is None or already:
+                continue
+            change = Change(incident.pk, steps={run.step_id})
+            record(
+                incident,
+                TimelineEntry.Kind.RUN_WAITING,
+                f"Run still queued: {run.step.title} has waited over {int(wait.total_seconds())}s for a "
+                f"worker of queue '{run.queue}'. No worker may be consuming '{run.queue}' "
+                f"(start one with -Q {run.queue}, or add it to RIPCORD_WORKER_QUEUES), "
+                "or all of them are busy.",
+                actor=None,
+                change=change,
+                step=run.step,
+                data={"run": run.pk, "queue": run.queue},
+            )
+            publish(change)
+            flagged.append(run_id)
+    return flagged

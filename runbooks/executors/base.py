@@ -41,6 +41,10 @@ class Execution:
     files: Mapping[str, str] = field(default_factory=dict)  # runbook files, by relative path
     timeout_seconds: float = 900
     labels: Mapping[str, str] = field(default_factory=dict)  # e.g. {"ripcord.step_run": "42"}
+    # Which Ripcord installation runs the attempt. What the attempt starts is marked with it and
+    # the run id, so leftovers are found by run *and* installation: two installations (or test
+    # runs) on one host have overlapping run ids and must never stop each other's steps.
+    instance: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,4 +80,14 @@ class Executor(Protocol):
 
     def run(self, execution: Execution, *, emit: Emit, should_stop: ShouldStop) -> Outcome:
         """Run the attempt to completion. Raise StepCancelled / StepTimedOut after cleaning up."""
+        ...
+
+    def abandon(self, run_id: int, *, instance: str) -> str:
+        """Stop whatever an attempt of run ``run_id`` left running after its worker died.
+
+        Called once the run is declared interrupted (and at worker start-up), from a process
+        other than the dead worker, so it finds leftovers by their marks, never by remembered
+        ids. Returns what it stopped, for the incident's timeline ("" when nothing was left);
+        never raises: a failure to look is reported in the returned text.
+        """
         ...

@@ -27,6 +27,11 @@ Why it is built this way:
 - Cancel and timeout stop the ``run`` container (TERM, then KILL after a grace) and
   remove it. An unreachable engine, in whatever form the SDK reports it, becomes
   TransientExecutorError so the task retries and the retry re-attaches.
+- A run interrupted because its worker died has its running containers stopped the
+  same way by ``abandon``, found by run and installation (``ripcord.instance``)
+  labels. They are kept, so ``docker logs`` still tells what they did after the
+  worker stopped listening. The sweeper calls it with the incident locked, hence
+  the short engine timeout.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ from runbooks.executors.base import (
 )
 
 RUN_LABEL = "ripcord.step_run"
+INSTANCE_LABEL = "ripcord.instance"
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 NUMBER_LABEL = "com.docker.compose.container-number"
@@ -63,6 +69,7 @@ RUN_KEYS = {"action", "image", "command", "environment", "network"}
 SERVICE_KEYS = {"action", "project", "service", "replicas", "stop_timeout"}
 STOP_GRACE_SECONDS = 5  # `docker stop -t`: TERM, then KILL by the engine
 ENGINE_TIMEOUT = 60  # per API call; log streams are exempt in the SDK
+ABANDON_TIMEOUT = 10  # per API call while abandoning (a stop adds its grace to it)
 TICK = 0.1
 
 
@@ -115,6 +122,25 @@ class DockerExecutor:
                 return _service_action(client, execution.command, emit, watch)
             finally:
                 client.close()
+
+    def abandon(self, run_id: int, *, instance: str) -> str:
+        labels = [f"{RUN_LABEL}={run_id}", f"{INSTANCE_LABEL}={instance}"]
+        stopped: list[str] = []
+        try:
+            with _engine_errors():
+                client = docker.from_env(timeout=ABANDON_TIMEOUT)
+                try:
+                    for container in client.containers.list(filters={"label": labels}):
+                        _halt(container)
+                        stopped.append(container.name or container.short_id)
+                finally:
+                    client.close()
+        except ExecutorError as exc:
+            done = f"stopped container {', '.join(stopped)}; then " if stopped else ""
+            return f"{done}could not ask the Docker engine ({exc}): a container may still run"
+        if not stopped:
+            return ""
+        return f"stopped container {', '.join(stopped)} (kept for its logs)"
 
 
 def engine_problem() -> str | None:
@@ -191,7 +217,11 @@ def _create(client: docker.DockerClient, execution: Execution) -> Container:
     options: dict[str, Any] = {
         "command": command.get("command"),
         "environment": {**execution.env, **command.get("environment", {})},
-        "labels": {**execution.labels, RUN_LABEL: str(execution.run_id)},
+        "labels": {
+            **execution.labels,
+            RUN_LABEL: str(execution.run_id),
+            INSTANCE_LABEL: execution.instance,
+        },
         "name": f"ripcord-step-run-{execution.run_id}",
         "network_mode": command.get("network", "none"),
     }

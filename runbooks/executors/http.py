@@ -95,6 +95,10 @@ class HttpExecutor:
             problems.append("http: 'expect_json' must map dotted paths to values")
         return problems
 
+    def abandon(self, run_id: int, *, instance: str) -> str:
+        """Nothing outlives the worker: the request dies with its connection."""
+        return ""
+
     def run(self, execution: Execution, *, emit: Emit, should_stop: ShouldStop) -> Outcome:
         command = execution.command
         if problems := self.validate(command):

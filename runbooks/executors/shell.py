@@ -17,6 +17,10 @@ Why it is built this way:
 - The leader is only *observed* to exit (``waitid`` with WNOWAIT) and reaped after its
   group has been dealt with: while its zombie holds the pid, the group id cannot be
   recycled, so we never signal a stranger's group.
+- Every process the step starts carries ``RIPCORD_STEP_RUN=<run id>`` and
+  ``RIPCORD_INSTANCE`` in its environment (children inherit them). A worker killed
+  outright cannot stop its step's session; whoever finds the run interrupted stops
+  what carries its marks (``abandon``, runbooks/executors/leftovers.py).
 - Membership is read from /proc: workers run on Linux.
 - Output (stdout and stderr, merged in the order written) is passed on as the bytes
   read from the pipe; only Ripcord's own notes, when it has to step in, are added.
@@ -42,6 +46,8 @@ STRAGGLER_GRACE_SECONDS = 1.0  # leader gone but a child still holds the output 
 READ_CHUNK = 64 * 1024
 TICK = 0.1
 KEYS = {"script", "argv", "args", "env"}
+RUN_MARKER = "RIPCORD_STEP_RUN"
+INSTANCE_MARKER = "RIPCORD_INSTANCE"
 
 
 class ShellExecutor:
@@ -71,6 +77,8 @@ class ShellExecutor:
         argv = _prepare(execution)
         env = {"PATH": BASE_PATH, "HOME": str(execution.workdir), "LANG": "C.UTF-8"}
         env.update(_passed_env(execution))
+        # Set last, so no runbook variable can unmark the step's processes.
+        env.update({RUN_MARKER: str(execution.run_id), INSTANCE_MARKER: execution.instance})
         try:
             proc = subprocess.Popen(
                 argv,
@@ -99,6 +107,11 @@ class ShellExecutor:
             summary=summary,
             evidence={"argv": argv, "exit_code": code},
         )
+
+    def abandon(self, run_id: int, *, instance: str) -> str:
+        from runbooks.executors.leftovers import stop_marked  # it builds on this module
+
+        return stop_marked(run_id, instance)
 
 
 def _passed_env(execution: Execution) -> dict[str, str]:

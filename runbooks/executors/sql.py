@@ -93,6 +93,11 @@ class SqlExecutor:
             problems.append("sql: 'autocommit' must be true or false")
         return problems
 
+    def abandon(self, run_id: int, *, instance: str) -> str:
+        """Nothing to stop: the statement's statement_timeout ends it on the server, and
+        an uncommitted transaction is rolled back when the dead worker's connection drops."""
+        return ""
+
     def run(self, execution: Execution, *, emit: Emit, should_stop: ShouldStop) -> Outcome:
         command = execution.command
         if problems := self.validate(command):

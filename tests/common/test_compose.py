@@ -118,3 +118,51 @@ def test_compose_app_services_get_secret_from_environment(rendered):
         assert environment["SECRET_KEY"] == REQUIRED["SECRET_KEY"]
         assert environment["DATABASE_URL"] == REQUIRED["DATABASE_URL"]
         assert environment["RIPCORD_DEMO"] == "false"
+
+
+def test_compose_beat_runs_inside_the_worker_of_the_control_queue_only(rendered):
+    beat = rendered["services"]["beat"]
+    command = beat["command"]
+    assert command[:4] == ["celery", "-A", "config", "worker"]
+    assert "--beat" in command
+    assert "--queues=control" in command and "--concurrency=1" in command
+    assert "--hostname=control@%h" in command
+    # Healthy means that worker answers over the broker, not merely that Redis does.
+    assert "inspect ping" in beat["healthcheck"]["test"][1]
+    assert "--destination control@$$HOSTNAME" in beat["healthcheck"]["test"][1]
+
+
+def test_compose_step_worker_never_consumes_the_control_queue(rendered):
+    command = " ".join(rendered["services"]["worker"]["command"])
+    assert "control" not in command
+
+
+def worker_queues(rendered: dict[str, Any]) -> str:
+    """The --queues the worker's shell command really passes, run with its environment."""
+    worker = rendered["services"]["worker"]
+    assert worker["command"][:2] == ["sh", "-c"]
+    # `compose config` prints $$ (a literal $ for the container's shell) as it is written.
+    script = worker["command"][2].replace("$$", "$").replace("exec celery", "exec echo", 1)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **worker["environment"]}
+    done = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, check=True)
+    [queues] = [arg for arg in done.stdout.split() if arg.startswith("--queues=")]
+    return queues.removeprefix("--queues=")
+
+
+def test_compose_worker_consumes_default_and_database_out_of_the_box(rendered):
+    # MIG-002's restore says `queue: database`: on one host it must not wait forever.
+    assert worker_queues(rendered) == "default,database"
+
+
+def test_compose_worker_queues_follow_env_example():
+    result = compose("config", env={}, env_file=ROOT / ".env.example")
+    assert result.returncode == 0, result.stderr
+    assert worker_queues(yaml.safe_load(result.stdout)) == "default,database"
+
+
+def test_compose_worker_may_leave_database_to_a_worker_next_to_it(empty_env_file):
+    result = compose(
+        "config", env={**REQUIRED, "RIPCORD_WORKER_QUEUES": ""}, env_file=empty_env_file
+    )
+    assert result.returncode == 0, result.stderr
+    assert worker_queues(yaml.safe_load(result.stdout)) == "default"

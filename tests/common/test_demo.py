@@ -139,3 +139,11 @@ def test_demo_serves_the_demo_app_when_the_target_exists(monkeypatch):
     printed = out.getvalue()
     assert f"Demo todo application for {name} on {running.url}." in printed
     assert f"RIPCORD_ENV_DEMO_APP_URL={running.url}" in printed  # not on MIG-002's port
+
+
+def test_demo_worker_serves_every_runbook_queue_and_housekeeping(settings):
+    from common.management.commands.demo import embedded_queues
+
+    settings.RIPCORD_WORKER_QUEUES = []
+    call_command("load_runbooks", verbosity=0)  # MIG-002 routes its restore to "database"
+    assert embedded_queues() == ["control", "database", "default"]

@@ -29,6 +29,7 @@ print(json.dumps({
     "embedded": s.EMBEDDED,
     "demo": s.RIPCORD_DEMO,
     "debug": s.DEBUG,
+    "worker_queues": s.RIPCORD_WORKER_QUEUES,
 }))
 """
 
@@ -89,6 +90,15 @@ def test_settings_treat_empty_broker_url_as_unset(tmp_path):
     assert got["broker"] == "redis://cache.internal:6379/2"
 
 
+def test_settings_worker_queues_add_database_unless_set(tmp_path):
+    assert chosen(tmp_path)["worker_queues"] == ["database"]
+    assert chosen(tmp_path, RIPCORD_WORKER_QUEUES="")["worker_queues"] == []
+    assert chosen(tmp_path, RIPCORD_WORKER_QUEUES="database, reports")["worker_queues"] == [
+        "database",
+        "reports",
+    ]
+
+
 def test_settings_keep_in_memory_layer_with_database_but_no_redis(tmp_path):
     got = chosen(tmp_path, DATABASE_URL="postgres://u@h/db", SECRET_KEY="k")
     assert got["engine"] == "django.db.backends.postgresql"
@@ -107,6 +117,7 @@ def test_settings_keep_in_memory_layer_with_database_but_no_redis(tmp_path):
         ({"RIPCORD_LOG_LEVEL": "LOUD"}, "RIPCORD_LOG_LEVEL must be one of"),
         ({"CELERY_TASK_SOFT_TIME_LIMIT": "600", "CELERY_TASK_TIME_LIMIT": "600"}, "must exceed"),
         ({"RIPCORD_TIMELINE_PAGE_SIZE": "lots"}, "RIPCORD_TIMELINE_PAGE_SIZE must be an integer"),
+        ({"RIPCORD_WORKER_QUEUES": "database,control"}, "must not name 'control'"),
     ],
 )
 def test_settings_refuse_to_load_with_bad_environment(tmp_path, env, message):

@@ -184,6 +184,46 @@ def test_docker_cancel_and_timeout_stop_the_container(
     assert labelled(docker_engine, run_id) == []
 
 
+def test_docker_abandon_stops_the_running_container_of_the_run_and_keeps_it(
+    docker_engine, busybox_image, make_execution, run_id
+):
+    # What a worker that died mid-step left: its run's container, still running.
+    forever = ["sh", "-c", "trap 'exit 143' TERM; echo up; sleep 300 & wait"]
+    execution = make_execution(
+        {"action": "run", "image": busybox_image, "command": forever},
+        run_id=run_id,
+        instance="ripcord-a",
+    )
+    orphan = docker_module._create(docker_engine, execution)
+    orphan.start()
+    # The same run id in another installation sharing the engine: not ours to stop.
+    neighbour = docker_engine.containers.run(
+        busybox_image,
+        forever,
+        labels={"ripcord.step_run": str(run_id), "ripcord.instance": "ripcord-b"},
+        network_mode="none",
+        detach=True,
+    )
+    wait_for(lambda: "up" in orphan.logs().decode(), what="the orphaned container")
+    assert orphan.labels["ripcord.instance"] == "ripcord-a"
+
+    stopped = executor.abandon(run_id, instance="ripcord-a")
+
+    assert stopped == f"stopped container ripcord-step-run-{run_id} (kept for its logs)"
+    orphan.reload()
+    neighbour.reload()
+    assert (orphan.status, orphan.attrs["State"]["ExitCode"]) == ("exited", 143)
+    assert neighbour.status == "running"
+    assert executor.abandon(run_id, instance="ripcord-a") == ""  # only running ones count
+
+
+def test_docker_abandon_without_an_engine_says_a_container_may_still_run(monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/ripcord-docker.sock")
+    stopped = executor.abandon(1, instance="ripcord-a")
+    assert stopped.startswith("could not ask the Docker engine")
+    assert stopped.endswith("a container may still run")
+
+
 # A compose project name of this test run's own: test runs sharing one engine must not
 # stop or remove each other's replicas.
 PROJECT = f"mig{uuid.uuid4().hex[:8]}"

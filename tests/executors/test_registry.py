@@ -59,6 +59,9 @@ def test_registry_serves_a_registered_fake(monkeypatch):
         def run(self, execution: Execution, *, emit: Emit, should_stop: ShouldStop) -> Outcome:
             return Outcome(succeeded=True)
 
+        def abandon(self, run_id: int, *, instance: str) -> str:
+            return ""
+
     fake: Executor = Fake()
     monkeypatch.setitem(executors.REGISTRY, "fake", fake)
     assert get_executor("fake") is fake

@@ -20,7 +20,7 @@ from runbooks.executors import (
     StepTimedOut,
     shell,
 )
-from runbooks.executors.shell import ShellExecutor
+from runbooks.executors.shell import INSTANCE_MARKER, RUN_MARKER, ShellExecutor
 from tests.executors.conftest import Lines, never
 
 executor = ShellExecutor()
@@ -95,7 +95,7 @@ def test_shell_passes_variables_and_nothing_of_the_worker_environment(make_execu
     lines = Lines()
     executor.run(execution, emit=lines, should_stop=never)
     seen = dict(line.split("=", 1) for line in lines)
-    assert set(seen) == {"PATH", "HOME", "LANG", "GREETING"}
+    assert set(seen) == {"PATH", "HOME", "LANG", "GREETING", RUN_MARKER, INSTANCE_MARKER}
     assert seen["GREETING"] == "hi there"
     assert seen["HOME"] == str(execution.workdir)
     assert seen["LANG"] == "C.UTF-8"
@@ -107,7 +107,24 @@ def test_shell_passes_only_listed_variables_when_step_names_them(make_execution)
     lines = Lines()
     executor.run(execution, emit=lines, should_stop=never)
     seen = dict(line.split("=", 1) for line in lines)
-    assert set(seen) == {"PATH", "HOME", "LANG", "PGHOST", "PGPASSWORD", "RIPCORD_RUN_ID"}
+    assert set(seen) == {"PATH", "HOME", "LANG", "PGHOST", "PGPASSWORD", "RIPCORD_RUN_ID"} | {
+        RUN_MARKER,
+        INSTANCE_MARKER,
+    }
+
+
+def test_shell_marks_the_step_and_its_children_with_run_and_instance(make_execution):
+    # A runbook variable of the same name cannot unmark the step.
+    execution = make_execution(
+        {"argv": ["/bin/bash", "-c", "sh -c /usr/bin/env"]},
+        run_id=4242,
+        instance="ripcord@db:5432",
+        env={RUN_MARKER: "1"},
+    )
+    lines = Lines()
+    executor.run(execution, emit=lines, should_stop=never)
+    seen = dict(line.split("=", 1) for line in lines)
+    assert (seen[RUN_MARKER], seen[INSTANCE_MARKER]) == ("4242", "ripcord@db:5432")
 
 
 def test_shell_runs_in_the_workdir(make_execution):

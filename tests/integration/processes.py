@@ -194,7 +194,10 @@ def start_worker(log_dir: Path, *, queues: str = "default", **env: str) -> Proce
 
 
 def start_beat(log_dir: Path, **env: str) -> Process:
-    """Celery beat: runs the stale-run sweeper on its schedule."""
+    """Beat embedded in the worker of the control queue, as compose.yaml's beat service runs it.
+
+    The periodic tasks are routed to that queue, so beat alone would send sweeps nobody runs.
+    """
     schedule = log_dir / f"beat-schedule-{RUN_ID}"
     argv = [
         sys.executable,
@@ -202,18 +205,28 @@ def start_beat(log_dir: Path, **env: str) -> Process:
         "celery",
         "-A",
         "config",
-        "beat",
-        "--loglevel",
-        "INFO",
+        "worker",
+        "--beat",
         "--schedule",
         str(schedule),
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        "1",
+        "-Q",
+        settings.RIPCORD_CONTROL_QUEUE,
+        "--hostname",
+        f"control-{RUN_ID}-{uuid.uuid4().hex[:4]}@%h",
+        "--without-gossip",
+        "--without-mingle",
     ]
     beat = _spawn("beat", argv, service_env(**env), log_dir)
 
     def ready() -> bool:
         if beat.proc.poll() is not None:
             raise RuntimeError(f"beat exited:\n{beat.log()}")
-        return "beat: Starting" in beat.log()
+        log = beat.log()
+        return "beat: Starting" in log and " ready." in log
 
-    wait_for(ready, timeout=30, what="Celery beat")
+    wait_for(ready, timeout=40, what="Celery beat and the control worker")
     return beat

@@ -2,21 +2,23 @@
 
 These prove the parts fit: the MIG-002 data rollback really restores the demo
 target (and the demo application over it, which the worker's pre-flight asks for
-the feature flags, says so); a worker killed mid-step leaves the run interrupted
-and never re-runs it by itself; a double-submitted run executes once; secrets and
-hostile variable values stay data and never leave the worker unredacted.
+the feature flags, says so); a worker killed mid-step leaves the run interrupted,
+its script stopped, and never re-runs it by itself; a starting worker stops what a
+dead one left; the sweeper works while every step worker is busy; a double-submitted
+run executes once; secrets and hostile variable values stay data and never leave
+the worker unredacted.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import signal
+import socket
 import subprocess
 import textwrap
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +26,12 @@ import psycopg
 import pytest
 import yaml
 from django.core.management import call_command
+from django.utils import timezone
 
 from common.capabilities import COMMANDERS, RESPONDERS, VIEWERS
 from common.tokens import create_token
+from config.settings import sweep_interval
+from incidents.execution.reaping import instance_id
 from incidents.models import Incident, SafeguardCheck, StepRun, StepRunLogChunk, TimelineEntry
 from incidents.tasks import run_preflight_task
 from runbooks.demo_target import app as demo_app
@@ -51,6 +56,7 @@ from tests.integration.processes import (
     wait_for,
 )
 from tests.integration.sockets import SocketListener
+from tests.marked_processes import Orphans
 from validation.models import CheckResult
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -399,11 +405,21 @@ def open_lab_incident(api, folder: Path) -> tuple[dict[str, Any], int]:
     return incident, step_id(incident, "act")
 
 
-def kill_session(marker: Path) -> None:
-    for line in marker.read_text().split():
-        if line.isdigit():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(int(line), signal.SIGKILL)
+def marked_pids(run_id: int) -> list[int]:
+    """Live processes on this host carrying run ``run_id``'s marks, read from /proc directly."""
+    wanted = {f"RIPCORD_STEP_RUN={run_id}".encode(), f"RIPCORD_INSTANCE={instance_id()}".encode()}
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            environ = set((entry / "environ").read_bytes().split(b"\0"))
+        except OSError:
+            continue
+        if state not in ("Z", "X") and wanted <= environ:
+            found.append(int(entry.name))
+    return found
 
 
 BLOCKING_SCRIPT = """\
@@ -417,7 +433,9 @@ BLOCKING_SCRIPT = """\
 
 
 @pytest.mark.timeout(120)
-def test_worker_killed_mid_step_interrupts_and_never_reruns(tmp_path, api, people, beat):
+def test_worker_killed_mid_step_interrupts_stops_the_script_and_never_reruns(
+    tmp_path, api, people, beat
+):
     queue = f"crash-{RUN_ID}"
     marker, gate = tmp_path / "marker", tmp_path / "gate"
     folder = tmp_path / "crash"
@@ -428,43 +446,136 @@ def test_worker_killed_mid_step_interrupts_and_never_reruns(tmp_path, api, peopl
         variables={"MARKER": str(marker), "GATE": str(gate)},
     )
     incident, act = open_lab_incident(api, folder)
-    doomed = start_worker(ARTIFACTS, queues=queue, RIPCORD_RUN_LEASE_SECONDS=str(LEASE))
+    # The lease lapses at most LEASE after the kill (the last renewal came before it), and
+    # the next sweep, at most one interval later, interrupts the run (beat runs with LEASE).
+    bound = LEASE + sweep_interval(LEASE)
     try:
-        run_id = api("sysadmin").post(f"/incidents/{incident['id']}/steps/{act}/run").json()["id"]
-        wait_run(run_id, "running")
-        wait_for(
-            lambda: marker.exists() and "started" in log_of(run_id), timeout=20, what="the script"
-        )
-        doomed.kill()  # SIGKILL, the whole worker: main process and pool child
-        killed_at = time.monotonic()
-        run = wait_run(run_id, "interrupted", timeout=LEASE + 10)
-        took = time.monotonic() - killed_at
-        print(f"\nrun interrupted {took:.1f}s after the worker was killed (lease {LEASE}s)")
-        assert took < LEASE + 5
+        doomed = start_worker(ARTIFACTS, queues=queue, RIPCORD_RUN_LEASE_SECONDS=str(LEASE))
+        try:
+            sysadmin = api("sysadmin")
+            run_id = sysadmin.post(f"/incidents/{incident['id']}/steps/{act}/run").json()["id"]
+            wait_run(run_id, "running")
+            wait_for(
+                lambda: marker.exists() and "started" in log_of(run_id),
+                timeout=20,
+                what="the script",
+            )
+            assert marked_pids(run_id), "the script's processes carry the run's marks"
+            doomed.kill()  # SIGKILL, the whole worker: main process and pool child
+            killed_at = time.monotonic()
+            run = wait_run(run_id, "interrupted", timeout=bound + 20)
+            took = time.monotonic() - killed_at
+        finally:
+            doomed.kill() if doomed.proc.poll() is None else None
+        print(f"\nrun interrupted {took:.1f}s after the worker was killed (bound {bound:g}s)")
+        assert took <= bound, f"interrupted {took:.1f}s after the kill, more than {bound:g}s"
         assert "worker lost" in run.summary
+        # The orphaned script (its own session, so the kill did not reach it) was stopped
+        # before the interruption committed: nothing can overlap a re-run.
+        assert marked_pids(run_id) == []
+        told = TimelineEntry.objects.get(
+            incident_id=incident["id"], kind=TimelineEntry.Kind.RUN_INTERRUPTED
+        )
+        assert "stopped" in told.text and "bash" in told.text, told.text
+
+        # The broker delivers the task again (acks_late): a fresh worker must not run it.
+        from incidents.tasks import execute_step_run_task
+
+        second = start_worker(ARTIFACTS, queues=queue, RIPCORD_RUN_LEASE_SECONDS=str(LEASE))
+        try:
+            execute_step_run_task.apply_async(args=(run_id,), queue=queue)
+            wait_for(
+                lambda: "succeeded in" in second.log(), timeout=20, what="the redelivered task"
+            )
+            assert StepRun.objects.get(pk=run_id).status == "interrupted"
+            assert len(marker.read_text().split()) == 1  # the script ran once
+
+            # A person decides to re-run: a new attempt that runs.
+            gate.touch()
+            rerun = sysadmin.post(f"/incidents/{incident['id']}/steps/{act}/run")
+            assert rerun.status_code == 201 and rerun.json()["attempt"] == 2
+            assert wait_run(rerun.json()["id"], "succeeded", "failed").status == "succeeded"
+            assert len(marker.read_text().split()) == 2
+        finally:
+            second.stop()
     finally:
-        doomed.kill() if doomed.proc.poll() is None else None
-        kill_session(marker)  # the orphaned script; its session dies with it
+        gate.touch()  # whatever failed, no script of this test may wait forever
 
-    # The broker delivers the task again (acks_late): a fresh worker must not run it.
-    from incidents.tasks import execute_step_run_task
 
-    second = start_worker(ARTIFACTS, queues=queue, RIPCORD_RUN_LEASE_SECONDS=str(LEASE))
+@pytest.mark.timeout(90)
+def test_worker_start_stops_what_a_dead_worker_on_this_host_left_running(tmp_path, api, people):
+    queue = f"left-{RUN_ID}"
+    folder = tmp_path / "left"
+    write_runbook(folder, queue=queue, script="#!/usr/bin/env bash\nexit 0\n", variables={})
+    incident, act = open_lab_incident(api, folder)
+    run_id = api("sysadmin").post(f"/incidents/{incident['id']}/steps/{act}/run").json()["id"]
+    # The sweeper interrupted it from another host; the worker that ran it here is long dead
+    # and left the step's processes behind.
+    dead = int(Path("/proc/sys/kernel/pid_max").read_text()) + 1
+    StepRun.objects.filter(pk=run_id).update(
+        status="interrupted", worker=f"{socket.gethostname()}:{dead}"
+    )
+    orphans = Orphans()
     try:
-        execute_step_run_task.apply_async(args=(run_id,), queue=queue)
-        wait_for(lambda: "succeeded in" in second.log(), timeout=20, what="the redelivered task")
-        assert StepRun.objects.get(pk=run_id).status == "interrupted"
-        assert len(marker.read_text().split()) == 1  # the script ran once
-
-        # A person decides to re-run: a new attempt that runs.
-        gate.touch()
-        rerun = api("sysadmin").post(f"/incidents/{incident['id']}/steps/{act}/run")
-        assert rerun.status_code == 201 and rerun.json()["attempt"] == 2
-        assert wait_run(rerun.json()["id"], "succeeded", "failed").status == "succeeded"
-        assert len(marker.read_text().split()) == 2
+        script = orphans.start(
+            ["bash", "-c", "sleep 300 & wait"], run_id=run_id, instance=instance_id(), members=2
+        )
+        worker = start_worker(ARTIFACTS, queues=queue)
+        try:
+            # Stopped before the worker said it was ready, so before it took any task.
+            assert script.poll() == -signal.SIGTERM
+            assert marked_pids(run_id) == []
+            told = TimelineEntry.objects.get(
+                incident_id=incident["id"], kind=TimelineEntry.Kind.LEFTOVERS_STOPPED
+            )
+            assert f"A worker starting on {socket.gethostname()} stopped 2" in told.text
+            # The queued task itself finds the run interrupted and does nothing.
+            wait_for(lambda: "succeeded in" in worker.log(), timeout=20, what="the task")
+            assert StepRun.objects.get(pk=run_id).status == "interrupted"
+        finally:
+            worker.stop()
     finally:
-        second.stop()
-        kill_session(marker)
+        orphans.kill_all()
+
+
+@pytest.mark.timeout(90)
+def test_housekeeping_runs_while_the_step_worker_is_busy(tmp_path, worker, api, people, beat):
+    # The step worker (concurrency 1, prefetch 1) is held by a step that waits for a gate...
+    marker, gate = tmp_path / "marker", tmp_path / "gate"
+    busy_folder = tmp_path / "busy"
+    write_runbook(
+        busy_folder,
+        queue="default",
+        script=BLOCKING_SCRIPT,
+        variables={"MARKER": str(marker), "GATE": str(gate)},
+    )
+    lost_folder = tmp_path / "lost"
+    write_runbook(lost_folder, queue=f"nobody-{RUN_ID}", script="exit 0\n", variables={})
+    try:
+        busy, busy_act = open_lab_incident(api, busy_folder)
+        busy_run = api("sysadmin").post(f"/incidents/{busy['id']}/steps/{busy_act}/run").json()
+        wait_for(lambda: marker.exists(), timeout=20, what="the busy step")
+        # ...when another run's worker, on another host, is found silent for a lease already.
+        lost, lost_act = open_lab_incident(api, lost_folder)
+        lost_run = api("sysadmin").post(f"/incidents/{lost['id']}/steps/{lost_act}/run").json()
+        StepRun.objects.filter(pk=lost_run["id"]).update(
+            status="running",
+            worker="gone.example:1",
+            heartbeat_at=timezone.now() - timedelta(seconds=LEASE),
+        )
+        # Sweeps run on the control queue, so they do not wait for the gate (opened below).
+        run = wait_run(lost_run["id"], "interrupted", timeout=sweep_interval(LEASE) + 20)
+        assert (
+            "may still be alive"
+            in TimelineEntry.objects.get(
+                incident_id=lost["id"], kind=TimelineEntry.Kind.RUN_INTERRUPTED
+            ).text
+        )
+        assert run.summary.startswith("worker lost")
+        assert StepRun.objects.get(pk=busy_run["id"]).status == "running"
+    finally:
+        gate.touch()
+    assert wait_run(busy_run["id"], "succeeded", "failed").status == "succeeded"
 
 
 @pytest.mark.timeout(90)

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from common import demo, embedded_worker, serve
 from common.embedded_beat import EmbeddedBeat
+from incidents.execution.reaping import reap_at_start
 from runbooks.demo_target import app
 from runbooks.demo_target.environment import target_settings
 from runbooks.selectors import queues_in_use
@@ -65,11 +66,12 @@ class Command(BaseCommand):
         worker = None
         beat = None
         if str(settings.CELERY_BROKER_URL).startswith("memory://"):
-            from config.celery import app
+            from config.celery import app as celery_app
 
-            # One in-process worker serves every queue a runbook routes to.
-            queues = sorted({*queues_in_use(), *settings.RIPCORD_WORKER_QUEUES})
-            worker = embedded_worker.start(app, queues=queues)
+            queues = embedded_queues()
+            # What steps of an earlier demo process (killed, not stopped) left running.
+            reap_at_start()
+            worker = embedded_worker.start(celery_app, queues=queues)
             beat = EmbeddedBeat().start()
             self.stdout.write(f"In-process Celery worker consuming {', '.join(queues)}.")
         try:
@@ -119,3 +121,10 @@ class Command(BaseCommand):
                 f" RIPCORD_ENV_DEMO_APP_URL={running.url} where the worker runs."
             )
         return running
+
+
+def embedded_queues() -> list[str]:
+    """One in-process worker serves every queue a runbook routes to, and housekeeping's."""
+    return sorted(
+        {*queues_in_use(), *settings.RIPCORD_WORKER_QUEUES, settings.RIPCORD_CONTROL_QUEUE}
+    )
