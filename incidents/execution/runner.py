@@ -113,5 +113,5 @@ def execute_run(run_id: int) -> None:
         if sink is not None:
             sink.close()
         shutil.rmtree(workdir, ignore_errors=True)
-    # The outcome carries output too (rows, errors, a body excerpt): no secret in the row.
-    finish_run(run.pk, status, redact.outcome(outcome))
+    # The outcome carries output too (rows, errors, a body excerpt): finish_run redacts it.
+    finish_run(run.pk, status, outcome, redact=redact)

@@ -51,20 +51,6 @@ def fake(monkeypatch):
 
 
 @pytest.fixture
-def enqueued(monkeypatch):
-    """Runs handed to Celery (no broker in these tests)."""
-    sent = []
-    from incidents import tasks
-
-    monkeypatch.setattr(
-        tasks.execute_step_run_task,
-        "apply_async",
-        lambda args, queue: sent.append((args[0], queue)),
-    )
-    return sent
-
-
-@pytest.fixture
 def ready(incident, step, backend, sysadmin):
     """The restore step's requirements are settled."""
     services.complete_step(step_id=step("disable-v1").pk, by=backend)
