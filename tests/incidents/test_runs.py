@@ -285,3 +285,83 @@ def test_approve_run_refused_while_a_requirement_is_unsettled(ready, sysadmin, i
     services.complete_step(step_id=step("stop-writes").pk, by=sysadmin)
     runs.approve_run(run_id=run.pk, by=ic)
     assert StepRun.objects.get(pk=run.pk).status == StepRun.Status.QUEUED
+
+
+class Boom(Exception):
+    """Stands for a bug: not an executor's error, nothing the runner expects."""
+
+
+def test_unexpected_executor_exception_fails_the_run_and_tells_the_incident(
+    ready, sysadmin, ic, fake, enqueued, monkeypatch, settings, tmp_path, caplog
+):
+    from incidents.execution import environment
+    from incidents.execution.redaction import Redactor
+
+    settings.RIPCORD_RUN_DIR = tmp_path
+    monkeypatch.setattr(
+        environment,
+        "resolve",
+        lambda run, env: environment.RunEnvironment(
+            env={"DB_PASSWORD": "hunter22-secret"},
+            redact=Redactor({"DB_PASSWORD": "hunter22-secret"}),
+        ),
+    )
+
+    def explode(execution, *, emit, should_stop):
+        emit(b"about to break\n")
+        raise Boom("lost hold of hunter22-secret")
+
+    monkeypatch.setattr(fake, "run", explode)
+    run = queued_run(ready, sysadmin, ic)
+    runner.execute_run(run.pk)  # returns: nothing goes back to Celery to redeliver
+
+    run.refresh_from_db()
+    assert run.status == StepRun.Status.FAILED and run.finished_at is not None
+    assert run.summary == "internal error: Boom: lost hold of [secret:DB_PASSWORD]"
+    assert run.log_tail == "about to break"  # the output before the failure was kept
+    assert Step.objects.get(pk=ready.pk).state == Step.State.PENDING
+    finished = TimelineEntry.objects.get(kind=TimelineEntry.Kind.RUN_FINISHED)
+    assert "internal error: Boom" in finished.text and "hunter22" not in finished.text
+    assert list(tmp_path.iterdir()) == []  # the workdir is gone
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name == runner.__name__)
+    assert "Traceback" in logged and "Boom" in logged and "hunter22" not in logged
+    assert runs.request_run(step_id=ready.pk, by=sysadmin).attempt == 2  # a person may re-run
+
+
+def test_unexpected_exception_before_the_executor_fails_the_run(
+    ready, sysadmin, ic, fake, enqueued, monkeypatch
+):
+    def broken(needs, env):
+        raise KeyError("PGHOST")
+
+    monkeypatch.setattr(runner, "check_needs", broken)
+    run = queued_run(ready, sysadmin, ic)
+    runner.execute_run(run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.summary) == (
+        StepRun.Status.FAILED,
+        "internal error: KeyError: 'PGHOST'",
+    )
+    assert fake.executions == []
+
+
+def test_failure_while_recording_the_outcome_still_ends_the_run(
+    ready, sysadmin, ic, fake, enqueued, monkeypatch
+):
+    from incidents.execution import finish
+
+    calls = []
+
+    def record_results_once_broken(run_id, outcome):
+        calls.append(run_id)
+        if len(calls) == 1:
+            raise Boom("check results could not be stored")
+        return []
+
+    monkeypatch.setattr(finish, "record_results", record_results_once_broken)
+    run = queued_run(ready, sysadmin, ic)
+    runner.execute_run(run.pk)
+    run.refresh_from_db()
+    assert run.status == StepRun.Status.FAILED
+    assert run.summary == "internal error: Boom: check results could not be stored"
+    assert Step.objects.get(pk=ready.pk).state == Step.State.PENDING
