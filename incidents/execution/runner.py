@@ -14,7 +14,6 @@ import os
 import shutil
 import socket
 import tempfile
-import time
 import traceback
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from django.utils import timezone
 
 from incidents.execution import environment
 from incidents.execution.finish import NO_SECRETS, finish_run, mark_started
+from incidents.execution.lease import LeaseKeeper
 from incidents.execution.logsink import LogSink
 from incidents.execution.needs import check_needs
 from incidents.execution.redaction import Redactor
@@ -41,8 +41,6 @@ from validation.services import command_for_step
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 1.0
-
 
 def claim(run_id: int) -> bool:
     now = timezone.now()
@@ -57,34 +55,26 @@ def claim(run_id: int) -> bool:
     )
 
 
-class Heartbeat:
-    """The executor's ``should_stop``: renews the lease, and says stop when the run was cancelled
-    or is no longer ours (the sweeper declared it interrupted). Also flushes pending output."""
+class StopCheck:
+    """The executor's ``should_stop``, called on the worker's thread: flushes pending output
+    there (the sink writes with this thread's connection) and reports what the lease keeper
+    saw: a person cancelled the run, or it is no longer ours (the sweeper interrupted it)."""
 
-    def __init__(self, run_id: int, sink: LogSink) -> None:
-        self.run_id = run_id
+    def __init__(self, keeper: LeaseKeeper, sink: LogSink) -> None:
+        self.keeper = keeper
         self.sink = sink
-        self.last = 0.0
-        self.stop = False
 
     def __call__(self) -> bool:
         self.sink.flush()
-        now = time.monotonic()
-        if self.stop or now - self.last < HEARTBEAT_SECONDS:
-            return self.stop
-        self.last = now
-        renewed = StepRun.objects.filter(
-            pk=self.run_id, status=StepRun.Status.RUNNING, cancel_requested_by__isnull=True
-        ).update(heartbeat_at=timezone.now())
-        self.stop = renewed == 0
-        return self.stop
+        return self.keeper.should_stop
 
 
 class _Attempt:
     """One claimed run's execution; ``redact`` knows the run's secrets once they are resolved."""
 
-    def __init__(self, run_id: int) -> None:
+    def __init__(self, run_id: int, keeper: LeaseKeeper) -> None:
         self.run_id = run_id
+        self.keeper = keeper
         self.redact: Redactor = NO_SECRETS  # until the secrets are read there are none to hide
         self.timeout_seconds: int | None = None
 
@@ -116,7 +106,7 @@ class _Attempt:
                 labels={"ripcord.step_run": str(run.pk), "ripcord.incident": str(run.incident_id)},
             )
             outcome = get_executor(run.step.kind).run(
-                execution, emit=sink.emit, should_stop=Heartbeat(run.pk, sink)
+                execution, emit=sink.emit, should_stop=StopCheck(self.keeper, sink)
             )
             status = StepRun.Status.SUCCEEDED if outcome.succeeded else StepRun.Status.FAILED
         except StepCancelled:
@@ -185,6 +175,11 @@ def execute_run(run_id: int) -> None:
     """Run a queued run to its end and record how it ended; returns quietly if not ours."""
     if not claim(run_id):
         return  # a duplicate delivery, a cancelled run, or one already finished
-    attempt = _Attempt(run_id)
-    status, outcome = attempt.run()
-    attempt.record(status, outcome)
+    # Renewed from here on, whatever the executor does, until the end is recorded.
+    keeper = LeaseKeeper(run_id).start()
+    try:
+        attempt = _Attempt(run_id, keeper)
+        status, outcome = attempt.run()
+        attempt.record(status, outcome)
+    finally:
+        keeper.stop()

@@ -64,7 +64,9 @@ def as_line(text: str) -> bytes:
 
 
 ShouldStop = Callable[[], bool]
-"""Polled about once a second; also the heartbeat. True means: cancel now."""
+"""Polled about once a second; True means: cancel now. It also flushes the run's output,
+but it is not the lease: the runner renews that from a thread of its own, so a call
+that blocks (one HTTP request, an image pull) does not make a live run look lost."""
 
 
 class Executor(Protocol):

@@ -126,23 +126,6 @@ def test_cancel_before_start_never_executes(ready, sysadmin, ic, fake, enqueued)
     assert run.status == StepRun.Status.CANCELLED and fake.executions == []
 
 
-def test_cancel_while_running_stops_through_heartbeat(
-    ready, sysadmin, ic, fake, enqueued, monkeypatch
-):
-    run = queued_run(ready, sysadmin, ic)
-    fake.stop_check = True
-    original = fake.run
-
-    def run_and_cancel(execution, *, emit, should_stop):
-        runs.cancel_run(run_id=run.pk, by=sysadmin)  # a person clicks cancel mid-run
-        return original(execution, emit=emit, should_stop=should_stop)
-
-    monkeypatch.setattr(fake, "run", run_and_cancel)
-    runner.execute_run(run.pk)
-    run.refresh_from_db()
-    assert run.status == StepRun.Status.CANCELLED
-
-
 def test_sweeper_interrupts_stale_run_and_tells_incident(ready, sysadmin, ic, enqueued):
     run = queued_run(ready, sysadmin, ic)
     assert runner.claim(run.pk)
