@@ -122,8 +122,17 @@ def approve_run(*, run_id: int, by: User) -> StepRun:
     return run
 
 
+NOT_STARTED = (StepRun.Status.AWAITING_APPROVAL, StepRun.Status.QUEUED)
+
+
 def cancel_run(*, run_id: int, by: User) -> StepRun:
-    """Stop a run. Not yet started: cancelled at once. Running: the worker stops it (and its children)."""
+    """Stop a run. Not yet started: cancelled at once. Running: the worker stops it (and its children).
+
+    The worker's claim (QUEUED → RUNNING) is a conditional UPDATE that does not take the
+    incident lock, so a run read here as queued may be running by the time we write.
+    Both writes are compare-and-set: cancelled only if it has still not started, else
+    the cancel is asked of the running run, which the worker's lease keeper sees.
+    """
     with transaction.atomic():
         run = _locked_run(run_id)
         if not run.is_active:
@@ -131,17 +140,24 @@ def cancel_run(*, run_id: int, by: User) -> StepRun:
                 f"This run is already {run.get_status_display().lower()}.", conflict=True
             )
         change = Change(run.incident_id, steps={run.step_id})
-        run.cancel_requested_by = by
-        fields = ["cancel_requested_by"]
-        if run.status != StepRun.Status.RUNNING:
-            run.status = StepRun.Status.CANCELLED
-            run.finished_at = timezone.now()
-            fields += ["status", "finished_at"]
-        run.save(update_fields=fields)
+        if StepRun.objects.filter(pk=run_id, status__in=NOT_STARTED).update(
+            status=StepRun.Status.CANCELLED, finished_at=timezone.now(), cancel_requested_by=by
+        ):
+            done = "done"
+        elif StepRun.objects.filter(pk=run_id, status=StepRun.Status.RUNNING).update(
+            cancel_requested_by=by
+        ):
+            done = "requested"
+        else:  # cannot happen while we hold the lock (only the claim moves without it)
+            run.refresh_from_db()
+            raise ServiceError(
+                f"This run is already {run.get_status_display().lower()}.", conflict=True
+            )
+        run.refresh_from_db()
         record(
             run.incident,
             TimelineEntry.Kind.RUN_CANCELLED,
-            f"Cancel {'requested' if run.status == StepRun.Status.RUNNING else 'done'}: {run.step.title}",
+            f"Cancel {done}: {run.step.title}",
             actor=by,
             change=change,
             step=run.step,

@@ -1,4 +1,4 @@
-"""Fixtures for incident tests that hand runs to Celery (no broker in these tests)."""
+"""Helpers for incident tests that run scripted steps: tasks recorded, not sent; one-step incidents."""
 
 from __future__ import annotations
 
@@ -6,6 +6,12 @@ from typing import Any
 
 import pytest
 from celery.app.task import Task
+from django.contrib.auth.models import User
+
+from common.capabilities import COMMANDERS, RESPONDERS
+from incidents import services
+from incidents.models import Incident
+from tests.factories import make_user, make_version
 
 
 class Enqueued(list[tuple[int, str]]):
@@ -37,3 +43,36 @@ def enqueued(monkeypatch) -> Enqueued:
 
     monkeypatch.setattr(Task, "apply_async", apply_async)
     return sent
+
+
+def one_step_incident(step: dict[str, Any], variables: dict[str, str]) -> tuple[Incident, User]:
+    """An incident of a one-step runbook (environment "lab"), and the responder who owns the step."""
+    ic = make_user("ic", COMMANDERS)
+    sysadmin = make_user("sysadmin", RESPONDERS)
+    spec = {
+        "id": "lease",
+        "title": "One scripted step",
+        "roles": [{"id": "system_administrator", "title": "System administrator"}],
+        "environments": [{"id": "lab", "title": "Lab", "variables": variables}],
+        "phases": [
+            {
+                "id": "only",
+                "title": "Only",
+                "starts_at_minutes": 0,
+                "ends_at_minutes": 30,
+                "steps": [{"id": "act", "owner": "system_administrator", **step}],
+            }
+        ],
+    }
+    incident = services.open_incident(
+        version=make_version(spec),
+        environment="lab",
+        title="Lease",
+        severity="sev2",
+        is_drill=True,
+        opened_by=ic,
+    )
+    services.assign_role(
+        incident_id=incident.pk, role_key="system_administrator", user_id=sysadmin.pk, by=ic
+    )
+    return incident, sysadmin

@@ -12,20 +12,17 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from django.db import connections
 from django.utils import timezone
 
-from common.capabilities import COMMANDERS, RESPONDERS
-from incidents import services
 from incidents.execution import runner, sweeper
 from incidents.execution.lease import LeaseKeeper
 from incidents.models import Incident, StepRun, TimelineEntry
 from incidents.services import runs
 from runbooks.executors.base import Outcome, StepCancelled
-from tests.factories import make_user, make_version
+from tests.incidents.conftest import one_step_incident
 
 LEASE = 3
 committed = pytest.mark.django_db(transaction=True)
@@ -74,38 +71,6 @@ def slow_server() -> Iterator[SlowServer]:
     httpd.shutdown()
     httpd.server_close()
     thread.join(5)
-
-
-def one_step_incident(step: dict[str, Any], variables: dict[str, str]) -> tuple[Incident, Any]:
-    ic = make_user("ic", COMMANDERS)
-    sysadmin = make_user("sysadmin", RESPONDERS)
-    spec = {
-        "id": "lease",
-        "title": "One scripted step",
-        "roles": [{"id": "system_administrator", "title": "System administrator"}],
-        "environments": [{"id": "lab", "title": "Lab", "variables": variables}],
-        "phases": [
-            {
-                "id": "only",
-                "title": "Only",
-                "starts_at_minutes": 0,
-                "ends_at_minutes": 30,
-                "steps": [{"id": "act", "owner": "system_administrator", **step}],
-            }
-        ],
-    }
-    incident = services.open_incident(
-        version=make_version(spec),
-        environment="lab",
-        title="Lease",
-        severity="sev2",
-        is_drill=True,
-        opened_by=ic,
-    )
-    services.assign_role(
-        incident_id=incident.pk, role_key="system_administrator", user_id=sysadmin.pk, by=ic
-    )
-    return incident, sysadmin
 
 
 class WorkerThread(threading.Thread):
