@@ -69,6 +69,30 @@ def test_gated_step_waits_for_approval_then_queues(
     run.refresh_from_db()
     assert (run.status, run.approved_by) == (StepRun.Status.QUEUED, ic)
     assert enqueued == [(run.pk, "default")]
+    assert enqueued.options == [{"soft_time_limit": 900 + 60, "time_limit": 900 + 120}]
+
+
+def test_run_time_limits_follow_the_step_timeout_not_the_global_ones(
+    ready, sysadmin, ic, enqueued, settings, django_capture_on_commit_callbacks
+):
+    day = 24 * 3600  # the longest timeout a runbook may give a step
+    Step.objects.filter(pk=ready.pk).update(timeout_seconds=day)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = queued_run(ready, sysadmin, ic)
+    assert enqueued == [(run.pk, "default")]
+    [limits] = enqueued.options
+    soft, hard = limits["soft_time_limit"], limits["time_limit"]
+    assert day < soft < hard  # the step's timeout fires first, then soft (cleanup), then hard
+    assert soft > settings.CELERY_TASK_SOFT_TIME_LIMIT  # the 3 h default would cut it short
+
+
+def test_short_step_runs_get_short_time_limits(
+    ready, sysadmin, ic, enqueued, django_capture_on_commit_callbacks
+):
+    Step.objects.filter(pk=ready.pk).update(timeout_seconds=30)
+    with django_capture_on_commit_callbacks(execute=True):
+        queued_run(ready, sysadmin, ic)
+    assert enqueued.options == [{"soft_time_limit": 90, "time_limit": 150}]
 
 
 def test_requester_cannot_approve_own_run(ready, ic):
