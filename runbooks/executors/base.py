@@ -19,7 +19,13 @@ class ExecutorError(Exception):
 
 
 class TransientExecutorError(ExecutorError):
-    """A passing fault (engine or network briefly away): the task may retry the attempt."""
+    """A passing fault (engine or network briefly away). Recorded as a failure, never retried.
+
+    Nothing re-runs a step by itself: even a "transient" fault may come after the step
+    half-happened, and a non-idempotent step (a restore) must not run again without a
+    person deciding. The distinction is for that person: the summary says "transient
+    error", so they know a re-run may well succeed once the fault has passed.
+    """
 
 
 class StepCancelled(Exception):

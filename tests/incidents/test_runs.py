@@ -15,7 +15,7 @@ from incidents import services
 from incidents.execution import runner, sweeper
 from incidents.models import Step, StepRun, StepRunLogChunk, TimelineEntry
 from incidents.services import runs
-from runbooks.executors.base import Outcome, StepCancelled
+from runbooks.executors.base import Outcome, StepCancelled, TransientExecutorError
 
 pytestmark = pytest.mark.django_db
 
@@ -140,6 +140,25 @@ def test_failed_run_leaves_step_pending_and_allows_rerun(ready, sysadmin, ic, fa
     assert Step.objects.get(pk=ready.pk).state == Step.State.PENDING
     again = runs.request_run(step_id=ready.pk, by=sysadmin)
     assert again.attempt == 2
+
+
+def test_transient_executor_error_fails_the_run_and_is_never_retried(
+    ready, sysadmin, ic, fake, enqueued, monkeypatch, django_capture_on_commit_callbacks
+):
+    def engine_away(execution, *, emit, should_stop):
+        fake.executions.append(execution)
+        raise TransientExecutorError("docker: engine unreachable: connection refused")
+
+    monkeypatch.setattr(fake, "run", engine_away)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = queued_run(ready, sysadmin, ic)
+    with django_capture_on_commit_callbacks(execute=True):
+        runner.execute_run(run.pk)
+    run.refresh_from_db()
+    assert run.status == StepRun.Status.FAILED
+    assert run.summary == "transient error: docker: engine unreachable: connection refused"
+    # Once, and not handed to Celery again: a re-run is a person's new attempt.
+    assert len(fake.executions) == 1 and enqueued == [(run.pk, "default")]
 
 
 def test_cancel_before_start_never_executes(ready, sysadmin, ic, fake, enqueued):
