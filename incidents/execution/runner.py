@@ -90,7 +90,7 @@ class _Attempt:
             workdir = Path(tempfile.mkdtemp(prefix=f"run-{run.pk}-", dir=settings.RIPCORD_RUN_DIR))
             env = environment.resolve(run, dict(os.environ))
             self.redact = env.redact
-            check_needs(run.step.needs, env.env)
+            check_needs(run.step.needs, env.env, kind=run.step.kind)
             sink = LogSink(run, env.redact)
             command = run.step.command
             if run.step.kind == "validation":

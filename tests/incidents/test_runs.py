@@ -161,6 +161,19 @@ def test_transient_executor_error_fails_the_run_and_is_never_retried(
     assert len(fake.executions) == 1 and enqueued == [(run.pk, "default")]
 
 
+def test_unmet_need_fails_the_run_at_once_naming_it(ready, sysadmin, ic, fake, enqueued):
+    # The staging environment names a database but no server to find it on.
+    Step.objects.filter(pk=ready.pk).update(needs=["postgresql"])
+    run = queued_run(ready, sysadmin, ic)
+    runner.execute_run(run.pk)
+    run.refresh_from_db()
+    assert run.status == StepRun.Status.FAILED
+    assert run.summary.startswith(
+        "This step needs a PostgreSQL target: the environment names no PostgreSQL target"
+    )
+    assert fake.executions == []  # nothing ran
+
+
 def test_cancel_before_start_never_executes(ready, sysadmin, ic, fake, enqueued):
     run = queued_run(ready, sysadmin, ic)
     runs.cancel_run(run_id=run.pk, by=sysadmin)
@@ -357,7 +370,7 @@ def test_unexpected_executor_exception_fails_the_run_and_tells_the_incident(
 def test_unexpected_exception_before_the_executor_fails_the_run(
     ready, sysadmin, ic, fake, enqueued, monkeypatch
 ):
-    def broken(needs, env):
+    def broken(needs, env, **options):
         raise KeyError("PGHOST")
 
     monkeypatch.setattr(runner, "check_needs", broken)
