@@ -163,7 +163,15 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3 * 3600, m
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3 * 3600 + 300, minimum=2)
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
     raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must exceed CELERY_TASK_SOFT_TIME_LIMIT")
-# Longer than the longest task, or Redis redelivers a task that is still running.
+# Defaults for every task; a step run gets its own limits from its step's timeout (up
+# to 24 h, incidents.services.runs.run_time_limits).
+#
+# Longer than the longest task but deliberately not the longest run: Redis redelivers a
+# task unacknowledged this long, and a run may go on for a day. That redelivery is
+# harmless: the claim is a compare-and-set (QUEUED -> RUNNING), so the second delivery
+# finds the run RUNNING and returns at once, and nothing runs twice. A visibility
+# timeout of a day would instead hold back, for a day, a task reserved by a worker
+# that died before starting it.
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
     "visibility_timeout": CELERY_TASK_TIME_LIMIT + 600,
 }

@@ -13,9 +13,10 @@ every check passes, with ``evidence={"checks": [{id, title, family, kind, result
 summary, evidence, checked_at}]}`` for ``validation.services.record_results``.
 
 Each check runs in a helper thread while this (the caller's) thread keeps asking
-``should_stop``, which is also the run's heartbeat: a slow checksum of a big
-table must not look like a dead worker. A cancelled or timed-out run abandons the
-check in flight (its queries carry a statement timeout) and stops.
+``should_stop``, so a person's cancel is heard while a slow checksum of a big table
+runs (the lease is renewed by the runner's own thread, polled or not). A cancelled
+or timed-out run abandons the check in flight (its queries carry a statement
+timeout) and stops.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""Recording a run's start and end on the incident (timeline, step state, push)."""
+"""Recording a run's start and end on the incident (timeline, step state, push).
+
+Everything a run produces besides its log (the summary, the evidence, error
+texts, the timeline text built from them) passes the run's redactor here, in the
+one place that stores it, before it is stored or pushed: an HTTP response or a
+SELECT can echo a secret just as a script's output can.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents.events import Change, publish
+from incidents.execution.redaction import Redactor
 from incidents.models import Step, StepRun, TimelineEntry
 from incidents.services.locking import lock_incident
 from incidents.services.phases import advance_automatically
@@ -14,6 +21,7 @@ from runbooks.executors.base import Outcome
 from validation.services import record_results
 
 SUMMARY_MAX = 500
+NO_SECRETS = Redactor({})  # before the run's secrets are read, none can have leaked
 
 
 def mark_started(run: StepRun) -> None:
@@ -32,8 +40,12 @@ def mark_started(run: StepRun) -> None:
         publish(change)
 
 
-def finish_run(run_id: int, status: StepRun.Status, outcome: Outcome) -> None:
-    """Store the outcome, unless the run stopped being ours (the sweeper interrupted it)."""
+def finish_run(
+    run_id: int, status: StepRun.Status, outcome: Outcome, *, redact: Redactor = NO_SECRETS
+) -> None:
+    """Store the outcome, redacted, unless the run stopped being ours (the sweeper interrupted it)."""
+    # Redacted before the cut: a cut first could leave part of a secret no redactor matches.
+    outcome = redact.outcome(outcome)
     with transaction.atomic():
         run = StepRun.objects.select_related("step").get(pk=run_id)
         incident = lock_incident(run.incident_id, require_active=False)

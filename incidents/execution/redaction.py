@@ -52,7 +52,8 @@ class Redactor:
         return (stream.feed(value.encode()) + stream.finish()).decode()
 
     def outcome(self, outcome: Outcome) -> Outcome:
-        """The outcome with its summary and every string in its evidence redacted."""
+        """The outcome with its summary and every string (key, value) and number in its
+        evidence redacted."""
         if not any(self.secrets.values()):
             return outcome
         evidence = self._json(dict(outcome.evidence))
@@ -65,6 +66,11 @@ class Redactor:
             return {self._json(key): self._json(item) for key, item in value.items()}
         if isinstance(value, list | tuple):
             return [self._json(item) for item in value]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # A numeric secret (a PIN) selected from a table is still the secret.
+            text = str(value)
+            redacted = self.text(text)
+            return value if redacted == text else redacted
         return value
 
 

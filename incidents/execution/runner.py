@@ -1,12 +1,20 @@
-"""Execute one queued run. Safe under redelivery: only the caller that flips QUEUED→RUNNING runs it."""
+"""Execute one queued run. Safe under redelivery: only the caller that flips QUEUED→RUNNING runs it.
+
+Once claimed, a run always ends in a recorded state: an executor's own errors
+become the step's failure, and anything else (a bug, the database going away, a
+template error while publishing) becomes "internal error: …" rather than a run
+left RUNNING until the sweeper calls its worker lost. Nothing is raised back into
+Celery: the task is acks_late, and a redelivery must never be how a step re-runs.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
 import tempfile
-import time
+import traceback
 from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -14,7 +22,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from incidents.execution import environment
-from incidents.execution.finish import finish_run, mark_started
+from incidents.execution.finish import NO_SECRETS, finish_run, mark_started
+from incidents.execution.lease import LeaseKeeper
 from incidents.execution.logsink import LogSink
 from incidents.execution.needs import check_needs
 from incidents.execution.reaping import instance_id
@@ -31,7 +40,7 @@ from runbooks.executors.base import (
 )
 from validation.services import command_for_step
 
-HEARTBEAT_SECONDS = 1.0
+logger = logging.getLogger(__name__)
 
 
 def claim(run_id: int) -> bool:
@@ -47,73 +56,132 @@ def claim(run_id: int) -> bool:
     )
 
 
-class Heartbeat:
-    """The executor's ``should_stop``: renews the lease, and says stop when the run was cancelled
-    or is no longer ours (the sweeper declared it interrupted). Also flushes pending output."""
+class StopCheck:
+    """The executor's ``should_stop``, called on the worker's thread: flushes pending output
+    there (the sink writes with this thread's connection) and reports what the lease keeper
+    saw: a person cancelled the run, or it is no longer ours (the sweeper interrupted it)."""
 
-    def __init__(self, run_id: int, sink: LogSink) -> None:
-        self.run_id = run_id
+    def __init__(self, keeper: LeaseKeeper, sink: LogSink) -> None:
+        self.keeper = keeper
         self.sink = sink
-        self.last = 0.0
-        self.stop = False
 
     def __call__(self) -> bool:
         self.sink.flush()
-        now = time.monotonic()
-        if self.stop or now - self.last < HEARTBEAT_SECONDS:
-            return self.stop
-        self.last = now
-        renewed = StepRun.objects.filter(
-            pk=self.run_id, status=StepRun.Status.RUNNING, cancel_requested_by__isnull=True
-        ).update(heartbeat_at=timezone.now())
-        self.stop = renewed == 0
-        return self.stop
+        return self.keeper.should_stop
+
+
+class _Attempt:
+    """One claimed run's execution; ``redact`` knows the run's secrets once they are resolved."""
+
+    def __init__(self, run_id: int, keeper: LeaseKeeper) -> None:
+        self.run_id = run_id
+        self.keeper = keeper
+        self.redact: Redactor = NO_SECRETS  # until the secrets are read there are none to hide
+        self.timeout_seconds: int | None = None
+
+    def run(self) -> tuple[StepRun.Status, Outcome]:
+        workdir: Path | None = None
+        sink: LogSink | None = None
+        try:
+            run = StepRun.objects.select_related("step", "incident__runbook_version").get(
+                pk=self.run_id
+            )
+            self.timeout_seconds = run.step.timeout_seconds
+            mark_started(run)
+            workdir = Path(tempfile.mkdtemp(prefix=f"run-{run.pk}-", dir=settings.RIPCORD_RUN_DIR))
+            env = environment.resolve(run, dict(os.environ))
+            self.redact = env.redact
+            check_needs(run.step.needs, env.env, kind=run.step.kind)
+            sink = LogSink(run, env.redact)
+            command = run.step.command
+            if run.step.kind == "validation":
+                # Validation hook: the checks are in the runbook version, not on the step row.
+                command = command_for_step(run)
+            execution = Execution(
+                run_id=run.pk,
+                command=command,
+                env=env.env,
+                workdir=workdir,
+                files=run.incident.runbook_version.files,
+                timeout_seconds=run.step.timeout_seconds,
+                labels={"ripcord.step_run": str(run.pk), "ripcord.incident": str(run.incident_id)},
+                instance=instance_id(),  # marks what the step starts, for reaping.py
+            )
+            outcome = get_executor(run.step.kind).run(
+                execution, emit=sink.emit, should_stop=StopCheck(self.keeper, sink)
+            )
+            status = StepRun.Status.SUCCEEDED if outcome.succeeded else StepRun.Status.FAILED
+        except StepCancelled:
+            status, outcome = StepRun.Status.CANCELLED, Outcome(False, summary="cancelled")
+        except (StepTimedOut, SoftTimeLimitExceeded):
+            status = StepRun.Status.TIMED_OUT
+            outcome = Outcome(False, summary=f"timed out after {self.timeout_seconds}s")
+        except TransientExecutorError as exc:
+            # Never retried automatically: even "transient" may have half-happened.
+            status = StepRun.Status.FAILED
+            outcome = Outcome(False, summary=f"transient error: {exc}")
+        except ExecutorError as exc:
+            status, outcome = StepRun.Status.FAILED, Outcome(False, summary=str(exc))
+        except Exception as exc:
+            status, outcome = StepRun.Status.FAILED, self.internal_error(exc, "while running")
+        finally:
+            self._clean_up(sink, workdir)
+        return status, outcome
+
+    def internal_error(self, exc: Exception, when: str) -> Outcome:
+        """Log the traceback (redacted: it may quote a secret) and say briefly what broke."""
+        logger.error(
+            "run %s: internal error %s\n%s",
+            self.run_id,
+            when,
+            self.redact.text(traceback.format_exc()),
+        )
+        return Outcome(False, summary=f"internal error: {type(exc).__name__}: {exc}")
+
+    def _clean_up(self, sink: LogSink | None, workdir: Path | None) -> None:
+        try:
+            if sink is not None:
+                sink.close()
+        except Exception:
+            # The output's last lines are lost, but the run must still be recorded as ended.
+            logger.error(
+                "run %s: could not store the last output\n%s",
+                self.run_id,
+                self.redact.text(traceback.format_exc()),
+            )
+        finally:
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
+
+    def record(self, status: StepRun.Status, outcome: Outcome) -> None:
+        """Store how the run ended; if even that fails, store the failure, else leave it be.
+
+        A second failure (the database is gone) leaves the run RUNNING with a lease that
+        is no longer renewed: the sweeper declares it interrupted, and a person decides.
+        """
+        try:
+            finish_run(self.run_id, status, outcome, redact=self.redact)
+        except Exception as exc:
+            failure = self.internal_error(exc, "while recording the outcome")
+            try:
+                finish_run(self.run_id, StepRun.Status.FAILED, failure, redact=self.redact)
+            except Exception:
+                logger.error(
+                    "run %s: could not record its end either; the sweeper will interrupt it\n%s",
+                    self.run_id,
+                    self.redact.text(traceback.format_exc()),
+                )
 
 
 def execute_run(run_id: int) -> None:
+    """Run a queued run to its end and record how it ended; returns quietly if not ours."""
     if not claim(run_id):
         return  # a duplicate delivery, a cancelled run, or one already finished
-    run = StepRun.objects.select_related("step", "incident__runbook_version").get(pk=run_id)
-    mark_started(run)
-    workdir = Path(tempfile.mkdtemp(prefix=f"run-{run.pk}-", dir=settings.RIPCORD_RUN_DIR))
-    sink: LogSink | None = None
-    redact = Redactor({})  # until the secrets are read there are none to hide
+    # Renewed from here on, whatever the executor does, until the end is recorded.
+    keeper = LeaseKeeper(run_id).start()
     try:
-        env = environment.resolve(run, dict(os.environ))
-        redact = env.redact
-        check_needs(run.step.needs, env.env)
-        sink = LogSink(run, env.redact)
-        command = run.step.command
-        if run.step.kind == "validation":
-            # Validation hook: the checks are in the runbook version, not on the step row.
-            command = command_for_step(run)
-        execution = Execution(
-            run_id=run.pk,
-            command=command,
-            env=env.env,
-            workdir=workdir,
-            files=run.incident.runbook_version.files,
-            timeout_seconds=run.step.timeout_seconds,
-            labels={"ripcord.step_run": str(run.pk), "ripcord.incident": str(run.incident_id)},
-            instance=instance_id(),  # marks what the step starts, for reaping.py
-        )
-        outcome = get_executor(run.step.kind).run(
-            execution, emit=sink.emit, should_stop=Heartbeat(run.pk, sink)
-        )
-        status = StepRun.Status.SUCCEEDED if outcome.succeeded else StepRun.Status.FAILED
-    except StepCancelled:
-        status, outcome = StepRun.Status.CANCELLED, Outcome(False, summary="cancelled")
-    except (StepTimedOut, SoftTimeLimitExceeded):
-        status = StepRun.Status.TIMED_OUT
-        outcome = Outcome(False, summary=f"timed out after {run.step.timeout_seconds}s")
-    except TransientExecutorError as exc:
-        # Never retried automatically: even "transient" may have half-happened.
-        status, outcome = StepRun.Status.FAILED, Outcome(False, summary=f"transient error: {exc}")
-    except ExecutorError as exc:
-        status, outcome = StepRun.Status.FAILED, Outcome(False, summary=str(exc))
+        attempt = _Attempt(run_id, keeper)
+        status, outcome = attempt.run()
+        attempt.record(status, outcome)
     finally:
-        if sink is not None:
-            sink.close()
-        shutil.rmtree(workdir, ignore_errors=True)
-    # The outcome carries output too (rows, errors, a body excerpt): no secret in the row.
-    finish_run(run.pk, status, redact.outcome(outcome))
+        keeper.stop()

@@ -17,13 +17,36 @@ from incidents.services.locking import lock_incident
 from incidents.services.steps import unmet_requirements
 from incidents.services.timeline import record
 
+# What a run does besides its step's own timeout: the needs checks (a few seconds each),
+# stopping what the executor started after a cancel or timeout (SQL waits 10 s for its
+# cancel, docker 5 s for a container), recording the end.
+RUN_SOFT_GRACE_SECONDS = 60
+# Between the soft limit (SoftTimeLimitExceeded: the run is stopped, cleaned up and
+# recorded as timed out) and the hard one, which kills the pool process without cleanup.
+RUN_HARD_GRACE_SECONDS = 60
+
+
+def run_time_limits(timeout_seconds: int) -> tuple[int, int]:
+    """Celery's (soft, hard) time limits for a run of a step with this timeout.
+
+    Per call, from the step: the global task limits (3 h by default) would cut short a
+    step allowed up to 24 h, or let a 2-minute step hang for hours.
+    """
+    soft = timeout_seconds + RUN_SOFT_GRACE_SECONDS
+    return soft, soft + RUN_HARD_GRACE_SECONDS
+
 
 def enqueue(run: StepRun) -> None:
     """Hand a queued run to a worker of its queue, once the row is committed."""
     from incidents.tasks import execute_step_run_task
 
     run_id, queue = run.pk, run.queue
-    transaction.on_commit(lambda: execute_step_run_task.apply_async(args=(run_id,), queue=queue))
+    soft, hard = run_time_limits(run.step.timeout_seconds)
+    transaction.on_commit(
+        lambda: execute_step_run_task.apply_async(
+            args=(run_id,), queue=queue, soft_time_limit=soft, time_limit=hard
+        )
+    )
 
 
 def request_run(*, step_id: int, by: User) -> StepRun:
@@ -122,8 +145,17 @@ def approve_run(*, run_id: int, by: User) -> StepRun:
     return run
 
 
+NOT_STARTED = (StepRun.Status.AWAITING_APPROVAL, StepRun.Status.QUEUED)
+
+
 def cancel_run(*, run_id: int, by: User) -> StepRun:
-    """Stop a run. Not yet started: cancelled at once. Running: the worker stops it (and its children)."""
+    """Stop a run. Not yet started: cancelled at once. Running: the worker stops it (and its children).
+
+    The worker's claim (QUEUED → RUNNING) is a conditional UPDATE that does not take the
+    incident lock, so a run read here as queued may be running by the time we write.
+    Both writes are compare-and-set: cancelled only if it has still not started, else
+    the cancel is asked of the running run, which the worker's lease keeper sees.
+    """
     with transaction.atomic():
         run = _locked_run(run_id)
         if not run.is_active:
@@ -131,17 +163,24 @@ def cancel_run(*, run_id: int, by: User) -> StepRun:
                 f"This run is already {run.get_status_display().lower()}.", conflict=True
             )
         change = Change(run.incident_id, steps={run.step_id})
-        run.cancel_requested_by = by
-        fields = ["cancel_requested_by"]
-        if run.status != StepRun.Status.RUNNING:
-            run.status = StepRun.Status.CANCELLED
-            run.finished_at = timezone.now()
-            fields += ["status", "finished_at"]
-        run.save(update_fields=fields)
+        if StepRun.objects.filter(pk=run_id, status__in=NOT_STARTED).update(
+            status=StepRun.Status.CANCELLED, finished_at=timezone.now(), cancel_requested_by=by
+        ):
+            done = "done"
+        elif StepRun.objects.filter(pk=run_id, status=StepRun.Status.RUNNING).update(
+            cancel_requested_by=by
+        ):
+            done = "requested"
+        else:  # cannot happen while we hold the lock (only the claim moves without it)
+            run.refresh_from_db()
+            raise ServiceError(
+                f"This run is already {run.get_status_display().lower()}.", conflict=True
+            )
+        run.refresh_from_db()
         record(
             run.incident,
             TimelineEntry.Kind.RUN_CANCELLED,
-            f"Cancel {'requested' if run.status == StepRun.Status.RUNNING else 'done'}: {run.step.title}",
+            f"Cancel {done}: {run.step.title}",
             actor=by,
             change=change,
             step=run.step,

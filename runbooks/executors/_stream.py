@@ -26,7 +26,7 @@ from typing import Literal
 from runbooks.executors.base import Emit, ShouldStop, StepCancelled, StepTimedOut, as_line
 
 MAX_PIECE_BYTES = 64 * 1024  # a larger chunk from the source is handed over in pieces
-POLL_SECONDS = 0.5  # how often should_stop is asked (it is also the heartbeat)
+POLL_SECONDS = 0.5  # how often should_stop is asked (a cancel is heard within this)
 QUEUE_PIECES = 64  # bounded hand-over: at most this many pieces (4 MiB) in flight
 
 StopReason = Literal["cancelled", "timed_out"]

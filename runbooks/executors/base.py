@@ -19,7 +19,13 @@ class ExecutorError(Exception):
 
 
 class TransientExecutorError(ExecutorError):
-    """A passing fault (engine or network briefly away): the task may retry the attempt."""
+    """A passing fault (engine or network briefly away). Recorded as a failure, never retried.
+
+    Nothing re-runs a step by itself: even a "transient" fault may come after the step
+    half-happened, and a non-idempotent step (a restore) must not run again without a
+    person deciding. The distinction is for that person: the summary says "transient
+    error", so they know a re-run may well succeed once the fault has passed.
+    """
 
 
 class StepCancelled(Exception):
@@ -68,7 +74,9 @@ def as_line(text: str) -> bytes:
 
 
 ShouldStop = Callable[[], bool]
-"""Polled about once a second; also the heartbeat. True means: cancel now."""
+"""Polled about once a second; True means: cancel now. It also flushes the run's output,
+but it is not the lease: the runner renews that from a thread of its own, so a call
+that blocks (one HTTP request, an image pull) does not make a live run look lost."""
 
 
 class Executor(Protocol):

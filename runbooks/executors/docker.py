@@ -12,12 +12,15 @@ Why it is built this way:
   first use, so processes that never run container steps do not need it. The client
   comes from the environment (DOCKER_HOST, else the default socket).
 - ``run`` containers carry ``ripcord.step_run=<run id>`` (plus the execution's labels)
-  and a name derived from the run id. A retry after a worker crash finds the container
-  by that label and follows it, or collects its result if it already finished, instead
-  of starting a second copy of, say, a data migration; the fixed name makes two racing
-  attempts collide in the engine rather than both start. The container gets the step's
-  variables as its environment (``environment`` entries win) and is removed once its
-  result is known; after an engine failure it is kept for the retry to find.
+  and a name derived from the run id. Nothing retries a run (the runner's claim lets a
+  run execute once; a person's re-run is a new attempt with a new id), so this is a
+  guard, not a retry mechanism: should the same run ever be executed twice, the second
+  finds the container by that label and follows it, or collects its result, instead of
+  starting a second copy of, say, a data migration, and the fixed name makes two racing
+  executions collide in the engine rather than both start. The container gets the
+  step's variables as its environment (``environment`` entries win) and is removed once
+  its result is known; after an engine failure it is kept, labelled, for a person to
+  inspect before deciding on a re-run.
 - Only the ``none`` and ``host`` networks are allowed: Docker's default bridge hands
   out a private range that must not be used on these hosts.
 - ``scale`` cannot create replicas (that needs compose and its file). It stops the
@@ -26,7 +29,8 @@ Why it is built this way:
   when fewer containers exist than asked for.
 - Cancel and timeout stop the ``run`` container (TERM, then KILL after a grace) and
   remove it. An unreachable engine, in whatever form the SDK reports it, becomes
-  TransientExecutorError so the task retries and the retry re-attaches.
+  TransientExecutorError: recorded as a transient failure, not retried (a person
+  re-runs the step once the engine is back).
 - A run interrupted because its worker died has its running containers stopped the
   same way by ``abandon``, found by run and installation (``ripcord.instance``)
   labels. They are kept, so ``docker logs`` still tells what they did after the

@@ -17,9 +17,10 @@ Why it is built this way:
   into a query string). An unknown name is an error rather than a request sent to a
   half-filled URL. Evidence and output show the unfilled template, since filled
   values may be secrets.
-- A connection that failed or timed out is transient (retried by the task) only for
-  methods that are safe to repeat; a POST that may have reached the server is not
-  sent twice without a person deciding.
+- A connection that failed or timed out is reported as transient only for methods
+  that are safe to repeat. Nothing is retried automatically either way (the runner
+  never re-runs a step); for a POST that may have reached the server, the message
+  says so, for the person deciding whether to re-run.
 - The request is bounded by the step timeout (socket timeout = time left). Cancel is
   checked before sending; a single request is short enough not to be interrupted.
 """
@@ -293,5 +294,5 @@ def _failure(method: str, exc: Exception) -> ExecutorError:
     if passing and method in IDEMPOTENT:
         return TransientExecutorError(message)
     if passing:
-        message += f" (not retried: a {method} may have reached the server)"
+        message += f" (check before re-running: a {method} may have reached the server)"
     return ExecutorError(message)

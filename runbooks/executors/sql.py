@@ -21,8 +21,9 @@ Why it is built this way:
 - ``statement_timeout`` follows the step timeout so the server gives up even if the
   worker dies. The statement runs in a helper thread; the caller's thread polls
   ``should_stop`` and sends the cancel request, which is what libpq allows across threads.
-- Failing to connect is transient (nothing ran). An error raised by the statement is
-  the step's failure, recorded with its text, not retried.
+- Failing to connect is reported as transient (nothing ran); an error raised by the
+  statement is the step's failure, recorded with its text. Neither is retried: a
+  person decides on a re-run.
 """
 
 from __future__ import annotations

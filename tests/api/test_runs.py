@@ -20,7 +20,7 @@ def no_broker(monkeypatch):
 
     sent = []
     monkeypatch.setattr(
-        tasks.execute_step_run_task, "apply_async", lambda args, queue: sent.append(args)
+        tasks.execute_step_run_task, "apply_async", lambda args, queue, **limits: sent.append(args)
     )
     return sent
 

@@ -1,27 +1,84 @@
-"""Fixtures for the run-lifecycle tests: a runnable step, its queued run, and orphaned processes."""
+"""Helpers for incident tests that run scripted steps: tasks recorded, not sent; one-step incidents;
+a runnable restore step and its queued run; processes a killed worker leaves behind."""
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
+import pytest
+from celery.app.task import Task
+from django.contrib.auth.models import User
+
+from common.capabilities import COMMANDERS, RESPONDERS
 from incidents import services
-from incidents.models import StepRun
+from incidents.models import Incident, StepRun
 from incidents.services import runs
+from tests.factories import make_user, make_version
 from tests.marked_processes import Orphans
 
 
-@pytest.fixture
-def enqueued(monkeypatch):
-    """Runs handed to Celery (no broker in these tests)."""
-    sent = []
-    from incidents import tasks
+class Enqueued(list[tuple[int, str]]):
+    """``(run id, queue)`` of each run handed to Celery, in order.
 
-    monkeypatch.setattr(
-        tasks.execute_step_run_task,
-        "apply_async",
-        lambda args, queue: sent.append((args[0], queue)),
-    )
+    ``options`` holds each of those calls' other options (time limits...); ``others``
+    names the other tasks sent meanwhile (preflight, snapshot).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.options: list[dict[str, Any]] = []
+        self.others: list[str] = []
+
+
+@pytest.fixture
+def enqueued(monkeypatch) -> Enqueued:
+    """Every task sent, recorded instead of reaching a broker (runs are executed by hand)."""
+    from incidents.tasks import execute_step_run_task
+
+    sent = Enqueued()
+
+    def apply_async(task, args=(), kwargs=None, **options):
+        if task.name != execute_step_run_task.name:
+            sent.others.append(task.name)
+            return
+        sent.append((args[0], options.pop("queue")))
+        sent.options.append(options)
+
+    monkeypatch.setattr(Task, "apply_async", apply_async)
     return sent
+
+
+def one_step_incident(step: dict[str, Any], variables: dict[str, str]) -> tuple[Incident, User]:
+    """An incident of a one-step runbook (environment "lab"), and the responder who owns the step."""
+    ic = make_user("ic", COMMANDERS)
+    sysadmin = make_user("sysadmin", RESPONDERS)
+    spec = {
+        "id": "lease",
+        "title": "One scripted step",
+        "roles": [{"id": "system_administrator", "title": "System administrator"}],
+        "environments": [{"id": "lab", "title": "Lab", "variables": variables}],
+        "phases": [
+            {
+                "id": "only",
+                "title": "Only",
+                "starts_at_minutes": 0,
+                "ends_at_minutes": 30,
+                "steps": [{"id": "act", "owner": "system_administrator", **step}],
+            }
+        ],
+    }
+    incident = services.open_incident(
+        version=make_version(spec),
+        environment="lab",
+        title="Lease",
+        severity="sev2",
+        is_drill=True,
+        opened_by=ic,
+    )
+    services.assign_role(
+        incident_id=incident.pk, role_key="system_administrator", user_id=sysadmin.pk, by=ic
+    )
+    return incident, sysadmin
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from incidents import services
 from incidents.execution import runner, sweeper
 from incidents.models import Step, StepRun, StepRunLogChunk, TimelineEntry
 from incidents.services import runs
-from runbooks.executors.base import Outcome, StepCancelled
+from runbooks.executors.base import Outcome, StepCancelled, TransientExecutorError
 
 pytestmark = pytest.mark.django_db
 
@@ -51,20 +51,6 @@ def fake(monkeypatch):
 
 
 @pytest.fixture
-def enqueued(monkeypatch):
-    """Runs handed to Celery (no broker in these tests)."""
-    sent = []
-    from incidents import tasks
-
-    monkeypatch.setattr(
-        tasks.execute_step_run_task,
-        "apply_async",
-        lambda args, queue: sent.append((args[0], queue)),
-    )
-    return sent
-
-
-@pytest.fixture
 def ready(incident, step, backend, sysadmin):
     """The restore step's requirements are settled."""
     services.complete_step(step_id=step("disable-v1").pk, by=backend)
@@ -83,6 +69,30 @@ def test_gated_step_waits_for_approval_then_queues(
     run.refresh_from_db()
     assert (run.status, run.approved_by) == (StepRun.Status.QUEUED, ic)
     assert enqueued == [(run.pk, "default")]
+    assert enqueued.options == [{"soft_time_limit": 900 + 60, "time_limit": 900 + 120}]
+
+
+def test_run_time_limits_follow_the_step_timeout_not_the_global_ones(
+    ready, sysadmin, ic, enqueued, settings, django_capture_on_commit_callbacks
+):
+    day = 24 * 3600  # the longest timeout a runbook may give a step
+    Step.objects.filter(pk=ready.pk).update(timeout_seconds=day)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = queued_run(ready, sysadmin, ic)
+    assert enqueued == [(run.pk, "default")]
+    [limits] = enqueued.options
+    soft, hard = limits["soft_time_limit"], limits["time_limit"]
+    assert day < soft < hard  # the step's timeout fires first, then soft (cleanup), then hard
+    assert soft > settings.CELERY_TASK_SOFT_TIME_LIMIT  # the 3 h default would cut it short
+
+
+def test_short_step_runs_get_short_time_limits(
+    ready, sysadmin, ic, enqueued, django_capture_on_commit_callbacks
+):
+    Step.objects.filter(pk=ready.pk).update(timeout_seconds=30)
+    with django_capture_on_commit_callbacks(execute=True):
+        queued_run(ready, sysadmin, ic)
+    assert enqueued.options == [{"soft_time_limit": 90, "time_limit": 150}]
 
 
 def test_requester_cannot_approve_own_run(ready, ic):
@@ -132,29 +142,44 @@ def test_failed_run_leaves_step_pending_and_allows_rerun(ready, sysadmin, ic, fa
     assert again.attempt == 2
 
 
+def test_transient_executor_error_fails_the_run_and_is_never_retried(
+    ready, sysadmin, ic, fake, enqueued, monkeypatch, django_capture_on_commit_callbacks
+):
+    def engine_away(execution, *, emit, should_stop):
+        fake.executions.append(execution)
+        raise TransientExecutorError("docker: engine unreachable: connection refused")
+
+    monkeypatch.setattr(fake, "run", engine_away)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = queued_run(ready, sysadmin, ic)
+    with django_capture_on_commit_callbacks(execute=True):
+        runner.execute_run(run.pk)
+    run.refresh_from_db()
+    assert run.status == StepRun.Status.FAILED
+    assert run.summary == "transient error: docker: engine unreachable: connection refused"
+    # Once, and not handed to Celery again: a re-run is a person's new attempt.
+    assert len(fake.executions) == 1 and enqueued == [(run.pk, "default")]
+
+
+def test_unmet_need_fails_the_run_at_once_naming_it(ready, sysadmin, ic, fake, enqueued):
+    # The staging environment names a database but no server to find it on.
+    Step.objects.filter(pk=ready.pk).update(needs=["postgresql"])
+    run = queued_run(ready, sysadmin, ic)
+    runner.execute_run(run.pk)
+    run.refresh_from_db()
+    assert run.status == StepRun.Status.FAILED
+    assert run.summary.startswith(
+        "This step needs a PostgreSQL target: the environment names no PostgreSQL target"
+    )
+    assert fake.executions == []  # nothing ran
+
+
 def test_cancel_before_start_never_executes(ready, sysadmin, ic, fake, enqueued):
     run = queued_run(ready, sysadmin, ic)
     runs.cancel_run(run_id=run.pk, by=sysadmin)
     runner.execute_run(run.pk)
     run.refresh_from_db()
     assert run.status == StepRun.Status.CANCELLED and fake.executions == []
-
-
-def test_cancel_while_running_stops_through_heartbeat(
-    ready, sysadmin, ic, fake, enqueued, monkeypatch
-):
-    run = queued_run(ready, sysadmin, ic)
-    fake.stop_check = True
-    original = fake.run
-
-    def run_and_cancel(execution, *, emit, should_stop):
-        runs.cancel_run(run_id=run.pk, by=sysadmin)  # a person clicks cancel mid-run
-        return original(execution, emit=emit, should_stop=should_stop)
-
-    monkeypatch.setattr(fake, "run", run_and_cancel)
-    runner.execute_run(run.pk)
-    run.refresh_from_db()
-    assert run.status == StepRun.Status.CANCELLED
 
 
 def test_sweeper_interrupts_stale_run_and_tells_incident(ready, sysadmin, ic, enqueued):
@@ -299,3 +324,83 @@ def test_approve_run_refused_while_a_requirement_is_unsettled(ready, sysadmin, i
     services.complete_step(step_id=step("stop-writes").pk, by=sysadmin)
     runs.approve_run(run_id=run.pk, by=ic)
     assert StepRun.objects.get(pk=run.pk).status == StepRun.Status.QUEUED
+
+
+class Boom(Exception):
+    """Stands for a bug: not an executor's error, nothing the runner expects."""
+
+
+def test_unexpected_executor_exception_fails_the_run_and_tells_the_incident(
+    ready, sysadmin, ic, fake, enqueued, monkeypatch, settings, tmp_path, caplog
+):
+    from incidents.execution import environment
+    from incidents.execution.redaction import Redactor
+
+    settings.RIPCORD_RUN_DIR = tmp_path
+    monkeypatch.setattr(
+        environment,
+        "resolve",
+        lambda run, env: environment.RunEnvironment(
+            env={"DB_PASSWORD": "hunter22-secret"},
+            redact=Redactor({"DB_PASSWORD": "hunter22-secret"}),
+        ),
+    )
+
+    def explode(execution, *, emit, should_stop):
+        emit(b"about to break\n")
+        raise Boom("lost hold of hunter22-secret")
+
+    monkeypatch.setattr(fake, "run", explode)
+    run = queued_run(ready, sysadmin, ic)
+    runner.execute_run(run.pk)  # returns: nothing goes back to Celery to redeliver
+
+    run.refresh_from_db()
+    assert run.status == StepRun.Status.FAILED and run.finished_at is not None
+    assert run.summary == "internal error: Boom: lost hold of [secret:DB_PASSWORD]"
+    assert run.log_tail == "about to break"  # the output before the failure was kept
+    assert Step.objects.get(pk=ready.pk).state == Step.State.PENDING
+    finished = TimelineEntry.objects.get(kind=TimelineEntry.Kind.RUN_FINISHED)
+    assert "internal error: Boom" in finished.text and "hunter22" not in finished.text
+    assert list(tmp_path.iterdir()) == []  # the workdir is gone
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name == runner.__name__)
+    assert "Traceback" in logged and "Boom" in logged and "hunter22" not in logged
+    assert runs.request_run(step_id=ready.pk, by=sysadmin).attempt == 2  # a person may re-run
+
+
+def test_unexpected_exception_before_the_executor_fails_the_run(
+    ready, sysadmin, ic, fake, enqueued, monkeypatch
+):
+    def broken(needs, env, **options):
+        raise KeyError("PGHOST")
+
+    monkeypatch.setattr(runner, "check_needs", broken)
+    run = queued_run(ready, sysadmin, ic)
+    runner.execute_run(run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.summary) == (
+        StepRun.Status.FAILED,
+        "internal error: KeyError: 'PGHOST'",
+    )
+    assert fake.executions == []
+
+
+def test_failure_while_recording_the_outcome_still_ends_the_run(
+    ready, sysadmin, ic, fake, enqueued, monkeypatch
+):
+    from incidents.execution import finish
+
+    calls = []
+
+    def record_results_once_broken(run_id, outcome):
+        calls.append(run_id)
+        if len(calls) == 1:
+            raise Boom("check results could not be stored")
+        return []
+
+    monkeypatch.setattr(finish, "record_results", record_results_once_broken)
+    run = queued_run(ready, sysadmin, ic)
+    runner.execute_run(run.pk)
+    run.refresh_from_db()
+    assert run.status == StepRun.Status.FAILED
+    assert run.summary == "internal error: Boom: check results could not be stored"
+    assert Step.objects.get(pk=ready.pk).state == Step.State.PENDING

@@ -12,6 +12,7 @@ the worker unredacted.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import textwrap
 import threading
 import time
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -361,8 +363,12 @@ def write_runbook(
     variables: dict[str, str],
     secrets: dict[str, dict[str, str]] | None = None,
     idempotent: bool = False,
+    kind_and_command: dict[str, Any] | None = None,
 ) -> Path:
-    """A one-step runbook around ``script``, written beside its script like a real one."""
+    """A one-step runbook around ``script``, written beside its script like a real one.
+
+    ``kind_and_command`` makes the step another kind (``{"kind": "http", "command": ...}``).
+    """
     (folder / "scripts").mkdir(parents=True, exist_ok=True)
     (folder / "scripts" / "step.sh").write_text(textwrap.dedent(script))
     spec = {
@@ -385,6 +391,7 @@ def write_runbook(
                         "owner": "system_administrator",
                         "kind": "shell",
                         "command": {"script": "scripts/step.sh"},
+                        **(kind_and_command or {}),
                         "idempotent": idempotent,
                         "queue": queue,
                         "timeout_seconds": 120,
@@ -576,6 +583,78 @@ def test_housekeeping_runs_while_the_step_worker_is_busy(tmp_path, worker, api, 
     finally:
         gate.touch()
     assert wait_run(busy_run["id"], "succeeded", "failed").status == "succeeded"
+
+
+class HeldServer(ThreadingHTTPServer):
+    """Answers each GET only once the test releases it: a service slower than the lease."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), HeldHandler)
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+
+
+class HeldHandler(BaseHTTPRequestHandler):
+    server: HeldServer
+
+    def log_message(self, format, *args):
+        pass
+
+    def do_GET(self):
+        self.server.arrived.set()
+        self.server.release.wait(60)
+        body = b"finally\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def sweeps_done(worker) -> int:
+    return len(re.findall(r"sweep_stale_runs_task\[[^\]]+\] succeeded", worker.log()))
+
+
+@pytest.mark.timeout(120)
+def test_step_blocked_in_one_request_past_the_lease_is_not_interrupted(
+    tmp_path, worker, beat, api, people
+):
+    """The worker process renews the lease while its executor waits on one slow request;
+    beat's sweeps (run by the other worker) leave it be, and its real outcome is kept."""
+    server = HeldServer()
+    serving = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    serving.start()
+    queue = f"slow-{RUN_ID}"
+    folder = tmp_path / "slow"
+    write_runbook(
+        folder,
+        queue=queue,
+        script="",
+        variables={"API_URL": f"http://127.0.0.1:{server.server_address[1]}"},
+        kind_and_command={"kind": "http", "command": {"method": "GET", "url": "${API_URL}/"}},
+    )
+    incident, act = open_lab_incident(api, folder)
+    blocked_worker = start_worker(ARTIFACTS, queues=queue, RIPCORD_RUN_LEASE_SECONDS=str(LEASE))
+    try:
+        run_id = api("sysadmin").post(f"/incidents/{incident['id']}/steps/{act}/run").json()["id"]
+        assert server.arrived.wait(30), log_of(run_id)
+        blocked_at = time.monotonic()
+        wait_for(
+            lambda: time.monotonic() - blocked_at > LEASE + 1,
+            timeout=LEASE + 5,
+            what="the lease to run out for a run renewed only by its executor",
+        )
+        before = sweeps_done(worker)
+        wait_for(lambda: sweeps_done(worker) > before, timeout=20, what="beat's next sweep")
+        assert StepRun.objects.get(pk=run_id).status == "running"
+    finally:
+        server.release.set()
+    try:
+        run = wait_run(run_id, "succeeded", "failed", "interrupted", timeout=30)
+        assert (run.status, run.summary) == ("succeeded", "HTTP 200 as expected")
+    finally:
+        blocked_worker.stop()
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.mark.timeout(90)

@@ -1,0 +1,213 @@
+"""The lease of a running run: renewed by its own thread, read by the executor's should_stop.
+
+The sweeper and the keeper meet in PostgreSQL, so the tests that let time pass
+commit their data (transactional) and run the runner in a thread of its own, as a
+worker would, while the test plays beat and calls the real sweeper.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+
+from incidents.execution import runner, sweeper
+from incidents.execution.lease import LeaseKeeper
+from incidents.models import Incident, StepRun, TimelineEntry
+from incidents.services import runs
+from runbooks.executors.base import Outcome, StepCancelled
+from tests.incidents.conftest import one_step_incident
+
+LEASE = 3
+committed = pytest.mark.django_db(transaction=True)
+
+
+def wait_for(condition, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
+class SlowServer(ThreadingHTTPServer):
+    """Holds every request until the test releases it."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), SlowHandler)
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+
+
+class SlowHandler(BaseHTTPRequestHandler):
+    server: SlowServer
+
+    def log_message(self, format, *args):
+        pass
+
+    def do_GET(self):
+        self.server.arrived.set()
+        self.server.release.wait(60)
+        body = b"finally\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def slow_server() -> Iterator[SlowServer]:
+    httpd = SlowServer()
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield httpd
+    httpd.release.set()
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(5)
+
+
+class WorkerThread(threading.Thread):
+    """execute_run on a thread with its own database connection, like a Celery pool process."""
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__(name=f"worker-{run_id}", daemon=True)
+        self.run_id = run_id
+
+    def run(self) -> None:
+        try:
+            runner.execute_run(self.run_id)
+        finally:
+            connections.close_all()
+
+
+@committed
+def test_blocking_http_step_outlives_the_lease_and_succeeds(slow_server, enqueued, settings):
+    settings.RIPCORD_RUN_LEASE_SECONDS = LEASE
+    incident, sysadmin = one_step_incident(
+        {
+            "title": "Ask the slow service",
+            "kind": "http",
+            "command": {"method": "GET", "url": "${API_URL}/slow"},
+            "timeout_seconds": 60,
+        },
+        {"API_URL": f"http://127.0.0.1:{slow_server.server_address[1]}"},
+    )
+    run = runs.request_run(step_id=incident.steps.get(key="act").pk, by=sysadmin)
+    worker = WorkerThread(run.pk)
+    worker.start()
+    try:
+        # The executor is now blocked in one request and never calls should_stop.
+        assert slow_server.arrived.wait(20)
+        blocked_at = time.monotonic()
+        wait_for(
+            lambda: time.monotonic() - blocked_at > LEASE + 1,
+            timeout=LEASE + 5,
+            what="the lease to run out for a run renewed only by its executor",
+        )
+        assert sweeper.sweep_stale_runs() == []  # beat's sweep, with the lease from settings
+        assert StepRun.objects.get(pk=run.pk).status == StepRun.Status.RUNNING
+    finally:
+        slow_server.release.set()
+        worker.join(30)
+    assert not worker.is_alive()
+    run.refresh_from_db()
+    assert (run.status, run.summary) == (StepRun.Status.SUCCEEDED, "HTTP 200 as expected")
+    assert not TimelineEntry.objects.filter(kind=TimelineEntry.Kind.RUN_INTERRUPTED).exists()
+    assert not [t for t in threading.enumerate() if t.name == f"lease-{run.pk}"]
+
+
+class PollingExecutor:
+    """Polls should_stop as the real executors do, until told to stop (or gives up)."""
+
+    kind = "shell"
+
+    def __init__(self, while_running=lambda: None) -> None:
+        self.while_running = while_running
+        self.polls = 0
+
+    def validate(self, command):
+        return []
+
+    def run(self, execution, *, emit, should_stop):
+        self.while_running()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            self.polls += 1
+            if should_stop():
+                raise StepCancelled()
+            time.sleep(0.05)
+        return Outcome(True, exit_code=0, summary="never told to stop")
+
+
+@committed
+def test_cancel_while_running_stops_the_executor_through_the_lease_keeper(enqueued, monkeypatch):
+    incident, sysadmin = one_step_incident(
+        {"title": "Loop", "kind": "shell", "command": {"argv": ["true"]}}, {}
+    )
+    run = runs.request_run(step_id=incident.steps.get(key="act").pk, by=sysadmin)
+    executor = PollingExecutor(
+        while_running=lambda: runs.cancel_run(run_id=run.pk, by=sysadmin)  # a person clicks
+    )
+    monkeypatch.setattr(runner, "get_executor", lambda kind: executor)
+    runner.execute_run(run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.summary) == (StepRun.Status.CANCELLED, "cancelled")
+    assert run.cancel_requested_by == sysadmin
+
+
+def claimed_run(incident: Incident, sysadmin) -> StepRun:
+    run = runs.request_run(step_id=incident.steps.get(key="act").pk, by=sysadmin)
+    assert runner.claim(run.pk)
+    return run
+
+
+@pytest.mark.django_db
+def test_lease_keeper_renews_a_running_run(enqueued):
+    incident, sysadmin = one_step_incident(
+        {"title": "x", "kind": "shell", "command": {"argv": ["true"]}}, {}
+    )
+    run = claimed_run(incident, sysadmin)
+    StepRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
+    keeper = LeaseKeeper(run.pk)
+    keeper.renew()
+    run.refresh_from_db()
+    assert run.heartbeat_at is not None
+    assert timezone.now() - run.heartbeat_at < timedelta(seconds=5)
+    assert not keeper.should_stop
+
+
+@pytest.mark.django_db
+def test_lease_keeper_reports_a_cancel_and_keeps_the_run_alive_while_it_stops(enqueued):
+    incident, sysadmin = one_step_incident(
+        {"title": "x", "kind": "shell", "command": {"argv": ["true"]}}, {}
+    )
+    run = claimed_run(incident, sysadmin)
+    runs.cancel_run(run_id=run.pk, by=sysadmin)
+    StepRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
+    keeper = LeaseKeeper(run.pk)
+    keeper.renew()
+    assert keeper.cancel_requested.is_set() and keeper.should_stop
+    assert not keeper.lost.is_set()
+    # The executor is stopping what it started: the sweeper must not call the worker lost.
+    assert sweeper.sweep_stale_runs(lease_seconds=30) == []
+
+
+@pytest.mark.django_db
+def test_lease_keeper_reports_a_run_the_sweeper_took(enqueued):
+    incident, sysadmin = one_step_incident(
+        {"title": "x", "kind": "shell", "command": {"argv": ["true"]}}, {}
+    )
+    run = claimed_run(incident, sysadmin)
+    StepRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
+    assert sweeper.sweep_stale_runs(lease_seconds=30) == [run.pk]
+    keeper = LeaseKeeper(run.pk)
+    keeper.renew()
+    assert keeper.lost.is_set() and keeper.should_stop
+    assert StepRun.objects.get(pk=run.pk).status == StepRun.Status.INTERRUPTED
