@@ -610,16 +610,15 @@ class HeldHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def sweeps_done(worker) -> int:
-    return len(re.findall(r"sweep_stale_runs_task\[[^\]]+\] succeeded", worker.log()))
+def sweeps_done(beat) -> int:
+    """Sweeps finished by the control queue's worker (the one embedded with beat)."""
+    return len(re.findall(r"sweep_stale_runs_task\[[^\]]+\] succeeded", beat.log()))
 
 
 @pytest.mark.timeout(120)
-def test_step_blocked_in_one_request_past_the_lease_is_not_interrupted(
-    tmp_path, worker, beat, api, people
-):
+def test_step_blocked_in_one_request_past_the_lease_is_not_interrupted(tmp_path, beat, api, people):
     """The worker process renews the lease while its executor waits on one slow request;
-    beat's sweeps (run by the other worker) leave it be, and its real outcome is kept."""
+    beat's sweeps (run by the control worker) leave it be, and its real outcome is kept."""
     server = HeldServer()
     serving = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     serving.start()
@@ -643,8 +642,8 @@ def test_step_blocked_in_one_request_past_the_lease_is_not_interrupted(
             timeout=LEASE + 5,
             what="the lease to run out for a run renewed only by its executor",
         )
-        before = sweeps_done(worker)
-        wait_for(lambda: sweeps_done(worker) > before, timeout=20, what="beat's next sweep")
+        before = sweeps_done(beat)
+        wait_for(lambda: sweeps_done(beat) > before, timeout=20, what="beat's next sweep")
         assert StepRun.objects.get(pk=run_id).status == "running"
     finally:
         server.release.set()
