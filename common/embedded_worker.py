@@ -28,6 +28,8 @@ POLLING_INTERVAL = 0.05
 
 
 class _EmbeddedWorkController(WorkController):
+    in_process = True  # shares the web process's in-memory broker (config/celery.py checks)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.ready = threading.Event()
         super().__init__(*args, **kwargs)

@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import worker_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -16,6 +16,25 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 log = logging.getLogger(__name__)
+
+
+@worker_init.connect
+def refuse_a_broker_nobody_else_can_reach(sender: Any = None, **kwargs: Any) -> None:
+    """A worker process on the in-memory broker could never receive a task: stop, saying why.
+
+    Without REDIS_URL / CELERY_BROKER_URL the broker is kombu's in-memory transport, whose
+    queues exist inside one process. Only the embedded worker (a thread of ``manage.py demo``)
+    shares that process with the web server; a ``celery worker`` started beside a web server
+    configured so would wait forever while every run stayed queued.
+    """
+    in_process = getattr(sender, "in_process", False)
+    broker = str(getattr(sender, "app", app).conf.broker_url)
+    if broker.startswith("memory://") and not in_process:
+        raise SystemExit(
+            "celery worker: no broker is configured (set REDIS_URL or CELERY_BROKER_URL); "
+            "on the in-memory broker only the web process's own embedded worker "
+            "(manage.py demo) can receive tasks."
+        )
 
 
 @worker_ready.connect
