@@ -9,6 +9,7 @@ parallel runs on one machine do not hear each other.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import socket
@@ -105,9 +106,14 @@ class Process:
                 self.proc.wait(timeout=10)
 
 
+_spawned = itertools.count(1)
+
+
 def _spawn(name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> Process:
     log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{name}-{RUN_ID}.log"
+    # One file per process: two workers alive at once used to truncate and overwrite one
+    # shared file, so a readiness check could read another worker's lines.
+    log_path = log_dir / f"{name}-{RUN_ID}-{next(_spawned)}.log"
     log = log_path.open("wb")
     # Its own process group, so a test can kill the whole thing (a crash) at once.
     proc = subprocess.Popen(

@@ -27,6 +27,7 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
+from celery import Celery
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -111,13 +112,24 @@ def broker():
     """This process sends tasks to the same Redis broker as the worker processes."""
     from config.celery import app
 
+    before = app.conf.broker_url, app.conf.broker_transport_options
     app.conf.broker_url = BROKER_URL  # type: ignore[misc]  # writable at run time
     app.conf.broker_transport_options = {
         **app.conf.broker_transport_options,
         "global_keyprefix": BROKER_PREFIX,
     }
+    # The app keeps the connection and producer pools of the broker it first used: an earlier
+    # test that sent a task on the in-memory broker would make these sends vanish there.
+    forget_broker_connections(app)
     yield
-    app.close()
+    app.conf.broker_url, app.conf.broker_transport_options = before  # type: ignore[misc]
+    forget_broker_connections(app)
+
+
+def forget_broker_connections(app: Celery) -> None:
+    """Drop the app's cached connection and producer pools (Celery does so in a forked child)."""
+    app._pool = None  # type: ignore[attr-defined]  # private: no public way to switch brokers
+    app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="module")
