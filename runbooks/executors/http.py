@@ -228,8 +228,8 @@ def _judge(
         "status": status,
         "reason": reason,
         "content_type": content_type,
-        # Evidence is JSON in a jsonb column, which holds neither bytes nor NUL.
-        "body_excerpt": excerpt.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
+        # Text, for JSON; a NUL is replaced where evidence is stored (redaction.storable).
+        "body_excerpt": excerpt.decode("utf-8", errors="replace"),
         "checks": checks,
     }
     return Outcome(succeeded=not failed, summary=summary, evidence=evidence)

@@ -147,8 +147,8 @@ def test_http_logs_the_body_bytes_as_they_came(server, make_execution):
     status_line = b"GET " + base(server).encode() + b"/awkward\nHTTP 200 OK\n"
     body = b"crlf\r\nnul:\x00 bad:\xff no final newline"
     assert bytes(lines.data) == status_line + body + b"\n"  # what follows starts a line
-    # Evidence is stored as jsonb, which cannot hold NUL: shown, not stored, as such.
-    assert outcome.evidence["body_excerpt"] == "crlf\r\nnul:\ufffd bad:\ufffd no final newline"
+    # Evidence is text: invalid UTF-8 is replaced here, NUL only where it is stored (jsonb).
+    assert outcome.evidence["body_excerpt"] == "crlf\r\nnul:\x00 bad:\ufffd no final newline"
 
 
 def test_http_fills_placeholders_as_plain_text(server, make_execution):
