@@ -14,7 +14,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.db import connections
+from django.db import InterfaceError, connections
 from django.utils import timezone
 
 from incidents.execution import runner, sweeper
@@ -211,3 +211,73 @@ def test_lease_keeper_reports_a_run_the_sweeper_took(enqueued):
     keeper.renew()
     assert keeper.lost.is_set() and keeper.should_stop
     assert StepRun.objects.get(pk=run.pk).status == StepRun.Status.INTERRUPTED
+
+
+@committed
+def test_lease_keeper_keeps_renewing_after_an_error_that_is_no_database_error(
+    enqueued, monkeypatch
+):
+    incident, sysadmin = one_step_incident(
+        {"title": "x", "kind": "shell", "command": {"argv": ["true"]}}, {}
+    )
+    run = claimed_run(incident, sysadmin)
+    stale = timezone.now() - timedelta(minutes=5)
+    StepRun.objects.filter(pk=run.pk).update(heartbeat_at=stale)
+    keeper = LeaseKeeper(run.pk, interval=0.05)
+    real_renew, calls = keeper._renew, []
+
+    def closed_once():
+        calls.append(1)
+        if len(calls) == 1:
+            # Not a DatabaseError: what a connection closed under the keeper raises.
+            raise InterfaceError("connection already closed")
+        real_renew()
+
+    monkeypatch.setattr(keeper, "_renew", closed_once)
+    keeper.start()
+    try:
+        wait_for(
+            lambda: StepRun.objects.filter(pk=run.pk, heartbeat_at__gt=stale).exists(),
+            timeout=10,
+            what="a renewal after the failed one",
+        )
+    finally:
+        keeper.stop()
+    assert len(calls) >= 2 and not keeper.should_stop
+
+
+def test_lease_keeper_that_dies_makes_the_executor_stop(monkeypatch):
+    keeper = LeaseKeeper(run_id=1, interval=0.01)
+
+    def bug():
+        raise RuntimeError("a bug in the keeper")
+
+    monkeypatch.setattr(keeper, "renew", bug)
+    keeper.start()
+    try:
+        wait_for(lambda: keeper.should_stop, timeout=10, what="should_stop after the keeper died")
+    finally:
+        keeper.stop()
+    assert keeper.lost.is_set() and not keeper.cancel_requested.is_set()
+    assert keeper.failure == "RuntimeError: a bug in the keeper"
+
+
+@pytest.mark.django_db
+def test_run_whose_lease_keeper_dies_stops_and_fails_saying_why(enqueued, monkeypatch):
+    incident, sysadmin = one_step_incident(
+        {"title": "Loop", "kind": "shell", "command": {"argv": ["true"]}}, {}
+    )
+    run = runs.request_run(step_id=incident.steps.get(key="act").pk, by=sysadmin)
+
+    def bug(keeper):
+        raise RuntimeError("a bug in the keeper")
+
+    monkeypatch.setattr(LeaseKeeper, "renew", bug)  # dies at its first renewal, a second in
+    executor = PollingExecutor()
+    monkeypatch.setattr(runner, "get_executor", lambda kind: executor)
+    runner.execute_run(run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.summary) == (
+        StepRun.Status.FAILED,
+        "internal error: the run's lease could not be kept (RuntimeError: a bug in the keeper)",
+    )
