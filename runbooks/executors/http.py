@@ -27,6 +27,7 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import re
@@ -60,7 +61,11 @@ PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MISSING = object()
 
 
+@functools.cache
 def _opener() -> urllib.request.OpenerDirector:
+    # One per process: a TLS context costs ~50 ms to build and every request Ripcord makes
+    # passes here (a login check makes two per account). Sharing it across threads is what
+    # urllib's own urlopen does; the handlers keep no per-request state.
     opener = urllib.request.OpenerDirector()
     opener.add_handler(urllib.request.HTTPHandler())
     opener.add_handler(urllib.request.HTTPSHandler(context=ssl.create_default_context()))
