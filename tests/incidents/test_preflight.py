@@ -206,14 +206,17 @@ REDACTED = "[secret:FLAGS_TOKEN]"
 
 
 class TokenEchoHandler(BaseHTTPRequestHandler):
-    """A flags endpoint that repeats the token in its URL: as a flag's value, or refusing it."""
+    """A flags endpoint that repeats the token in its URL: as a flag's value, or refusing it;
+    ``/listed`` answers its flags inside an array."""
 
     def log_message(self, format, *args):
         pass
 
     def do_GET(self):
         token = parse_qs(urlsplit(self.path).query).get("token", [""])[0]
-        if self.path.startswith("/denied"):
+        if self.path.startswith("/listed"):
+            status, body = 200, json.dumps({"sets": [{"uuid_ids": False}]}).encode()
+        elif self.path.startswith("/denied"):
             status, body = 403, f"token {token} refused\x00".encode()  # a NUL, as bodies may hold
         else:
             status, body = 200, json.dumps({"uuid_ids": token, "api_v1": False}).encode()
@@ -311,3 +314,14 @@ def test_preflight_never_stores_or_shows_a_secret_the_flags_endpoint_echoes(
         for where, text in [("rows", rows), ("page", html), ("pushes", pushed)]
         if SECRET in text
     ] == []
+
+
+def test_flag_check_json_path_enters_arrays_as_expect_json_does(token_echo):
+    params = {"url": "${APP_URL}/listed", "json_path": "sets.0", "flags": ["uuid_ids"]}
+    outcome = flag(params, {"APP_URL": token_echo})
+    assert (outcome.result, outcome.summary) == ("pass", "uuid_ids all off")
+    nowhere = flag({**params, "json_path": "sets.1"}, {"APP_URL": token_echo})
+    assert (nowhere.result, nowhere.summary) == (
+        "error",
+        "GET ${APP_URL}/listed answered no object of flags at sets.1",
+    )
