@@ -151,7 +151,7 @@ class _Attempt:
             if sink is not None:
                 sink.close()
         except Exception:
-            # The output's last lines are lost, but the run must still be recorded as ended.
+            # The output's last bytes are lost, but the run must still be recorded as ended.
             logger.error(
                 "run %s: could not store the last output\n%s",
                 self.run_id,
