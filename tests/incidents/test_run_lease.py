@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import InterfaceError, connections
@@ -22,55 +21,18 @@ from incidents.execution.lease import LeaseKeeper
 from incidents.models import Incident, StepRun, TimelineEntry
 from incidents.services import runs
 from runbooks.executors.base import Outcome, StepCancelled
+from tests.held_http import HeldServer, held_server
 from tests.incidents.conftest import one_step_incident
+from tests.integration.processes import wait_for
 
 LEASE = 3
 committed = pytest.mark.django_db(transaction=True)
 
 
-def wait_for(condition, *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
-
-
-class SlowServer(ThreadingHTTPServer):
-    """Holds every request until the test releases it."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), SlowHandler)
-        self.arrived = threading.Event()
-        self.release = threading.Event()
-
-
-class SlowHandler(BaseHTTPRequestHandler):
-    server: SlowServer
-
-    def log_message(self, format, *args):
-        pass
-
-    def do_GET(self):
-        self.server.arrived.set()
-        self.server.release.wait(60)
-        body = b"finally\n"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
 @pytest.fixture
-def slow_server() -> Iterator[SlowServer]:
-    httpd = SlowServer()
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield httpd
-    httpd.release.set()
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
+def slow_server() -> Iterator[HeldServer]:
+    with held_server() as server:
+        yield server
 
 
 class WorkerThread(threading.Thread):
@@ -97,7 +59,7 @@ def test_blocking_http_step_outlives_the_lease_and_succeeds(slow_server, enqueue
             "command": {"method": "GET", "url": "${API_URL}/slow"},
             "timeout_seconds": 60,
         },
-        {"API_URL": f"http://127.0.0.1:{slow_server.server_address[1]}"},
+        {"API_URL": slow_server.url},
     )
     run = runs.request_run(step_id=incident.steps.get(key="act").pk, by=sysadmin)
     worker = WorkerThread(run.pk)
