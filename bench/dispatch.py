@@ -182,7 +182,7 @@ def measure(stack: Stack, *, warmup: int, runs: int) -> Samples:
             timeout_seconds=30,
         )
         called = time.time()
-        outcome = executor.run(execution, emit=lambda line: None, should_stop=lambda: False)
+        outcome = executor.run(execution, emit=lambda data: None, should_stop=lambda: False)
         executor_started = read_timestamp(started_dir / f"alone-{i}")
         if not outcome.succeeded:
             raise RuntimeError(f"the executor alone failed: {outcome.summary}")

@@ -21,9 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 Key = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 
 INCIDENT_COMMANDER = "incident_commander"
+"""Every runbook has this role, declared or not: the person who runs the incident."""
 CONTROL_QUEUE = "control"
 """Housekeeping's queue (settings.RIPCORD_CONTROL_QUEUE): no step may wait in it or delay it."""
-"""Every runbook has this role, declared or not: the person who runs the incident."""
 
 
 class Spec(BaseModel):

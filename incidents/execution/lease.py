@@ -7,7 +7,9 @@ without polling, and a live run was declared lost and its real outcome dropped.
 The keeper renews every HEARTBEAT_SECONDS on its own database connection (Django
 connections belong to the thread that opened them; it closes its own when it
 stops) and records what it learns: a person asked to cancel, or the run is no
-longer ours. ``should_stop`` on the worker's thread only reads those flags.
+longer ours. ``should_stop`` on the worker's thread only reads those flags. A
+keeper that stops without being asked counts as lost too: without it the lease
+lapses, so the step must stop rather than run on to an outcome nobody records.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from django.db import DatabaseError, connections
+from django.db import connections
 from django.utils import timezone
 
 from incidents.models import StepRun
@@ -33,7 +35,9 @@ class LeaseKeeper:
         self.run_id = run_id
         self.interval = interval
         self.cancel_requested = threading.Event()
-        self.lost = threading.Event()  # the run is no longer RUNNING (the sweeper took it)
+        # The run is no longer RUNNING (the sweeper took it), or the keeper itself stopped.
+        self.lost = threading.Event()
+        self.failure: str | None = None  # why the keeper stopped, when it was not asked to
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._keep, name=f"lease-{run_id}", daemon=True)
 
@@ -56,20 +60,37 @@ class LeaseKeeper:
             # The claim set heartbeat_at, so the first renewal is one interval later.
             while not self._stopping.wait(self.interval) and not self.lost.is_set():
                 self.renew()
+        except Exception as exc:
+            self.failure = f"{type(exc).__name__}: {exc}"
+            logger.exception("run %s: the lease keeper stopped", self.run_id)
         finally:
+            if not self._stopping.is_set():
+                # Nobody renews the lease now: the sweeper will interrupt the run and stop
+                # what it started, so the executor must stop first (and the runner says why).
+                self.lost.set()
             connections.close_all()  # this thread's connections only
 
     def renew(self) -> None:
-        """One renewal; a database error is logged and the next interval tries again."""
+        """One renewal; any error is logged and the next interval tries again.
+
+        Not only DatabaseError: InterfaceError (a closed connection) is not one, and a
+        keeper that died of anything would let the lease lapse under a live step.
+        """
         try:
             self._renew()
-        except DatabaseError:
+        except Exception:
             logger.warning("run %s: could not renew the lease", self.run_id, exc_info=True)
             connections.close_all()  # a broken connection is replaced on the next try
 
     def _renew(self) -> None:
         running = StepRun.objects.filter(pk=self.run_id, status=StepRun.Status.RUNNING)
-        if running.filter(cancel_requested_by__isnull=True).update(heartbeat_at=timezone.now()):
+        # Once a cancel is known, renewing is all there is to do (one query, not three).
+        renewable = (
+            running
+            if self.cancel_requested.is_set()
+            else running.filter(cancel_requested_by__isnull=True)
+        )
+        if renewable.update(heartbeat_at=timezone.now()):
             return
         status = StepRun.objects.filter(pk=self.run_id).values_list("status", flat=True).first()
         if status is None:

@@ -8,8 +8,9 @@ Executors call ``emit`` on the worker's own thread with the output's bytes, cut 
   final newline and all). Redaction runs on the stream (``redaction``), so a secret split
   between two reads or spanning lines is still caught.
 - Bytes are written as one chunk at most every 100 ms (or once a chunk reaches
-  MAX_CHUNK_BYTES), with the last lines pushed to the people who may see logs; the
-  heartbeat flushes too, so a quiet process's last output is not held back. A step
+  MAX_CHUNK_BYTES), with the last lines pushed to the people who may see logs; each
+  ``should_stop`` poll (the runner's StopCheck) flushes too, so a quiet process's last
+  output is not held back (the lease is renewed apart, by a thread of its own). A step
   printing hundreds of thousands of lines costs about ten writes and pushes a second, and
   the worker holds one chunk, never the whole output.
 - The tail is for display only: decoded leniently, CR before a line end dropped, control

@@ -6,7 +6,8 @@ Two moments find such leftovers, both through the executors' ``abandon``:
   reach processes on its own host (and the Docker engine it can talk to); for a run
   whose worker lived elsewhere the timeline says a process may still be alive there;
 - a worker starting up (``reap_at_start``, on Celery's ``worker_ready``, before it
-  takes a task; the embedded worker calls it too), for the marked processes of runs
+  takes a task; ``manage.py demo`` calls it before starting its in-process worker,
+  which sends no worker_ready), for the marked processes of runs
   that no live worker process on this host is running: what a previous worker on
   this host left when it was killed.
 

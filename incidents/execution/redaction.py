@@ -19,7 +19,8 @@ something that is not the secret's value.
 
 The run's outcome is output too (an SQL row, an error message, an HTTP body excerpt end up
 in its summary and evidence, and the summary is shown even to viewers), so it goes through
-the same redactor before it is stored (``Redactor.outcome``).
+the same redactor before it is stored (``Redactor.outcome``; pre-flight results use its
+``summary`` and ``evidence``), which also takes out the NUL PostgreSQL cannot store.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from runbooks.executors.base import Outcome
@@ -42,28 +44,44 @@ class Redactor:
 
     secrets: Mapping[str, str]
 
+    @cached_property
+    def _compiled(self) -> _Compiled:
+        # Built once per run, not per value: evidence has many leaves, each redacted.
+        return _compile(self.secrets)
+
     def stream(self) -> StreamRedactor:
-        return StreamRedactor(self.secrets)
+        return StreamRedactor(self._compiled)
 
     def text(self, value: str) -> str:
         """One whole string, redacted. (Valid UTF-8 stays valid: a secret's bytes can only
         match at character boundaries, and markers are ASCII.)"""
-        stream = self.stream()
-        return (stream.feed(value.encode()) + stream.finish()).decode()
+        compiled = self._compiled
+        if compiled.pattern is None:
+            return value
+        # One scan of the whole value matches as the stream redactor does when finished.
+        redacted = compiled.pattern.sub(lambda m: compiled.replacement[m.group()], value.encode())
+        return redacted.decode()
+
+    def summary(self, value: str) -> str:
+        """A summary or message as it may be stored: redacted, and without NUL (see ``storable``)."""
+        return storable(self.text(value))
+
+    def evidence(self, evidence: Mapping[str, Any]) -> dict[str, Any]:
+        """JSON evidence as it may be stored: every string (key or value) and number redacted,
+        and no NUL in any string."""
+        return {self._json(key): self._json(item) for key, item in evidence.items()}
 
     def outcome(self, outcome: Outcome) -> Outcome:
-        """The outcome with its summary and every string (key, value) and number in its
-        evidence redacted."""
-        if not any(self.secrets.values()):
-            return outcome
-        evidence = self._json(dict(outcome.evidence))
-        return replace(outcome, summary=self.text(outcome.summary), evidence=evidence)
+        """The outcome with its summary and its evidence as they may be stored."""
+        return replace(
+            outcome, summary=self.summary(outcome.summary), evidence=self.evidence(outcome.evidence)
+        )
 
     def _json(self, value: Any) -> Any:
         if isinstance(value, str):
-            return self.text(value)
+            return storable(self.text(value))  # redacted first: a secret may contain a NUL
         if isinstance(value, dict):
-            return {self._json(key): self._json(item) for key, item in value.items()}
+            return self.evidence(value)
         if isinstance(value, list | tuple):
             return [self._json(item) for item in value]
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -72,6 +90,13 @@ class Redactor:
             redacted = self.text(text)
             return value if redacted == text else redacted
         return value
+
+
+def storable(text: str) -> str:
+    """``text`` with each NUL replaced by U+FFFD: PostgreSQL refuses NUL in text columns and
+    in jsonb ("unsupported Unicode escape sequence"), and a response body, a row or an error
+    message may well carry one. The log keeps the bytes as they came (it is stored as bytes)."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 def _forms(value: str) -> list[bytes]:
@@ -86,21 +111,35 @@ def _forms(value: str) -> list[bytes]:
     return [raw] if crlf == raw else [raw, crlf]
 
 
+@dataclass(frozen=True)
+class _Compiled:
+    """What redacting needs of a set of secrets, built once (``_compile``)."""
+
+    replacement: dict[bytes, bytes]  # each form of a secret's value -> its marker
+    longest_first: list[bytes]
+    pattern: re.Pattern[bytes] | None  # None: no secret to look for
+
+
+def _compile(secrets: Mapping[str, str]) -> _Compiled:
+    replacement: dict[bytes, bytes] = {}
+    for name, value in sorted(secrets.items()):
+        for form in _forms(value) if value else []:
+            replacement.setdefault(form, marker(name).encode())  # same value: first name
+    # Longest first: Python tries alternatives in order, so at any position the longest
+    # secret that matches there wins (a secret containing another is replaced whole).
+    longest_first = sorted(replacement, key=len, reverse=True)
+    pattern = re.compile(b"|".join(map(re.escape, longest_first))) if longest_first else None
+    return _Compiled(replacement, longest_first, pattern)
+
+
 class StreamRedactor:
     """Feed it output in pieces; it returns the output, redacted, as soon as that is safe."""
 
-    def __init__(self, secrets: Mapping[str, str]) -> None:
-        replacement: dict[bytes, bytes] = {}
-        for name, value in sorted(secrets.items()):
-            for form in _forms(value) if value else []:
-                replacement.setdefault(form, marker(name).encode())  # same value: first name
-        self._replacement = replacement
-        # Longest first: Python tries alternatives in order, so at any position the longest
-        # secret that matches there wins (a secret containing another is replaced whole).
-        self._secrets = sorted(replacement, key=len, reverse=True)
-        self._pattern = (
-            re.compile(b"|".join(re.escape(s) for s in self._secrets)) if self._secrets else None
-        )
+    def __init__(self, secrets: Mapping[str, str] | _Compiled) -> None:
+        compiled = secrets if isinstance(secrets, _Compiled) else _compile(secrets)
+        self._replacement = compiled.replacement
+        self._secrets = compiled.longest_first
+        self._pattern = compiled.pattern
         self._held = b""
 
     def feed(self, data: bytes) -> bytes:

@@ -112,7 +112,7 @@ class _Attempt:
             )
             status = StepRun.Status.SUCCEEDED if outcome.succeeded else StepRun.Status.FAILED
         except StepCancelled:
-            status, outcome = StepRun.Status.CANCELLED, Outcome(False, summary="cancelled")
+            status, outcome = self._stopped()
         except (StepTimedOut, SoftTimeLimitExceeded):
             status = StepRun.Status.TIMED_OUT
             outcome = Outcome(False, summary=f"timed out after {self.timeout_seconds}s")
@@ -127,6 +127,14 @@ class _Attempt:
         finally:
             self._clean_up(sink, workdir)
         return status, outcome
+
+    def _stopped(self) -> tuple[StepRun.Status, Outcome]:
+        """How a run the executor stopped on ``should_stop`` ended: cancelled, unless nobody
+        asked and the lease keeper stopped (the lease would have lapsed under the step)."""
+        if self.keeper.failure is not None and not self.keeper.cancel_requested.is_set():
+            why = f"internal error: the run's lease could not be kept ({self.keeper.failure})"
+            return StepRun.Status.FAILED, Outcome(False, summary=why)
+        return StepRun.Status.CANCELLED, Outcome(False, summary="cancelled")
 
     def internal_error(self, exc: Exception, when: str) -> Outcome:
         """Log the traceback (redacted: it may quote a secret) and say briefly what broke."""
@@ -143,7 +151,7 @@ class _Attempt:
             if sink is not None:
                 sink.close()
         except Exception:
-            # The output's last lines are lost, but the run must still be recorded as ended.
+            # The output's last bytes are lost, but the run must still be recorded as ended.
             logger.error(
                 "run %s: could not store the last output\n%s",
                 self.run_id,

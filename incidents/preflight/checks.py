@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from runbooks.executors.base import ExecutorError
-from runbooks.executors.http import fill, send
+from runbooks.executors.http import dig, fill, send
 
 RESTORE_LIST_TIMEOUT = 60
 FLAG_TIMEOUT_SECONDS = 10
@@ -100,7 +100,8 @@ def flag(params: Mapping[str, Any], env: Mapping[str, str]) -> CheckOutcome:
 
     ``url`` (``${APP_URL}/api/flags``, filled from the environment's variables) is
     asked with a GET for a JSON object of flags, ``{"uuid_ids": false, ...}``, or the
-    object found at the dotted ``json_path`` in its answer; true and false read as
+    object found at the dotted ``json_path`` in its answer (read as ``expect_json``
+    reads a path: ``data.0.flags`` enters arrays too); true and false read as
     on and off. ``variable`` instead reads ``name=on|off`` pairs from a variable, for
     an environment whose flags are configuration rather than a service to ask.
     """
@@ -172,8 +173,8 @@ def _flags_from_url(
     except ValueError:
         return CheckOutcome("error", f"GET {template} did not answer JSON", source)
     path = params.get("json_path")
-    for part in str(path).split(".") if path else []:
-        document = document.get(part) if isinstance(document, dict) else None
+    if path:
+        document = dig(document, str(path))  # MISSING, not a dict, where it leads nowhere
     if not isinstance(document, dict):
         where = f" at {path}" if path else ""
         return CheckOutcome("error", f"GET {template} answered no object of flags{where}", source)

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from incidents.events import Change, publish
 from incidents.execution.environment import resolve_for_incident
+from incidents.execution.redaction import Redactor
 from incidents.models import Incident, SafeguardCheck, TimelineEntry
 from incidents.preflight.checks import FAMILIES, CheckOutcome
 from incidents.services.locking import lock_incident
@@ -25,10 +26,10 @@ def run_preflight(incident_id: int) -> list[SafeguardCheck]:
     incident = Incident.objects.select_related("runbook_version").get(pk=incident_id)
     spec = incident.runbook_version.parsed()
     try:
-        env = resolve_for_incident(incident, dict(os.environ)).env
-        problem = ""
+        resolved = resolve_for_incident(incident, dict(os.environ))
+        env, redact, problem = resolved.env, resolved.redact, ""
     except ExecutorError as exc:
-        env, problem = {}, str(exc)
+        env, redact, problem = {}, Redactor({}), str(exc)  # no secrets read, none to leak
     now = timezone.now()
     rows = []
     for safeguard in spec.safeguards:
@@ -47,8 +48,10 @@ def run_preflight(incident_id: int) -> list[SafeguardCheck]:
                 safeguard_id=safeguard.id,
                 title=safeguard.title,
                 result=outcome.result,
-                summary=outcome.summary[:500],
-                evidence=outcome.evidence,
+                # A check's answer may echo a secret its URL was filled with (the flags
+                # endpoint's body, a flag's value): redacted before the cut, as runs are.
+                summary=redact.summary(outcome.summary)[:500],
+                evidence=redact.evidence(outcome.evidence),
                 checked_at=now,
             )
         )

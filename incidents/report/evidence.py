@@ -130,7 +130,7 @@ def _rows(label: str, columns: Any, rows: list[Any], total: Any) -> list[str]:
     body = [_row_cells(r, width) for r in rows[:MAX_ITEMS]]
     blocks = [f"**{label}** ({_count(count, 'row')}):", table(header, body)]
     if count > len(body):
-        blocks.append(f"… and {count - len(body)} more")
+        blocks.append(_more(count - len(body)))
     return blocks
 
 
@@ -178,7 +178,7 @@ def _records(name: str, records: list[Mapping[str, Any]]) -> list[str]:
     rows = [[_value(record.get(c)) for c in columns] for record in records[:MAX_ITEMS]]
     blocks = [f"**{name}**", table([cell(_cut(c)) for c in columns], rows)]
     if len(records) > MAX_ITEMS:
-        blocks.append(f"… and {len(records) - MAX_ITEMS} more")
+        blocks.append(_more(len(records) - MAX_ITEMS))
     return blocks
 
 
@@ -216,21 +216,26 @@ def _sql(query: str) -> str:
             break
         kept.append(line)
     if len(kept) < len(lines):
-        kept.append(f"-- … and {len(lines) - len(kept)} more lines")
+        kept.append(f"-- {_more(len(lines) - len(kept))} lines")
     return fenced("\n".join(kept), "sql")
 
 
 def _bounded(items: Sequence[str]) -> list[str]:
     shown = list(items[:MAX_ITEMS])
     if len(items) > MAX_ITEMS:
-        shown.append(f"… and {len(items) - MAX_ITEMS} more")
+        shown.append(_more(len(items) - MAX_ITEMS))
     return shown
 
 
 def _bounded_rows(rows: list[list[str]], width: int) -> list[list[str]]:
     if len(rows) <= MAX_ITEMS:
         return rows
-    return [*rows[:MAX_ITEMS], [f"… and {len(rows) - MAX_ITEMS} more", *[EMPTY] * (width - 1)]]
+    return [*rows[:MAX_ITEMS], [_more(len(rows) - MAX_ITEMS), *[EMPTY] * (width - 1)]]
+
+
+def _more(left_out: int) -> str:
+    """What stands for the entries a bounded list or table leaves out."""
+    return f"… and {left_out} more"
 
 
 def _cut(value: str, limit: int = MAX_CHARS) -> str:

@@ -167,15 +167,14 @@ def cancel_run(*, run_id: int, by: User) -> StepRun:
             status=StepRun.Status.CANCELLED, finished_at=timezone.now(), cancel_requested_by=by
         ):
             done = "done"
-        elif StepRun.objects.filter(pk=run_id, status=StepRun.Status.RUNNING).update(
-            cancel_requested_by=by
-        ):
-            done = "requested"
-        else:  # cannot happen while we hold the lock (only the claim moves without it)
-            run.refresh_from_db()
-            raise ServiceError(
-                f"This run is already {run.get_status_display().lower()}.", conflict=True
+        else:
+            # Started, so RUNNING still: only the claim (QUEUED -> RUNNING) moves a run
+            # without the incident lock held here; every way out of RUNNING takes it.
+            asked = StepRun.objects.filter(pk=run_id, status=StepRun.Status.RUNNING).update(
+                cancel_requested_by=by
             )
+            assert asked == 1, f"run {run_id} left RUNNING without its incident's lock"
+            done = "requested"
         run.refresh_from_db()
         record(
             run.incident,

@@ -325,11 +325,9 @@ def start(dsn: str, port: int = DEFAULT_PORT) -> RunningApp:
 
 
 def target_problem(dsn: str) -> str | None:
-    """Why the app cannot serve ``dsn`` yet (no server, no database), or None when it can."""
+    """Why the app cannot serve ``dsn`` yet (no server, no database, a bad DSN), or None."""
     try:
         pg.connect(dsn).close()
-    except pg.TargetUnavailable as exc:
+    except pg.TargetError as exc:  # unreachable, missing, or a DSN that cannot be parsed
         return str(exc)
-    except psycopg.Error as exc:  # e.g. an unparsable TARGET_DATABASE_URL: bin/demo goes on
-        return f"{type(exc).__name__}: {_first_line(exc)}"
     return None

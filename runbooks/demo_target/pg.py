@@ -1,8 +1,8 @@
 """Connections and PostgreSQL client tools for the demo target.
 
-Every way in goes through here, so a missing server, a missing database or a
-missing ``pg_dump`` produces one kind of error with a message a person can act
-on, and a password in a DSN never reaches a process's argv (where ``ps`` shows
+Every way in goes through here, so a missing server, a missing database, a
+missing ``pg_dump`` or a DSN that cannot be parsed produces one kind of error
+(TargetError) with a message a person can act on, and a password in a DSN never reaches a process's argv (where ``ps`` shows
 it to everyone on the host): the tools get it through ``PGPASSWORD``.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Sequence
+from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -30,13 +31,26 @@ class TargetUnavailable(TargetError):
     """No connection to the target's PostgreSQL server (or its database is missing)."""
 
 
+def _params(dsn: str) -> dict[str, Any]:
+    """The DSN's parameters; a DSN psycopg cannot parse is a TargetError like any other."""
+    try:
+        return conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as exc:
+        raise _unparsable(exc) from exc
+
+
+def _unparsable(exc: psycopg.ProgrammingError) -> TargetError:
+    reason = " ".join(str(exc).split())
+    return TargetError(f"not a PostgreSQL URL or key=value connection string: {reason}")
+
+
 def with_dbname(dsn: str, dbname: str) -> str:
     """The same server and credentials as ``dsn``, another database."""
-    return make_conninfo(dsn, dbname=dbname)
+    return make_conninfo("", **(_params(dsn) | {"dbname": dbname}))
 
 
 def dbname_of(dsn: str) -> str:
-    name = conninfo_to_dict(dsn).get("dbname")
+    name = _params(dsn).get("dbname")
     if not name:
         raise TargetError(f"the DSN names no database: {redact(dsn)}")
     return str(name)
@@ -56,6 +70,8 @@ def connect(dsn: str, *, autocommit: bool = False) -> Conn:
     """Open a connection, turning "cannot connect" into TargetUnavailable."""
     try:
         return psycopg.connect(dsn, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+    except psycopg.ProgrammingError as exc:  # raised before connecting: the DSN is unparsable
+        raise _unparsable(exc) from exc
     except psycopg.OperationalError as exc:
         reason = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
         raise TargetUnavailable(f"cannot connect to {redact(dsn)}: {reason}") from exc
@@ -63,7 +79,7 @@ def connect(dsn: str, *, autocommit: bool = False) -> Conn:
 
 def tool_connection(dsn: str) -> tuple[str, dict[str, str]]:
     """``--dbname`` value and environment for pg_dump/pg_restore: the password goes in the env."""
-    params = conninfo_to_dict(dsn)
+    params = _params(dsn)
     password = params.pop("password", None)
     env = dict(os.environ)
     if password:

@@ -74,7 +74,7 @@ def as_line(text: str) -> bytes:
 
 
 ShouldStop = Callable[[], bool]
-"""Polled about once a second; True means: cancel now. It also flushes the run's output,
+"""Polled about every POLL_SECONDS (half a second, ``_stream``); True means: cancel now. It also flushes the run's output,
 but it is not the lease: the runner renews that from a thread of its own, so a call
 that blocks (one HTTP request, an image pull) does not make a live run look lost."""
 

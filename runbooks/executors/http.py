@@ -27,6 +27,7 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import re
@@ -57,10 +58,14 @@ KEYS = {"method", "url", "headers", "body", "json", "expect_status", "expect_tex
 EXCERPT_BYTES = 2048  # kept as evidence and emitted
 MAX_BODY_BYTES = 1024 * 1024  # read for expect_text / expect_json; more is not looked at
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_MISSING = object()
+MISSING = object()  # what dig() finds where a path leads nowhere
 
 
+@functools.cache
 def _opener() -> urllib.request.OpenerDirector:
+    # One per process: a TLS context costs ~50 ms to build and every request Ripcord makes
+    # passes here (a login check makes two per account). Sharing it across threads is what
+    # urllib's own urlopen does; the handlers keep no per-request state.
     opener = urllib.request.OpenerDirector()
     opener.add_handler(urllib.request.HTTPHandler())
     opener.add_handler(urllib.request.HTTPSHandler(context=ssl.create_default_context()))
@@ -197,11 +202,11 @@ def _judge(
         checks.append({"check": "text", "expected": wanted, "seen": None, "ok": wanted in text})
     for path, wanted in command.get("expect_json", {}).items():
         try:
-            seen = _dig(json.loads(text), path)
+            seen = dig(json.loads(text), path)
         except ValueError:
-            seen = _MISSING
-        ok = seen is not _MISSING and _same(seen, wanted)
-        shown = "<missing or not JSON>" if seen is _MISSING else seen
+            seen = MISSING
+        ok = seen is not MISSING and _same(seen, wanted)
+        shown = "<missing or not JSON>" if seen is MISSING else seen
         checks.append({"check": f"json {path}", "expected": wanted, "seen": shown, "ok": ok})
     failed = [check for check in checks if not check["ok"]]
     for check in failed:
@@ -228,8 +233,8 @@ def _judge(
         "status": status,
         "reason": reason,
         "content_type": content_type,
-        # Evidence is JSON in a jsonb column, which holds neither bytes nor NUL.
-        "body_excerpt": excerpt.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
+        # Text, for JSON; a NUL is replaced where evidence is stored (redaction.storable).
+        "body_excerpt": excerpt.decode("utf-8", errors="replace"),
         "checks": checks,
     }
     return Outcome(succeeded=not failed, summary=summary, evidence=evidence)
@@ -266,15 +271,18 @@ def _statuses(value: Any) -> list[int] | None:
     return codes if codes and valid else None
 
 
-def _dig(document: Any, path: str) -> Any:
-    """Follow ``a.b.0.c`` through objects and arrays; _MISSING when it leads nowhere."""
+def dig(document: Any, path: str) -> Any:
+    """Follow ``a.b.0.c`` through objects and arrays; MISSING when it leads nowhere.
+
+    The one reading of a dotted JSON path (``expect_json`` here, a flag check's
+    ``json_path``), so the two cannot disagree about what a path means."""
     for part in path.split("."):
         if isinstance(document, dict) and part in document:
             document = document[part]
         elif isinstance(document, list) and part.isdigit() and int(part) < len(document):
             document = document[int(part)]
         else:
-            return _MISSING
+            return MISSING
     return document
 
 

@@ -118,7 +118,11 @@ def test_demo_says_how_to_make_the_demo_target_when_there_is_none(monkeypatch, t
     assert "No demo target database to serve (cannot connect to " in out.getvalue()
     assert "manage.py demo_target create" in out.getvalue()
     monkeypatch.setenv("TARGET_DATABASE_URL", "not a = database url")
-    assert DemoCommand(stdout=StringIO()).start_demo_app(0) is None
+    err = StringIO()
+    assert DemoCommand(stdout=StringIO(), stderr=err).start_demo_app(0) is None
+    assert err.getvalue().startswith(
+        "Demo todo application not started: not a PostgreSQL URL or key=value connection string"
+    )
 
 
 def test_demo_serves_the_demo_app_when_the_target_exists(monkeypatch):

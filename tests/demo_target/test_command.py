@@ -72,6 +72,23 @@ def test_commands_say_postgres_is_needed_when_it_is_unreachable(monkeypatch, tmp
         assert "Embedded mode without PostgreSQL cannot roll it back" in str(caught.value)
 
 
+@pytest.mark.parametrize("admin", [None, ADMIN_DSN])
+def test_commands_say_clearly_when_the_target_url_cannot_be_parsed(monkeypatch, tmp_path, admin):
+    monkeypatch.setenv("TARGET_DATABASE_URL", "not a = url")
+    if admin is None:  # the admin DSN is then derived from the target's: parsed at once
+        monkeypatch.delenv("TARGET_ADMIN_DATABASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("TARGET_ADMIN_DATABASE_URL", admin)
+    monkeypatch.setenv("TARGET_BACKUP_FILE", str(tmp_path / "pre_migration.backup"))
+
+    with pytest.raises(CommandError) as caught:
+        run("fingerprint")
+    assert str(caught.value) == (
+        "not a PostgreSQL URL or key=value connection string:"
+        ' missing "=" after "not" in connection info string'
+    )
+
+
 def test_restore_without_a_backup_says_so(target_env):
     run("create", "--users=10", "--tasks=10")
     (target_env / "pre_migration.backup").unlink()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -16,6 +18,7 @@ from runbooks.executors import (
     StepCancelled,
     TransientExecutorError,
 )
+from runbooks.executors import http as http_executor
 from runbooks.executors.http import HttpExecutor
 from tests.executors.conftest import Lines, closed_port, never
 
@@ -147,8 +150,8 @@ def test_http_logs_the_body_bytes_as_they_came(server, make_execution):
     status_line = b"GET " + base(server).encode() + b"/awkward\nHTTP 200 OK\n"
     body = b"crlf\r\nnul:\x00 bad:\xff no final newline"
     assert bytes(lines.data) == status_line + body + b"\n"  # what follows starts a line
-    # Evidence is stored as jsonb, which cannot hold NUL: shown, not stored, as such.
-    assert outcome.evidence["body_excerpt"] == "crlf\r\nnul:\ufffd bad:\ufffd no final newline"
+    # Evidence is text: invalid UTF-8 is replaced here, NUL only where it is stored (jsonb).
+    assert outcome.evidence["body_excerpt"] == "crlf\r\nnul:\x00 bad:\ufffd no final newline"
 
 
 def test_http_fills_placeholders_as_plain_text(server, make_execution):
@@ -197,6 +200,18 @@ def test_http_does_not_follow_redirects(server, make_execution):
     )
     assert outcome.succeeded
     assert [request["path"] for request in server.seen] == ["/redirect"]
+
+
+def test_http_opener_is_built_once_with_only_the_http_handlers(server, make_execution, monkeypatch):
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{closed_port()}")  # must not be used
+    for _ in range(2):
+        outcome, _ = run(make_execution({"method": "GET", "url": f"{base(server)}/flags"}))
+        assert outcome.succeeded
+    assert http_executor._opener() is http_executor._opener()
+    # No redirect, proxy, file:// or ftp:// handler: only plain HTTP and HTTPS.
+    opener: Any = http_executor._opener()  # its handlers are not in typeshed's stubs
+    handlers = {type(handler) for handler in opener.handlers}
+    assert handlers == {urllib.request.HTTPHandler, urllib.request.HTTPSHandler}
 
 
 def test_http_connection_refused_is_transient_for_get(make_execution):

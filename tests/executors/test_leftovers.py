@@ -36,7 +36,7 @@ from runbooks.executors.shell import ShellExecutor
 run_id, instance, workdir, script = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), sys.argv[4]
 execution = Execution(run_id=run_id, command={"script": "step.sh"}, env={}, workdir=workdir,
                       files={"step.sh": script}, instance=instance)
-ShellExecutor().run(execution, emit=lambda line: None, should_stop=lambda: False)
+ShellExecutor().run(execution, emit=lambda data: None, should_stop=lambda: False)
 """
 
 STEP = """\

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import threading
 import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
 
 from incidents import services
 from incidents.models import SafeguardCheck, TimelineEntry
@@ -23,6 +31,7 @@ from runbooks.demo_target import (
     take_backup,
 )
 from runbooks.selectors import latest_version
+from tests.factories import make_version
 
 ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 pytestmark = pytest.mark.django_db
@@ -190,3 +199,129 @@ def test_preflight_flags_fail_on_the_broken_target_and_pass_after_the_restore(
         incident=mig_incident, safeguard_id="flags_default_off"
     ).order_by("-pk")
     assert [row.result for row in latest] == ["pass", "fail"]
+
+
+SECRET = f"flag-token-{uuid.uuid4().hex[:12]}"
+REDACTED = "[secret:FLAGS_TOKEN]"
+
+
+class TokenEchoHandler(BaseHTTPRequestHandler):
+    """A flags endpoint that repeats the token in its URL: as a flag's value, or refusing it;
+    ``/listed`` answers its flags inside an array."""
+
+    def log_message(self, format, *args):
+        pass
+
+    def do_GET(self):
+        token = parse_qs(urlsplit(self.path).query).get("token", [""])[0]
+        if self.path.startswith("/listed"):
+            status, body = 200, json.dumps({"sets": [{"uuid_ids": False}]}).encode()
+        elif self.path.startswith("/denied"):
+            status, body = 403, f"token {token} refused\x00".encode()  # a NUL, as bodies may hold
+        else:
+            status, body = 200, json.dumps({"uuid_ids": token, "api_v1": False}).encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def token_echo() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), TokenEchoHandler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(5)
+
+
+def echoing_runbook(app_url: str) -> dict[str, Any]:
+    def flag_check(path: str) -> dict[str, Any]:
+        url = "${APP_URL}" + path + "?token=${FLAGS_TOKEN}"
+        return {"kind": "flag", "params": {"url": url, "flags": ["uuid_ids"], "expect": "off"}}
+
+    return {
+        "id": "echoing-flags",
+        "title": "A flags endpoint that echoes its token",
+        "roles": [{"id": "system_administrator", "title": "System administrator"}],
+        "environments": [
+            {
+                "id": "lab",
+                "title": "Lab",
+                "variables": {"APP_URL": app_url},
+                "secrets": {"FLAGS_TOKEN": {"env": "RIPCORD_TEST_FLAGS_TOKEN"}},
+            }
+        ],
+        "phases": [
+            {
+                "id": "only",
+                "title": "Only",
+                "starts_at_minutes": 0,
+                "ends_at_minutes": 30,
+                "steps": [{"id": "look", "title": "Look", "owner": "system_administrator"}],
+            }
+        ],
+        "safeguards": [
+            {
+                "id": "flag_seen",
+                "category": "flags",
+                "title": "Seen",
+                "check": flag_check("/flags"),
+            },
+            {
+                "id": "flag_denied",
+                "category": "flags",
+                "title": "Denied",
+                "check": flag_check("/denied"),
+            },
+        ],
+    }
+
+
+def test_preflight_never_stores_or_shows_a_secret_the_flags_endpoint_echoes(
+    token_echo, ic, monkeypatch, sent, django_capture_on_commit_callbacks
+):
+    monkeypatch.setenv("RIPCORD_TEST_FLAGS_TOKEN", SECRET)
+    incident = services.open_incident(
+        version=make_version(echoing_runbook(token_echo)),
+        environment="lab",
+        title="Echoing flags",
+        severity="sev2",
+        is_drill=True,
+        opened_by=ic,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        run_preflight(incident.pk)
+
+    stored = {row.safeguard_id: row for row in SafeguardCheck.objects.filter(incident=incident)}
+    seen, denied = stored["flag_seen"], stored["flag_denied"]
+    # The checks really met the secret: each says where, redacted.
+    assert (seen.result, seen.summary) == ("fail", f"flags not off: uuid_ids={REDACTED}")
+    assert seen.evidence["seen"] == {"uuid_ids": REDACTED}
+    assert denied.result == "error"
+    # Read back from jsonb: the NUL the body ended with is stored as U+FFFD.
+    assert denied.evidence["body_excerpt"] == f"token {REDACTED} refused\ufffd"
+    rows = json.dumps(list(SafeguardCheck.objects.filter(incident=incident).values()), default=str)
+    page = Client()
+    page.force_login(ic)
+    html = page.get(reverse("incidents:detail", args=[incident.pk])).content.decode()
+    pushed = json.dumps(sent)
+    assert REDACTED in html and REDACTED in pushed
+    assert [
+        where
+        for where, text in [("rows", rows), ("page", html), ("pushes", pushed)]
+        if SECRET in text
+    ] == []
+
+
+def test_flag_check_json_path_enters_arrays_as_expect_json_does(token_echo):
+    params = {"url": "${APP_URL}/listed", "json_path": "sets.0", "flags": ["uuid_ids"]}
+    outcome = flag(params, {"APP_URL": token_echo})
+    assert (outcome.result, outcome.summary) == ("pass", "uuid_ids all off")
+    nowhere = flag({**params, "json_path": "sets.1"}, {"APP_URL": token_echo})
+    assert (nowhere.result, nowhere.summary) == (
+        "error",
+        "GET ${APP_URL}/listed answered no object of flags at sets.1",
+    )

@@ -148,3 +148,21 @@ def test_redactor_without_secrets_passes_everything_at_once():
     redactor = StreamRedactor({"EMPTY": ""})
     assert redactor.feed(b"any\x00thing\r") == b"any\x00thing\r"
     assert redactor.finish() == b""
+
+
+def test_redactor_text_agrees_with_the_stream_on_random_values():
+    # text() scans the whole value at once, not through a stream: it must still agree.
+    rng = random.Random(20261202)
+    secrets = {"ONE": "aba", "TWO": "ab\nb", "THREE": "bb", "FOUR": "abab\na"}
+    redact = Redactor(secrets)
+    for _ in range(300):
+        value = "".join(rng.choice("ab\n") for _ in range(rng.randint(0, 40)))
+        assert redact.text(value).encode() == reference(secrets, value.encode()), value
+
+
+def test_redactor_evidence_and_summary_are_storable_without_secrets():
+    redact = Redactor({})
+    assert redact.summary("a\x00b") == "a\ufffdb"
+    assert redact.evidence({"k\x00": ["\x00", 1, None, True]}) == {
+        "k\ufffd": ["\ufffd", 1, None, True]
+    }

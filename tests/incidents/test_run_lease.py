@@ -11,10 +11,9 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.db import connections
+from django.db import InterfaceError, connections
 from django.utils import timezone
 
 from incidents.execution import runner, sweeper
@@ -22,55 +21,18 @@ from incidents.execution.lease import LeaseKeeper
 from incidents.models import Incident, StepRun, TimelineEntry
 from incidents.services import runs
 from runbooks.executors.base import Outcome, StepCancelled
+from tests.held_http import HeldServer, held_server
 from tests.incidents.conftest import one_step_incident
+from tests.integration.processes import wait_for
 
 LEASE = 3
 committed = pytest.mark.django_db(transaction=True)
 
 
-def wait_for(condition, *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
-
-
-class SlowServer(ThreadingHTTPServer):
-    """Holds every request until the test releases it."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), SlowHandler)
-        self.arrived = threading.Event()
-        self.release = threading.Event()
-
-
-class SlowHandler(BaseHTTPRequestHandler):
-    server: SlowServer
-
-    def log_message(self, format, *args):
-        pass
-
-    def do_GET(self):
-        self.server.arrived.set()
-        self.server.release.wait(60)
-        body = b"finally\n"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
 @pytest.fixture
-def slow_server() -> Iterator[SlowServer]:
-    httpd = SlowServer()
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield httpd
-    httpd.release.set()
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
+def slow_server() -> Iterator[HeldServer]:
+    with held_server() as server:
+        yield server
 
 
 class WorkerThread(threading.Thread):
@@ -97,7 +59,7 @@ def test_blocking_http_step_outlives_the_lease_and_succeeds(slow_server, enqueue
             "command": {"method": "GET", "url": "${API_URL}/slow"},
             "timeout_seconds": 60,
         },
-        {"API_URL": f"http://127.0.0.1:{slow_server.server_address[1]}"},
+        {"API_URL": slow_server.url},
     )
     run = runs.request_run(step_id=incident.steps.get(key="act").pk, by=sysadmin)
     worker = WorkerThread(run.pk)
@@ -184,7 +146,9 @@ def test_lease_keeper_renews_a_running_run(enqueued):
 
 
 @pytest.mark.django_db
-def test_lease_keeper_reports_a_cancel_and_keeps_the_run_alive_while_it_stops(enqueued):
+def test_lease_keeper_reports_a_cancel_and_keeps_the_run_alive_while_it_stops(
+    enqueued, django_assert_num_queries
+):
     incident, sysadmin = one_step_incident(
         {"title": "x", "kind": "shell", "command": {"argv": ["true"]}}, {}
     )
@@ -195,6 +159,8 @@ def test_lease_keeper_reports_a_cancel_and_keeps_the_run_alive_while_it_stops(en
     keeper.renew()
     assert keeper.cancel_requested.is_set() and keeper.should_stop
     assert not keeper.lost.is_set()
+    with django_assert_num_queries(1):  # the cancel is known: only the renewal is left to do
+        keeper.renew()
     # The executor is stopping what it started: the sweeper must not call the worker lost.
     assert sweeper.sweep_stale_runs(lease_seconds=30) == []
 
@@ -211,3 +177,73 @@ def test_lease_keeper_reports_a_run_the_sweeper_took(enqueued):
     keeper.renew()
     assert keeper.lost.is_set() and keeper.should_stop
     assert StepRun.objects.get(pk=run.pk).status == StepRun.Status.INTERRUPTED
+
+
+@committed
+def test_lease_keeper_keeps_renewing_after_an_error_that_is_no_database_error(
+    enqueued, monkeypatch
+):
+    incident, sysadmin = one_step_incident(
+        {"title": "x", "kind": "shell", "command": {"argv": ["true"]}}, {}
+    )
+    run = claimed_run(incident, sysadmin)
+    stale = timezone.now() - timedelta(minutes=5)
+    StepRun.objects.filter(pk=run.pk).update(heartbeat_at=stale)
+    keeper = LeaseKeeper(run.pk, interval=0.05)
+    real_renew, calls = keeper._renew, []
+
+    def closed_once():
+        calls.append(1)
+        if len(calls) == 1:
+            # Not a DatabaseError: what a connection closed under the keeper raises.
+            raise InterfaceError("connection already closed")
+        real_renew()
+
+    monkeypatch.setattr(keeper, "_renew", closed_once)
+    keeper.start()
+    try:
+        wait_for(
+            lambda: StepRun.objects.filter(pk=run.pk, heartbeat_at__gt=stale).exists(),
+            timeout=10,
+            what="a renewal after the failed one",
+        )
+    finally:
+        keeper.stop()
+    assert len(calls) >= 2 and not keeper.should_stop
+
+
+def test_lease_keeper_that_dies_makes_the_executor_stop(monkeypatch):
+    keeper = LeaseKeeper(run_id=1, interval=0.01)
+
+    def bug():
+        raise RuntimeError("a bug in the keeper")
+
+    monkeypatch.setattr(keeper, "renew", bug)
+    keeper.start()
+    try:
+        wait_for(lambda: keeper.should_stop, timeout=10, what="should_stop after the keeper died")
+    finally:
+        keeper.stop()
+    assert keeper.lost.is_set() and not keeper.cancel_requested.is_set()
+    assert keeper.failure == "RuntimeError: a bug in the keeper"
+
+
+@pytest.mark.django_db
+def test_run_whose_lease_keeper_dies_stops_and_fails_saying_why(enqueued, monkeypatch):
+    incident, sysadmin = one_step_incident(
+        {"title": "Loop", "kind": "shell", "command": {"argv": ["true"]}}, {}
+    )
+    run = runs.request_run(step_id=incident.steps.get(key="act").pk, by=sysadmin)
+
+    def bug(keeper):
+        raise RuntimeError("a bug in the keeper")
+
+    monkeypatch.setattr(LeaseKeeper, "renew", bug)  # dies at its first renewal, a second in
+    executor = PollingExecutor()
+    monkeypatch.setattr(runner, "get_executor", lambda kind: executor)
+    runner.execute_run(run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.summary) == (
+        StepRun.Status.FAILED,
+        "internal error: the run's lease could not be kept (RuntimeError: a bug in the keeper)",
+    )

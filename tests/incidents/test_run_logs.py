@@ -38,8 +38,9 @@ AFTER_TOKEN = 200_000 - BEFORE_TOKEN - len(TOKEN)
 
 # printf with escapes, values only through "$VAR" arguments: nothing interpolated. The
 # token goes out in two writes, with a pause longer than the half second between
-# heartbeats: whatever the pipe does, the worker then flushes holding half a token. (The
-# assertions hold either way; the pause only makes sure the split is exercised.)
+# should_stop polls, each of which flushes: whatever the pipe does, the worker then
+# flushes holding half a token. (The assertions hold either way; the pause only makes
+# sure the split is exercised.)
 SCRIPT = f"""#!/usr/bin/env bash
 head -c {BEFORE_TOKEN} /dev/zero | tr '\\0' x
 printf '%s' "${{API_TOKEN:0:9}}"
@@ -204,7 +205,7 @@ def stored(run: StepRun) -> list[bytes]:
 def test_log_sink_holds_a_split_secret_across_a_flush(run, sent):
     sink = LogSink(run, Redactor({"API_TOKEN": TOKEN}))
     sink.emit(b"using " + TOKEN[:6].encode())
-    sink.flush()  # the heartbeat's flush, with half the token in hand
+    sink.flush()  # a should_stop poll's flush, with half the token in hand
     sink.emit(TOKEN[6:].encode() + b" now\n")
     sink.close()
     assert stored(run) == [b"using ", b"[secret:API_TOKEN] now\n"]

@@ -258,6 +258,37 @@ def test_secrets_are_redacted_from_the_outcome(ready, sysadmin, ic, enqueued, mo
     assert not [text for text in texts if "hunter22" in text]
 
 
+def test_nul_in_an_outcome_is_stored_with_a_replacement_character(
+    ready, sysadmin, ic, enqueued, monkeypatch
+):
+    """jsonb and text columns refuse NUL; a body or a row may carry one, with no secret about."""
+
+    class Nul(FakeExecutor):
+        def run(self, execution, *, emit, should_stop):
+            return Outcome(
+                False,
+                summary="saw a\x00b",
+                evidence={
+                    "body_excerpt": "x\x00y",
+                    "k\x00": [["\x00", 1]],
+                    "nested": {"a": "\x00"},
+                },
+            )
+
+    monkeypatch.setattr(runner, "get_executor", lambda kind: Nul())
+    run = queued_run(ready, sysadmin, ic)
+    runner.execute_run(run.pk)
+    run.refresh_from_db()  # read back from PostgreSQL's jsonb, not the object that was saved
+    assert (run.status, run.summary) == (StepRun.Status.FAILED, "saw a\ufffdb")
+    assert run.evidence == {
+        "body_excerpt": "x\ufffdy",
+        "k\ufffd": [["\ufffd", 1]],
+        "nested": {"a": "\ufffd"},
+    }
+    finished = TimelineEntry.objects.get(kind=TimelineEntry.Kind.RUN_FINISHED)
+    assert "\x00" not in finished.text
+
+
 # --- a step's requirements hold for as long as its run is under way ---------------
 
 

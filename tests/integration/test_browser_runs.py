@@ -181,7 +181,7 @@ def test_gated_run_streams_to_responders_and_only_its_state_to_the_pm(
     The engineer clicks Run; within a few seconds, without a reload, the IC's
     page offers Approve, while the engineer's does not (nobody approves their
     own request). The IC approves; the engineer's and the IC's pages show the
-    output arriving line by line (a tail that has "line 10" but not yet "all
+    output arriving while it is printed (a tail that has "line 10" but not yet "all
     done" was on screen) and finally "all done". The step ends done with the run
     "Succeeded" on every page. The PM's page follows the states but never holds
     an output line, and no output reaches his socket. The full log downloads

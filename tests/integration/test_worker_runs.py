@@ -20,7 +20,6 @@ import textwrap
 import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +46,7 @@ from runbooks.demo_target import (
     take_backup,
 )
 from tests.factories import make_user
+from tests.held_http import held_server
 from tests.integration.conftest import ARTIFACTS
 from tests.integration.http import ApiClient
 from tests.integration.processes import (
@@ -597,31 +597,6 @@ def test_housekeeping_runs_while_the_step_worker_is_busy(tmp_path, worker, api, 
     assert wait_run(busy_run["id"], "succeeded", "failed").status == "succeeded"
 
 
-class HeldServer(ThreadingHTTPServer):
-    """Answers each GET only once the test releases it: a service slower than the lease."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), HeldHandler)
-        self.arrived = threading.Event()
-        self.release = threading.Event()
-
-
-class HeldHandler(BaseHTTPRequestHandler):
-    server: HeldServer
-
-    def log_message(self, format, *args):
-        pass
-
-    def do_GET(self):
-        self.server.arrived.set()
-        self.server.release.wait(60)
-        body = b"finally\n"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
 def sweeps_done(beat) -> int:
     """Sweeps finished by the control queue's worker (the one embedded with beat)."""
     return len(re.findall(r"sweep_stale_runs_task\[[^\]]+\] succeeded", beat.log()))
@@ -631,41 +606,39 @@ def sweeps_done(beat) -> int:
 def test_step_blocked_in_one_request_past_the_lease_is_not_interrupted(tmp_path, beat, api, people):
     """The worker process renews the lease while its executor waits on one slow request;
     beat's sweeps (run by the control worker) leave it be, and its real outcome is kept."""
-    server = HeldServer()
-    serving = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    serving.start()
-    queue = f"slow-{RUN_ID}"
-    folder = tmp_path / "slow"
-    write_runbook(
-        folder,
-        queue=queue,
-        script="",
-        variables={"API_URL": f"http://127.0.0.1:{server.server_address[1]}"},
-        kind_and_command={"kind": "http", "command": {"method": "GET", "url": "${API_URL}/"}},
-    )
-    incident, act = open_lab_incident(api, folder)
-    blocked_worker = start_worker(ARTIFACTS, queues=queue, RIPCORD_RUN_LEASE_SECONDS=str(LEASE))
-    try:
-        run_id = api("sysadmin").post(f"/incidents/{incident['id']}/steps/{act}/run").json()["id"]
-        assert server.arrived.wait(30), log_of(run_id)
-        blocked_at = time.monotonic()
-        wait_for(
-            lambda: time.monotonic() - blocked_at > LEASE + 1,
-            timeout=LEASE + 5,
-            what="the lease to run out for a run renewed only by its executor",
+    with held_server() as server:
+        queue = f"slow-{RUN_ID}"
+        folder = tmp_path / "slow"
+        write_runbook(
+            folder,
+            queue=queue,
+            script="",
+            variables={"API_URL": server.url},
+            kind_and_command={"kind": "http", "command": {"method": "GET", "url": "${API_URL}/"}},
         )
-        before = sweeps_done(beat)
-        wait_for(lambda: sweeps_done(beat) > before, timeout=20, what="beat's next sweep")
-        assert StepRun.objects.get(pk=run_id).status == "running"
-    finally:
-        server.release.set()
-    try:
-        run = wait_run(run_id, "succeeded", "failed", "interrupted", timeout=30)
-        assert (run.status, run.summary) == ("succeeded", "HTTP 200 as expected")
-    finally:
-        blocked_worker.stop()
-        server.shutdown()
-        server.server_close()
+        incident, act = open_lab_incident(api, folder)
+        blocked_worker = start_worker(ARTIFACTS, queues=queue, RIPCORD_RUN_LEASE_SECONDS=str(LEASE))
+        try:
+            run_id = (
+                api("sysadmin").post(f"/incidents/{incident['id']}/steps/{act}/run").json()["id"]
+            )
+            try:
+                assert server.arrived.wait(30), log_of(run_id)
+                blocked_at = time.monotonic()
+                wait_for(
+                    lambda: time.monotonic() - blocked_at > LEASE + 1,
+                    timeout=LEASE + 5,
+                    what="the lease to run out for a run renewed only by its executor",
+                )
+                before = sweeps_done(beat)
+                wait_for(lambda: sweeps_done(beat) > before, timeout=20, what="beat's next sweep")
+                assert StepRun.objects.get(pk=run_id).status == "running"
+            finally:
+                server.release.set()
+            run = wait_run(run_id, "succeeded", "failed", "interrupted", timeout=30)
+            assert (run.status, run.summary) == ("succeeded", "HTTP 200 as expected")
+        finally:
+            blocked_worker.stop()
 
 
 @pytest.mark.timeout(90)

@@ -55,7 +55,7 @@ class HttpCheck:
             timeout_seconds=context.timeout_seconds,
         )
         try:
-            outcome = _EXECUTOR.run(execution, emit=lambda line: None, should_stop=lambda: False)
+            outcome = _EXECUTOR.run(execution, emit=lambda data: None, should_stop=lambda: False)
         except ExecutorError as exc:  # also the transient ones: nothing was judged
             raise CheckError(str(exc), ran=ran) from exc
         except (StepTimedOut, StepCancelled) as exc:

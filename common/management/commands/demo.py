@@ -6,7 +6,6 @@ from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
@@ -15,7 +14,7 @@ from django.urls import reverse
 from common import demo, embedded_worker, serve
 from common.embedded_beat import EmbeddedBeat
 from incidents.execution.reaping import reap_at_start
-from runbooks.demo_target import app
+from runbooks.demo_target import app, pg
 from runbooks.demo_target.environment import target_settings
 from runbooks.selectors import queues_in_use
 
@@ -96,7 +95,7 @@ class Command(BaseCommand):
         """
         try:
             config = target_settings(Path(settings.VAR_DIR))
-        except psycopg.Error as exc:  # an unparsable TARGET_DATABASE_URL
+        except pg.TargetError as exc:  # an unparsable TARGET_DATABASE_URL
             self.stderr.write(f"Demo todo application not started: {exc}")
             return None
         if problem := app.target_problem(config.dsn):

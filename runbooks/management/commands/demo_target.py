@@ -67,8 +67,8 @@ class Command(BaseCommand):
         serve.add_argument("--port", type=_port, default=app.DEFAULT_PORT)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        config = target_settings(Path(settings.VAR_DIR))
         try:
+            config = target_settings(Path(settings.VAR_DIR))  # parses the DSN: TargetError too
             if options["action"] == "create":
                 self.create(
                     config, users=options["users"], tasks=options["tasks"], seed=options["seed"]

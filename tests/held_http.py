@@ -1,0 +1,55 @@
+"""An HTTP server that holds every GET until the test releases it: a service slower than
+the lease, for the tests that prove a step blocked in one request is not declared lost."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HOLD_SECONDS = 60  # a request is answered at the latest then, released or not
+
+
+class HeldServer(ThreadingHTTPServer):
+    """``arrived`` is set when a GET comes in; it is answered ("finally") once ``release`` is."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), HeldHandler)
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class HeldHandler(BaseHTTPRequestHandler):
+    server: HeldServer
+
+    def log_message(self, format, *args):
+        pass
+
+    def do_GET(self):
+        self.server.arrived.set()
+        self.server.release.wait(HOLD_SECONDS)
+        body = b"finally\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@contextmanager
+def held_server() -> Iterator[HeldServer]:
+    """A HeldServer serving on a thread; released and closed on the way out."""
+    server = HeldServer()
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
