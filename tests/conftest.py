@@ -6,9 +6,11 @@ import json
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 
 from common.capabilities import COMMANDERS, RESPONDERS, VIEWERS
 from incidents import events, services
+from runbooks.selectors import latest_version
 from tests.factories import make_user, make_version
 
 
@@ -69,6 +71,20 @@ def incident(version, ic, backend, sysadmin, django_capture_on_commit_callbacks)
         )
     incident.refresh_from_db()
     return incident
+
+
+@pytest.fixture
+def mig002(ic):
+    """An incident of the shipped MIG-002 runbook, in its demo environment."""
+    call_command("load_runbooks", verbosity=0)
+    return services.open_incident(
+        version=latest_version("mig-002"),  # type: ignore[arg-type]
+        environment="demo",
+        title="MIG-002",
+        severity="sev1",
+        is_drill=True,
+        opened_by=ic,
+    )
 
 
 @pytest.fixture

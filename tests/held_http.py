@@ -1,5 +1,8 @@
-"""An HTTP server that holds every GET until the test releases it: a service slower than
-the lease, for the tests that prove a step blocked in one request is not declared lost."""
+"""Small HTTP servers on a thread, for tests that need a service to talk to.
+
+``serving(Handler)`` answers with any handler class; ``held_server()`` holds every GET until
+the test releases it: a service slower than the lease, for the tests that prove a step
+blocked in one request is not declared lost."""
 
 from __future__ import annotations
 
@@ -41,15 +44,31 @@ class HeldHandler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def held_server() -> Iterator[HeldServer]:
-    """A HeldServer serving on a thread; released and closed on the way out."""
-    server = HeldServer()
+def _on_a_thread(server: ThreadingHTTPServer) -> Iterator[None]:
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield server
+        yield
     finally:
-        server.release.set()
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` answering on 127.0.0.1 on a free port; yields the base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    with _on_a_thread(server):
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@contextmanager
+def held_server() -> Iterator[HeldServer]:
+    """A HeldServer serving on a thread; released and closed on the way out."""
+    server = HeldServer()
+    try:
+        with _on_a_thread(server):
+            yield server
+    finally:
+        server.release.set()

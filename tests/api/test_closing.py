@@ -1,28 +1,13 @@
 from __future__ import annotations
 
 import pytest
-from django.core.management import call_command
 
 from incidents import services
 from incidents.models import Criterion, Incident
-from runbooks.selectors import latest_version
 from tests.factories import make_version
 from tests.validation_runs import CHECKED_RUNBOOK, meet_criteria
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def mig002(ic):
-    call_command("load_runbooks", verbosity=0)
-    return services.open_incident(
-        version=latest_version("mig-002"),  # type: ignore[arg-type]
-        environment="demo",
-        title="MIG-002",
-        severity="sev1",
-        is_drill=True,
-        opened_by=ic,
-    )
 
 
 def test_resolve_refused_with_unmet_criteria_then_overridden(api_as, mig002, ic):

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -30,8 +28,8 @@ from runbooks.demo_target import (
     restore_backup,
     take_backup,
 )
-from runbooks.selectors import latest_version
 from tests.factories import make_version
+from tests.held_http import serving
 
 ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 pytestmark = pytest.mark.django_db
@@ -67,19 +65,6 @@ def demo_env(monkeypatch, pf_target):
     monkeypatch.setenv("RIPCORD_ENV_DEMO_PITR_MARKER_FILE", str(path.with_suffix(".pitr")))
     monkeypatch.setenv("RIPCORD_ENV_DEMO_APP_URL", url)
     return pf_target
-
-
-@pytest.fixture
-def mig_incident(ic):
-    call_command("load_runbooks", verbosity=0)
-    return services.open_incident(
-        version=latest_version("mig-002"),  # type: ignore[arg-type]
-        environment="demo",
-        title="MIG-002",
-        severity="sev1",
-        is_drill=True,
-        opened_by=ic,
-    )
 
 
 def test_backup_check_reads_the_archive(real_backup):
@@ -159,9 +144,9 @@ def test_flag_check_is_an_error_when_the_app_cannot_say(app_url):
 
 
 def test_preflight_records_results_timeline_and_push(
-    demo_env, mig_incident, sent, django_capture_on_commit_callbacks
+    demo_env, mig002, sent, django_capture_on_commit_callbacks
 ):
-    incident = mig_incident
+    incident = mig002
     with django_capture_on_commit_callbacks(execute=True):
         rows = run_preflight(incident.pk)
     results = {r.safeguard_id: r.result for r in rows}
@@ -179,13 +164,13 @@ def test_preflight_records_results_timeline_and_push(
 
 
 def test_preflight_flags_fail_on_the_broken_target_and_pass_after_the_restore(
-    demo_env, mig_incident, sent, django_capture_on_commit_callbacks
+    demo_env, mig002, sent, django_capture_on_commit_callbacks
 ):
     dsn, backup_file, _ = demo_env
     apply_bad_migration(dsn)  # the rollout switched the flags on with the migration
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            broken = {r.safeguard_id: r for r in run_preflight(mig_incident.pk)}
+            broken = {r.safeguard_id: r for r in run_preflight(mig002.pk)}
     finally:
         restore_backup(dsn, backup_file)  # the module's other tests want it pre-migration
     flags = broken["flags_default_off"]
@@ -194,9 +179,9 @@ def test_preflight_flags_fail_on_the_broken_target_and_pass_after_the_restore(
 
     # After the restore, pre-flight run again on demand (the task the button enqueues).
     with django_capture_on_commit_callbacks(execute=True):
-        run_preflight_task(mig_incident.pk)
+        run_preflight_task(mig002.pk)
     latest = SafeguardCheck.objects.filter(
-        incident=mig_incident, safeguard_id="flags_default_off"
+        incident=mig002, safeguard_id="flags_default_off"
     ).order_by("-pk")
     assert [row.result for row in latest] == ["pass", "fail"]
 
@@ -228,13 +213,8 @@ class TokenEchoHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def token_echo() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), TokenEchoHandler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
+    with serving(TokenEchoHandler) as url:
+        yield url
 
 
 def echoing_runbook(app_url: str) -> dict[str, Any]:

@@ -1,30 +1,15 @@
 from __future__ import annotations
 
 import pytest
-from django.core.management import call_command
 
 from common.capabilities import VIEWERS
 from incidents import services
 from incidents.criteria import criteria_status
 from incidents.models import Criterion, Incident, TimelineEntry
-from runbooks.selectors import latest_version
 from tests.factories import make_user, make_version
 from tests.validation_runs import ALL_PASS, CHECKED_RUNBOOK, meet_criteria
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def mig002(ic):
-    call_command("load_runbooks", verbosity=0)
-    return services.open_incident(
-        version=latest_version("mig-002"),  # type: ignore[arg-type]
-        environment="demo",
-        title="MIG-002",
-        severity="sev1",
-        is_drill=True,
-        opened_by=ic,
-    )
 
 
 def test_criteria_are_copied_from_the_runbook(mig002):

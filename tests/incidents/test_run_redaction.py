@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import psycopg
@@ -31,6 +30,7 @@ from incidents.services import runs
 from runbooks.executors.base import Outcome
 from tests.api.conftest import BASE, make_token
 from tests.factories import make_user, make_version
+from tests.held_http import serving
 
 committed = pytest.mark.django_db(transaction=True)
 
@@ -57,13 +57,8 @@ class EchoHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def echo_server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), EchoHandler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
+    with serving(EchoHandler) as url:
+        yield url
 
 
 def _server_dsn(dbname: str) -> str:
