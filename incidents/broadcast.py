@@ -14,11 +14,11 @@ from django.utils import timezone
 
 from incidents import selectors
 from incidents.access import Audience
+from incidents.checks.selectors import results_panel
 from incidents.criteria import criteria_status
 from incidents.events import AUDIENCES, Change
 from incidents.gantt import build_chart
 from incidents.models import Incident, TimelineEntry
-from validation.selectors import results_panel
 
 
 def fragment_context(incident: Incident, audience: Audience, now: datetime) -> dict[str, object]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from incidents.checks.selectors import latest_check_results
 from runbooks.models import RunbookVersion
 
 NOT_RUN = "not run"
@@ -33,8 +34,6 @@ def report_rows(incident_id: int) -> list[ReportRow]:
     Validations that never ran keep a "not run" row, so the section always lists
     everything the plan asked to prove. Two queries, whatever the runbook's size.
     """
-    from validation.selectors import latest_check_results
-
     version = RunbookVersion.objects.filter(incidents__pk=incident_id).first()
     if version is None:
         return []

@@ -21,6 +21,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.utils import timezone
 
+from incidents.checks.services import command_for_step
 from incidents.execution import environment
 from incidents.execution.finish import NO_SECRETS, finish_run, mark_started
 from incidents.execution.lease import LeaseKeeper
@@ -38,7 +39,6 @@ from runbooks.executors.base import (
     StepTimedOut,
     TransientExecutorError,
 )
-from validation.services import command_for_step
 
 logger = logging.getLogger(__name__)
 

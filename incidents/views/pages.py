@@ -12,12 +12,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from common.htmx import HtmxRequest
 from incidents import access, selectors, services
+from incidents.checks.selectors import results_panel
 from incidents.criteria import criteria_status
 from incidents.forms import OpenIncidentForm, environment_choices
 from incidents.gantt import build_chart
 from incidents.models import Incident
 from runbooks.selectors import latest_versions
-from validation.selectors import results_panel
 
 
 @login_required

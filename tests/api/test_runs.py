@@ -20,7 +20,9 @@ def no_broker(monkeypatch):
 
     sent = []
     monkeypatch.setattr(
-        tasks.execute_step_run_task, "apply_async", lambda args, queue, **limits: sent.append(args)
+        tasks.execute_step_run_task,
+        "apply_async",
+        lambda args, kwargs=None, **options: sent.append(args),
     )
     return sent
 

@@ -1,15 +1,14 @@
-"""Validation's writes, and what a validation step runs.
+"""Writes of an incident's checks, and what a validation step runs.
 
 - ``take_snapshot``: fingerprint the target when the incident opens (the
-  ``incident_snapshot`` baseline); call it through ``tasks.take_snapshot_task``,
+  ``incident_snapshot`` baseline); call it through ``incidents.tasks.take_snapshot_task``,
   since it connects to the target and belongs on a worker.
 - ``command_for_step``: the checks a validation step runs, read from the
   incident's runbook version (the step row only knows its kind).
 - ``record_results``: one ``CheckResult`` per check of a finished validation run.
 
 The reads (latest results, what blocks a phase, the results panel) are in
-``validation.selectors``; ``latest_results`` and ``failed_checks_blocking`` are
-importable from here too.
+``incidents.checks.selectors``.
 """
 
 from __future__ import annotations
@@ -23,25 +22,14 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from incidents.models import Incident, StepRun
+from incidents.execution.environment import resolve_for_incident
+from incidents.models import CheckResult, Incident, Snapshot, StepRun
+from runbooks.checks import RESULTS, CheckError
 from runbooks.demo_target import TargetError, fingerprint
 from runbooks.executors.base import ExecutorError, Outcome
 from runbooks.specs import StepKind
-from validation.checks import RESULTS, CheckError
 from validation.checks.base import connection_string
-from validation.environment import incident_environment
 from validation.executor import command_for
-from validation.models import CheckResult, Snapshot
-from validation.selectors import failed_checks_blocking, latest_check_results, latest_results
-
-__all__ = [
-    "command_for_step",
-    "failed_checks_blocking",
-    "latest_check_results",
-    "latest_results",
-    "record_results",
-    "take_snapshot",
-]
 
 logger = logging.getLogger(__name__)
 TITLE_MAX = 300
@@ -73,7 +61,9 @@ def take_snapshot(incident_id: int, worker_env: Mapping[str, str] | None = None)
     data: dict[str, Any] = {}
     error = ""
     try:
-        env = incident_environment(incident, os.environ if worker_env is None else worker_env)
+        env = resolve_for_incident(
+            incident, dict(os.environ if worker_env is None else worker_env)
+        ).env
         data = dict(fingerprint(connection_string({}, env)))
     except (ExecutorError, CheckError, TargetError) as exc:
         error = str(exc) or type(exc).__name__

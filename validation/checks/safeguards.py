@@ -1,4 +1,4 @@
-"""The safeguard check families, as plain functions of their params and the environment.
+"""The safeguard check families: what pre-flight proves before anything destructive runs.
 
 * ``backup``: the backup file named by a variable exists, is recent enough, and
   (``verify: pg_restore_list``) ``pg_restore --list`` can read its table of contents;
@@ -6,8 +6,8 @@
 * ``flag``: feature flags have the expected value, as the application's flags
   endpoint reports them (``url``), or as ``name=on|off`` pairs in a variable.
 
-No Django here: the service resolves the environment and stores what these return.
-Requests go through the http executor's ``send``, with its rules (no redirects, no
+No Django here: the incident's pre-flight service resolves the environment, runs
+these through ``runbooks.checks.run_check`` and stores what they return. Requests go through the http executor's ``send``, with its rules (no redirects, no
 proxy from the worker's environment).
 """
 
@@ -17,24 +17,21 @@ import json
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from runbooks.checks import CheckContext, CheckOutcome, register
 from runbooks.executors.base import ExecutorError
 from runbooks.executors.http import dig, fill, send
+from validation.checks.base import unknown_keys
 
 RESTORE_LIST_TIMEOUT = 60
 FLAG_TIMEOUT_SECONDS = 10
 FLAG_KEYS = {"url", "json_path", "variable", "flags", "expect"}
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    result: str  # "pass" | "fail" | "error"
-    summary: str
-    evidence: dict[str, Any] = field(default_factory=dict)
+BACKUP_KEYS = {"file_variable", "max_age_hours", "verify"}
+MARKER_KEYS = {"file_variable"}
+VERIFY_MODES = {"pg_restore_list"}
 
 
 def _file(params: Mapping[str, Any], env: Mapping[str, str]) -> tuple[str, Path | None]:
@@ -126,7 +123,7 @@ def flag(params: Mapping[str, Any], env: Mapping[str, str]) -> CheckOutcome:
 
 
 def _flag_problems(params: Mapping[str, Any]) -> list[str]:
-    problems = [f"flag: unknown key {key!r}" for key in sorted(set(params) - FLAG_KEYS)]
+    problems = unknown_keys(params, FLAG_KEYS, "flag")
     if ("url" in params) == ("variable" in params):
         problems.append("flag: give 'url' (a flags endpoint) or 'variable', not both or neither")
     flags = params.get("flags")
@@ -187,8 +184,56 @@ def _flag_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-FAMILIES: dict[str, Callable[[Mapping[str, Any], Mapping[str, str]], CheckOutcome]] = {
-    "backup": backup,
-    "marker": marker,
-    "flag": flag,
-}
+def _file_problems(params: Mapping[str, Any], known: set[str], family: str) -> list[str]:
+    problems = unknown_keys(params, known, family)
+    variable = params.get("file_variable")
+    if not isinstance(variable, str) or not variable:
+        problems.append(f"{family}: 'file_variable' must name the variable holding the file's path")
+    return problems
+
+
+@register("backup")
+class BackupFamily:
+    kind = "backup"
+
+    def validate(self, params: Mapping[str, Any]) -> list[str]:
+        problems = _file_problems(params, BACKUP_KEYS, self.kind)
+        max_age = params.get("max_age_hours")
+        if max_age is not None and (
+            isinstance(max_age, bool) or not isinstance(max_age, int | float) or max_age <= 0
+        ):
+            problems.append("backup: 'max_age_hours' must be a positive number")
+        if "verify" in params and params["verify"] not in VERIFY_MODES:
+            problems.append(f"backup: 'verify' must be one of {', '.join(sorted(VERIFY_MODES))}")
+        return problems
+
+    def run(
+        self, params: Mapping[str, Any], env: Mapping[str, str], context: CheckContext
+    ) -> CheckOutcome:
+        return backup(params, env)
+
+
+@register("marker")
+class MarkerFamily:
+    kind = "marker"
+
+    def validate(self, params: Mapping[str, Any]) -> list[str]:
+        return _file_problems(params, MARKER_KEYS, self.kind)
+
+    def run(
+        self, params: Mapping[str, Any], env: Mapping[str, str], context: CheckContext
+    ) -> CheckOutcome:
+        return marker(params, env)
+
+
+@register("flag")
+class FlagFamily:
+    kind = "flag"
+
+    def validate(self, params: Mapping[str, Any]) -> list[str]:
+        return _flag_problems(params)
+
+    def run(
+        self, params: Mapping[str, Any], env: Mapping[str, str], context: CheckContext
+    ) -> CheckOutcome:
+        return flag(params, env)

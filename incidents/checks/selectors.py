@@ -13,10 +13,9 @@ from typing import Any
 
 from django.db.models import Max, QuerySet
 
-from incidents.models import Incident, Phase, Step
+from incidents.models import CheckResult, Incident, Phase, Snapshot, Step
 from runbooks.models import RunbookVersion
 from runbooks.specs import RunbookSpec, StepKind
-from validation.models import CheckResult, Snapshot
 
 NOT_RUN = "not_run"
 

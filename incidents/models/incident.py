@@ -1,4 +1,4 @@
-"""Incidents: a runbook version being executed, with its people, steps and record.
+"""Incidents: a runbook version being executed, with its people, phases, steps, runs and record.
 
 When an incident opens, the runbook version's roles, phases and steps are copied
 into rows of their own, so the page is a handful of indexed queries and the
@@ -322,77 +322,3 @@ class StepRunLogChunk(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id} chunk {self.seq}"
-
-
-class Criterion(models.Model):
-    """A success criterion of the runbook, as this incident tracks it.
-
-    Met when every linked validation's latest result passes and, if the
-    criterion names a sign-off role, someone holding it has signed off.
-    """
-
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="criteria")
-    key = models.CharField(max_length=63)
-    title = models.CharField(max_length=300)
-    position = models.PositiveIntegerField()
-    validations = models.JSONField(default=list, blank=True)
-    signoff_role = models.CharField(max_length=63, blank=True)
-    signed_off_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    signed_off_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["incident", "position"]
-        constraints = [models.UniqueConstraint(fields=["incident", "key"], name="criterion_key")]
-
-    def __str__(self) -> str:
-        return self.title
-
-
-class FollowUp(models.Model):
-    """A post-rollback action of the plan, carried as a follow-up item with an owner role."""
-
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="follow_ups")
-    key = models.CharField(max_length=63)
-    title = models.CharField(max_length=300)
-    description = models.TextField(blank=True)
-    owner_role = models.CharField(max_length=63)
-    position = models.PositiveIntegerField()
-
-    class Meta:
-        ordering = ["incident", "position"]
-        constraints = [models.UniqueConstraint(fields=["incident", "key"], name="follow_up_key")]
-
-    def __str__(self) -> str:
-        return self.title
-
-
-class SafeguardCheck(models.Model):
-    """One pre-flight check of a runbook safeguard, as run for this incident (kept as a record)."""
-
-    class Result(models.TextChoices):
-        PASS = "pass", "Pass"
-        FAIL = "fail", "Fail"
-        ERROR = "error", "Error"
-
-    incident = models.ForeignKey(
-        Incident, on_delete=models.CASCADE, related_name="safeguard_checks"
-    )
-    safeguard_id = models.CharField(max_length=63)
-    title = models.CharField(max_length=300)
-    result = models.CharField(max_length=8, choices=Result.choices)
-    summary = models.CharField(max_length=500)
-    evidence = models.JSONField(default=dict, blank=True)
-    checked_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["incident", "-checked_at", "safeguard_id"]
-        indexes = [
-            models.Index(
-                fields=["incident", "safeguard_id", "-checked_at"], name="safeguard_latest"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.safeguard_id}: {self.result}"

@@ -1,4 +1,8 @@
-"""Running the runbook's safeguard checks for an incident and recording what they found."""
+"""Running the runbook's safeguard checks for an incident and recording what they found.
+
+The checks themselves are check families (``validation.checks.safeguards``), run
+through the one check protocol (``runbooks.checks``).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,9 @@ from incidents.events import Change, publish
 from incidents.execution.environment import resolve_for_incident
 from incidents.execution.redaction import Redactor
 from incidents.models import Incident, SafeguardCheck, TimelineEntry
-from incidents.preflight.checks import FAMILIES, CheckOutcome
 from incidents.services.locking import lock_incident
 from incidents.services.timeline import record
+from runbooks.checks import FAMILIES, CheckContext, CheckOutcome, run_check
 from runbooks.executors.base import ExecutorError
 
 
@@ -38,10 +42,8 @@ def run_preflight(incident_id: int) -> list[SafeguardCheck]:
         if problem:
             outcome = CheckOutcome("error", problem)
         else:
-            try:
-                outcome = FAMILIES[safeguard.check.kind](safeguard.check.params, env)
-            except Exception as exc:  # a broken check is an error result, never a crash
-                outcome = CheckOutcome("error", f"{type(exc).__name__}: {exc}")
+            # run_check never raises: a broken check is an error result, never a crash.
+            outcome = run_check(safeguard.check.kind, safeguard.check.params, env, CheckContext())
         rows.append(
             SafeguardCheck(
                 incident=incident,
