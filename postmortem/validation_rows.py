@@ -1,6 +1,6 @@
 """Validation evidence for the postmortem: one row per validation the runbook declares.
 
-The postmortem (``incidents.report``) asks only this function, so the evidence
+The postmortem (``postmortem.data``) asks only this function, so the evidence
 section keeps its shape while the validation app grows underneath it.
 """
 
@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from runbooks.models import RunbookVersion
+from validation.selectors import latest_check_results
 
 NOT_RUN = "not run"
 
@@ -33,8 +34,6 @@ def report_rows(incident_id: int) -> list[ReportRow]:
     Validations that never ran keep a "not run" row, so the section always lists
     everything the plan asked to prove. Two queries, whatever the runbook's size.
     """
-    from validation.selectors import latest_check_results
-
     version = RunbookVersion.objects.filter(incidents__pk=incident_id).first()
     if version is None:
         return []
