@@ -9,6 +9,7 @@ from incidents.api import api
 
 urlpatterns = [
     path("", include("incidents.urls")),
+    path("", include("postmortem.urls")),
     path("runbooks/", include("runbooks.urls")),
     path("accounts/", include("common.urls")),
     path(

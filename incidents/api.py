@@ -1,4 +1,5 @@
-"""The JSON API (django-ninja), mounted at /api/v1/. Endpoints live in incidents/api_*.py.
+"""The JSON API (django-ninja), mounted at /api/v1/. Endpoints live in incidents/api_*.py
+and postmortem/api.py.
 
 Every error has the body ``{"detail": ...}``: 401 unauthenticated, 403 refused by
 the rules (``incidents.access``) or CSRF, 404 not visible, 409/400 refused by the
@@ -11,15 +12,16 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
-from incidents import api_closing, api_incidents, api_report, api_runbooks, api_runs
+from incidents import api_closing, api_incidents, api_runbooks, api_runs
 from incidents.services import ServiceError
+from postmortem import api as postmortem_api
 
 api = NinjaAPI(title="Ripcord API", version="1", urls_namespace="api")
 api.add_router("/runbooks", api_runbooks.router)
 api.add_router("/incidents", api_incidents.router)
 api.add_router("/incidents", api_runs.router)
 api.add_router("/incidents", api_closing.router)
-api.add_router("/incidents", api_report.router)
+api.add_router("/incidents", postmortem_api.router)
 
 
 @api.exception_handler(ServiceError)

@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from incidents.report.mdsyntax import EMPTY, bullets, cell, clock, code, fenced, table, text
-from validation.report import ReportRow
+from postmortem.mdsyntax import EMPTY, bullets, cell, clock, code, fenced, table, text
+from postmortem.validation_rows import ReportRow
 
 MAX_ITEMS = 10  # list entries and table rows shown; the rest are counted
 MAX_CHARS = 120  # one value in a cell or a line

@@ -1,6 +1,6 @@
 """Validation evidence for the postmortem: one row per validation the runbook declares.
 
-The postmortem (``incidents.report``) asks only this function, so the evidence
+The postmortem (``postmortem.data``) asks only this function, so the evidence
 section keeps its shape while the validation app grows underneath it.
 """
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from incidents.checks.selectors import latest_check_results
 from runbooks.models import RunbookVersion
+from validation.selectors import latest_check_results
 
 NOT_RUN = "not run"
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from validation.report import ReportRow
+from postmortem.validation_rows import ReportRow
 
 Audience = Literal["act", "view"]
 StepOutcome = Literal["done", "skipped", "pending"]

@@ -18,9 +18,9 @@ from common.htmx import HtmxRequest
 from incidents import access
 from incidents.gantt import build_chart
 from incidents.models import Incident, Phase
-from incidents.report.data import postmortem_data
-from incidents.report.html import markdown_to_html
-from incidents.report.markdown import CHART_FILE, render_markdown
+from postmortem.data import postmortem_data
+from postmortem.html import markdown_to_html
+from postmortem.markdown import CHART_FILE, render_markdown
 
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
@@ -46,7 +46,7 @@ def postmortem_page(request: HtmxRequest, incident_id: int) -> HttpResponse:
     html = markdown_to_html(document, images={CHART_FILE: chart_svg(incident)})
     return render(
         request,
-        "incidents/postmortem.html",
+        "postmortem/page.html",
         {"incident": incident, "document": html, "download_name": download_name(incident)},
     )
 

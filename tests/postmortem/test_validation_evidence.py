@@ -8,12 +8,17 @@ import psycopg
 import pytest
 
 from incidents.execution import runner
-from incidents.report.data import postmortem_data
-from incidents.report.markdown import SECTIONS, render_markdown
-from tests.incidents.mdparse import bullets, fences, h3_blocks, plain, sections, tables
+from postmortem.data import postmortem_data
+from postmortem.markdown import SECTIONS, render_markdown
+from tests.postmortem.mdparse import bullets, fences, h3_blocks, plain, sections, tables
+from tests.validation import conftest as validation_fixtures
 from tests.validation import test_services as validation_setup
 
-# The MIG-002 incident on the real demo target, and a queued run, as the validation tests make them.
+# The MIG-002 incident on the real demo target, and a queued run, as the validation tests make them,
+# from the same fixtures: the demo target restored for each test, and the MIG-002 spec.
+demo_target = validation_fixtures.demo_target
+target = validation_fixtures.target
+mig002 = validation_fixtures.mig002
 demo_env = validation_setup.demo_env
 mig_incident = validation_setup.mig_incident
 queued = validation_setup.queued

@@ -7,28 +7,19 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from incidents.models import Step, TimelineEntry
-from incidents.report.data import postmortem_data
-from incidents.report.markdown import SECTIONS, render_markdown
+from postmortem.data import postmortem_data
+from postmortem.markdown import SECTIONS, render_markdown
 from runbooks.selectors import latest_version
-from tests.incidents.mdparse import bullets, fences, gantt, h3_blocks, plain, sections, tables
-from tests.incidents.postmortem_demo import (
+from tests.postmortem.demo import (
     NOTE_MULTILINE,
     NOTE_WITH_PIPE,
     OVERRIDE_REASON,
     SKIP_REASONS,
     T0,
-    build_demo,
-    install_clock,
 )
+from tests.postmortem.mdparse import bullets, fences, gantt, h3_blocks, plain, sections, tables
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def demo(ic, monkeypatch, django_capture_on_commit_callbacks):
-    clock = install_clock(monkeypatch)
-    with django_capture_on_commit_callbacks(execute=False):  # no pushes, no broker
-        return build_demo(clock, ic)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from incidents.report.types import PhaseRow
+from postmortem.types import PhaseRow
 
 DATE_FORMAT = "YYYY-MM-DD HH:mm:ss"  # Mermaid's (dayjs) spelling of _PYTHON_FORMAT
 _PYTHON_FORMAT = "%Y-%m-%d %H:%M:%S"

@@ -13,7 +13,9 @@ from incidents import selectors
 from incidents.clocks import ClockState, clock_state
 from incidents.criteria import criteria_status
 from incidents.models import FollowUp, Incident, Step, TimelineEntry
-from incidents.report.types import (
+from incidents.selectors import PhaseView
+from incidents.templatetags.incident_tags import command_summary
+from postmortem.types import (
     Audience,
     CriterionRow,
     FollowUpRow,
@@ -30,10 +32,8 @@ from incidents.report.types import (
     Trigger,
     TriggerItem,
 )
-from incidents.selectors import PhaseView
-from incidents.templatetags.incident_tags import command_summary
+from postmortem.validation_rows import report_rows
 from runbooks.specs import INCIDENT_COMMANDER, RunbookSpec, TriggerRule
-from validation.report import report_rows
 
 
 def postmortem_data(incident: Incident, *, audience: Audience = "view") -> Postmortem:
@@ -58,7 +58,7 @@ def postmortem_data(incident: Incident, *, audience: Audience = "view") -> Postm
     return Postmortem(
         generated_at=now,
         audience=audience,
-        chart_path=reverse("incidents:postmortem_chart", args=[incident.pk]),
+        chart_path=reverse("postmortem:chart", args=[incident.pk]),
         summary=_summary(incident, spec, now),
         trigger=_trigger(incident, spec, timeline),
         roles=[

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from incidents.report.html import markdown_to_html
-from incidents.report.markdown import SECTIONS, render_markdown
-from incidents.report.mdsyntax import code, duration, fenced, table, text
-from incidents.report.types import (
+from postmortem.html import markdown_to_html
+from postmortem.markdown import SECTIONS, render_markdown
+from postmortem.mdsyntax import code, duration, fenced, table, text
+from postmortem.types import (
     FollowUpRow,
     PhaseRow,
     PhaseSteps,
@@ -21,8 +21,8 @@ from incidents.report.types import (
     TimelineRow,
     Trigger,
 )
-from tests.incidents.mdparse import bullets, fences, gantt, h3_blocks, plain, sections, tables
-from validation.report import ReportRow
+from postmortem.validation_rows import ReportRow
+from tests.postmortem.mdparse import bullets, fences, gantt, h3_blocks, plain, sections, tables
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 HOSTILE = "a | b\n# not a heading\n<script>alert(1)</script> *x* [y](javascript:z) `c`"

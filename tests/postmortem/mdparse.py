@@ -126,7 +126,7 @@ GANTT_TAGS = {"active", "done", "crit", "milestone"}
 def gantt(source: str) -> dict[str, list[GanttTask]]:
     """A Mermaid gantt diagram's tasks by section, entity codes (``#58;``) decoded.
 
-    Reads what ``incidents.report.mermaid`` writes: explicit start and end
+    Reads what ``postmortem.mermaid`` writes: explicit start and end
     times in its ``dateFormat``. Fails on any line it does not understand.
     """
     lines = source.splitlines()

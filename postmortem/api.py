@@ -10,8 +10,8 @@ from ninja import Router, Schema
 from common.api_auth import api_auth
 from incidents import access
 from incidents.api_incidents import READ
-from incidents.report.data import postmortem_data
-from incidents.report.markdown import render_markdown
+from postmortem.data import postmortem_data
+from postmortem.markdown import render_markdown
 
 router = Router(auth=api_auth, tags=["postmortem"])
 

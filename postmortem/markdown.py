@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from incidents.report.evidence import check_evidence
-from incidents.report.mdsyntax import (
+from postmortem.evidence import check_evidence
+from postmortem.mdsyntax import (
     EMPTY,
     bullets,
     cell,
@@ -23,9 +23,9 @@ from incidents.report.mdsyntax import (
     table,
     text,
 )
-from incidents.report.mermaid import phase_gantt
-from incidents.report.types import PhaseSteps, Postmortem, StepRow
-from validation.report import NOT_RUN
+from postmortem.mermaid import phase_gantt
+from postmortem.types import PhaseSteps, Postmortem, StepRow
+from postmortem.validation_rows import NOT_RUN
 
 SECTIONS = (
     "Summary",

@@ -5,18 +5,11 @@ from __future__ import annotations
 import pytest
 from django.utils.dateparse import parse_datetime
 
-from incidents.report.markdown import SECTIONS
-from tests.incidents.mdparse import sections
-from tests.incidents.postmortem_demo import OVERRIDE_REASON, T0, build_demo, install_clock
+from postmortem.markdown import SECTIONS
+from tests.postmortem.demo import OVERRIDE_REASON, T0
+from tests.postmortem.mdparse import sections
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def demo(ic, monkeypatch, django_capture_on_commit_callbacks):
-    clock = install_clock(monkeypatch)
-    with django_capture_on_commit_callbacks(execute=False):
-        return build_demo(clock, ic)
 
 
 def test_postmortem_returns_the_markdown_document(api_as, demo):

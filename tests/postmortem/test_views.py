@@ -6,17 +6,10 @@ import re
 
 import pytest
 
-from tests.incidents.mdparse import plain, sections
-from tests.incidents.postmortem_demo import OVERRIDE_REASON, build_demo, install_clock
+from tests.postmortem.demo import OVERRIDE_REASON
+from tests.postmortem.mdparse import plain, sections
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def demo(ic, monkeypatch, django_capture_on_commit_callbacks):
-    clock = install_clock(monkeypatch)
-    with django_capture_on_commit_callbacks(execute=False):
-        return build_demo(clock, ic)
 
 
 def url(demo, tail: str = "") -> str:
