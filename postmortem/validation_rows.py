@@ -12,7 +12,6 @@ from typing import Any
 
 from incidents.checks.selectors import latest_check_results
 from runbooks.models import RunbookVersion
-from validation.selectors import latest_check_results
 
 NOT_RUN = "not run"
 
