@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from common.views import healthz
-from incidents.api import api
+from config.api import api
 
 urlpatterns = [
     path("", include("incidents.urls")),

@@ -7,9 +7,9 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Router, Schema
 
+from common.api import READ
 from common.api_auth import api_auth
 from incidents import access
-from incidents.api_incidents import READ
 from postmortem.data import postmortem_data
 from postmortem.markdown import render_markdown
 

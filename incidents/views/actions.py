@@ -11,21 +11,14 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
 from common.htmx import HtmxRequest
 from incidents import access, selectors, services
 from incidents.forms import AssignForm, NoteForm, SkipForm
-from incidents.models import Incident, Step
-
-
-def step_for_user(request: HtmxRequest, incident_id: int, step_id: int) -> tuple[Incident, Step]:
-    incident, acc = access.get_incident_for_user(request.user, incident_id)
-    step = get_object_or_404(Step, pk=step_id, incident=incident)
-    access.require(acc.can_act_on(step), "Only the step's owner role or the commander may do this.")
-    return incident, step
+from incidents.models import Incident
 
 
 def step_response(
@@ -50,7 +43,7 @@ def step_response(
 @login_required
 @require_POST
 def step_complete(request: HtmxRequest, incident_id: int, step_id: int) -> HttpResponse:
-    step_for_user(request, incident_id, step_id)
+    access.get_step_for_user(request.user, incident_id, step_id)
     try:
         services.complete_step(step_id=step_id, by=request.user)
     except services.ServiceError as exc:
@@ -61,7 +54,7 @@ def step_complete(request: HtmxRequest, incident_id: int, step_id: int) -> HttpR
 @login_required
 @require_POST
 def step_skip(request: HtmxRequest, incident_id: int, step_id: int) -> HttpResponse:
-    step_for_user(request, incident_id, step_id)
+    access.get_step_for_user(request.user, incident_id, step_id)
     form = SkipForm(request.POST)
     if not form.is_valid():
         return step_response(request, incident_id, step_id, "Say why the step is skipped.")
@@ -75,7 +68,7 @@ def step_skip(request: HtmxRequest, incident_id: int, step_id: int) -> HttpRespo
 @login_required
 @require_POST
 def step_reopen(request: HtmxRequest, incident_id: int, step_id: int) -> HttpResponse:
-    step_for_user(request, incident_id, step_id)
+    access.get_step_for_user(request.user, incident_id, step_id)
     try:
         services.reopen_step(step_id=step_id, by=request.user)
     except services.ServiceError as exc:

@@ -1,4 +1,4 @@
-"""Request and response shapes of the JSON API, and their construction from models.
+"""Request and response shapes of the incidents API, and their construction from models.
 
 Inputs forbid unknown fields and take strict scalars: a typo or a "yes" for a
 boolean is a 422 naming the field. Outputs are built field by field below.
@@ -10,36 +10,19 @@ from datetime import datetime
 from typing import Any
 
 from ninja import Field, Schema
-from pydantic import ConfigDict, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic import StrictBool, StrictInt, StrictStr, model_validator
 
-from incidents.models import Incident, IncidentRole, RoleAssignment, Step, TimelineEntry
+from common.api import InputSchema
+from incidents.criteria import CriterionStatus
+from incidents.models import (
+    Incident,
+    IncidentRole,
+    RoleAssignment,
+    Step,
+    StepRun,
+    TimelineEntry,
+)
 from incidents.selectors import PhaseView, Progress
-from runbooks.specs import RunbookSpec
-
-
-class ErrorOut(Schema):
-    detail: str
-
-
-class InputSchema(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-
-class RunbookSummaryOut(Schema):
-    slug: str
-    title: str
-    version: int
-    environments: list[str]
-    phase_count: int
-
-
-class RunbookDetailOut(Schema):
-    slug: str
-    version: int
-    loaded_at: datetime
-    # True when variables, secret references and step commands were left out.
-    details_hidden: bool
-    spec: RunbookSpec
 
 
 class ProgressOut(Schema):
@@ -252,3 +235,89 @@ def timeline_entry_out(entry: TimelineEntry) -> TimelineEntryOut:
         step_id=entry.step_id,
         data=dict(entry.data),
     )
+
+
+# --- runs ------------------------------------------------------------------
+
+
+class RunOut(Schema):
+    id: int
+    step_id: int
+    attempt: int
+    status: str
+    queue: str
+    requested_by: str
+    requested_at: datetime
+    approved_by: str | None
+    approved_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    exit_code: int | None
+    summary: str
+    log_lines: int
+    log_tail: str | None  # None for people who may not see logs
+
+
+def run_out(run: StepRun, *, with_log: bool) -> RunOut:
+    return RunOut(
+        id=run.pk,
+        step_id=run.step_id,
+        attempt=run.attempt,
+        status=run.status,
+        queue=run.queue,
+        requested_by=run.requested_by.get_username(),
+        requested_at=run.requested_at,
+        approved_by=run.approved_by.get_username() if run.approved_by else None,
+        approved_at=run.approved_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        exit_code=run.exit_code,
+        summary=run.summary,
+        log_lines=run.log_lines,
+        log_tail=run.log_tail if with_log else None,
+    )
+
+
+# --- closing ---------------------------------------------------------------
+
+
+class ReasonIn(InputSchema):
+    reason: str = Field(default="", max_length=2000)
+
+
+class CriterionOut(Schema):
+    id: int
+    key: str
+    title: str
+    validations: list[str]
+    signoff_role: str | None
+    signed_off_by: str | None
+    signed_off_at: datetime | None
+    met: bool
+    missing: list[str]
+
+
+class ClosingOut(Schema):
+    status: str
+    resolved_at: datetime | None
+    resolve_override_reason: str
+    criteria: list[CriterionOut]
+
+
+def criterion_out(status: CriterionStatus) -> CriterionOut:
+    c = status.criterion
+    return CriterionOut(
+        id=c.pk,
+        key=c.key,
+        title=c.title,
+        validations=list(c.validations),
+        signoff_role=c.signoff_role or None,
+        signed_off_by=c.signed_off_by.get_username() if c.signed_off_by else None,
+        signed_off_at=c.signed_off_at,
+        met=status.is_met,
+        missing=status.missing,
+    )
+
+
+class AdvanceOut(Schema):
+    started_phase: str | None

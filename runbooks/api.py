@@ -2,22 +2,41 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.http import Http404, HttpRequest
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 
 from common import capabilities
+from common.api import ErrorOut
 from common.api_auth import api_auth
-from incidents import access
-from incidents.api_schemas import ErrorOut, RunbookDetailOut, RunbookSummaryOut
 from runbooks.models import RunbookVersion
 from runbooks.selectors import latest_versions
+from runbooks.specs import RunbookSpec
 
 router = Router(auth=api_auth, tags=["runbooks"])
 
 
+class RunbookSummaryOut(Schema):
+    slug: str
+    title: str
+    version: int
+    environments: list[str]
+    phase_count: int
+
+
+class RunbookDetailOut(Schema):
+    slug: str
+    version: int
+    loaded_at: datetime
+    # True when variables, secret references and step commands were left out.
+    details_hidden: bool
+    spec: RunbookSpec
+
+
 def _require_ripcord_user(request: HttpRequest) -> None:
-    if not access.can_use_ripcord(request.user):
+    if not capabilities.can_use_ripcord(request.user):
         raise HttpError(403, "Your account has no Ripcord role yet; ask a commander.")
 
 

@@ -2,58 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema
+from ninja import Router
 
+from common.api import READ, WRITE, actor
 from common.api_auth import api_auth
 from incidents import access, services
-from incidents.api_incidents import READ, WRITE, actor
-from incidents.api_schemas import InputSchema
-from incidents.criteria import CriterionStatus, criteria_status
+from incidents.api.schemas import AdvanceOut, ClosingOut, ReasonIn, criterion_out
+from incidents.criteria import criteria_status
 from incidents.models import Criterion
 
 router = Router(auth=api_auth, tags=["closing"])
-
-
-class ReasonIn(InputSchema):
-    reason: str = Field(default="", max_length=2000)
-
-
-class CriterionOut(Schema):
-    id: int
-    key: str
-    title: str
-    validations: list[str]
-    signoff_role: str | None
-    signed_off_by: str | None
-    signed_off_at: datetime | None
-    met: bool
-    missing: list[str]
-
-
-class ClosingOut(Schema):
-    status: str
-    resolved_at: datetime | None
-    resolve_override_reason: str
-    criteria: list[CriterionOut]
-
-
-def criterion_out(status: CriterionStatus) -> CriterionOut:
-    c = status.criterion
-    return CriterionOut(
-        id=c.pk,
-        key=c.key,
-        title=c.title,
-        validations=list(c.validations),
-        signoff_role=c.signoff_role or None,
-        signed_off_by=c.signed_off_by.get_username() if c.signed_off_by else None,
-        signed_off_at=c.signed_off_at,
-        met=status.is_met,
-        missing=status.missing,
-    )
 
 
 def _closing(incident_id: int) -> ClosingOut:
@@ -93,10 +53,6 @@ def resolve(request: HttpRequest, incident_id: int, payload: ReasonIn) -> Closin
         incident_id=incident.pk, by=actor(request), override_reason=payload.reason
     )
     return _closing(incident.pk)
-
-
-class AdvanceOut(Schema):
-    started_phase: str | None
 
 
 @router.post("/{incident_id}/advance", response={200: AdvanceOut, **WRITE})

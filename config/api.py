@@ -12,15 +12,16 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
-from incidents import api_closing, api_incidents, api_runbooks, api_runs
+from incidents.api import closing, incidents, runs
 from incidents.services import ServiceError
 from postmortem import api as postmortem_api
+from runbooks import api as runbooks_api
 
 api = NinjaAPI(title="Ripcord API", version="1", urls_namespace="api")
-api.add_router("/runbooks", api_runbooks.router)
-api.add_router("/incidents", api_incidents.router)
-api.add_router("/incidents", api_runs.router)
-api.add_router("/incidents", api_closing.router)
+api.add_router("/runbooks", runbooks_api.router)
+api.add_router("/incidents", incidents.router)
+api.add_router("/incidents", runs.router)
+api.add_router("/incidents", closing.router)
 api.add_router("/incidents", postmortem_api.router)
 
 

@@ -3,24 +3,22 @@
 Each endpoint resolves the incident through ``access.get_incident_for_user``
 (404 for people who may not see it), checks the same ``IncidentAccess`` rule
 the page's control uses (403), and calls one service. Refusals by the domain
-(``services.ServiceError``) become 409/400 in ``incidents.api``.
+(``services.ServiceError``) become 409/400 in ``config.api``.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest
-from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
-from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import HttpError
 
+from common.api import READ, WRITE, actor
 from common.api_auth import api_auth
 from incidents import access, selectors, services
-from incidents.api_schemas import (
+from incidents.api.schemas import (
     AssignmentOut,
     AssignRoleIn,
-    ErrorOut,
     IncidentOut,
     IncidentSummaryOut,
     NoteIn,
@@ -36,20 +34,10 @@ from incidents.api_schemas import (
     step_out,
     timeline_entry_out,
 )
-from incidents.models import Incident, Step, TimelineEntry
+from incidents.models import Incident, TimelineEntry
 from runbooks.selectors import latest_version
 
 router = Router(auth=api_auth, tags=["incidents"])
-
-READ = {403: ErrorOut, 404: ErrorOut}
-WRITE = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
-
-
-def actor(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # unreachable behind api_auth
-        raise AuthenticationError()
-    return user
 
 
 def _incident_out(incident: Incident, acc: access.IncidentAccess) -> IncidentOut:
@@ -144,22 +132,13 @@ def unassign_role(request: HttpRequest, incident_id: int, assignment_id: int) ->
 # --- steps ------------------------------------------------------------------
 
 
-def _step_for(
-    request: HttpRequest, incident_id: int, step_id: int
-) -> tuple[Step, access.IncidentAccess]:
-    incident, acc = access.get_incident_for_user(request.user, incident_id)
-    step = get_object_or_404(Step, pk=step_id, incident=incident)
-    access.require(acc.can_act_on(step), "Only the step's owner role or the commander may do this.")
-    return step, acc
-
-
 STEP = "/{incident_id}/steps/{step_id}"
 
 
 @router.post(f"{STEP}/complete", response={200: StepOut, **WRITE})
 def complete_step(request: HttpRequest, incident_id: int, step_id: int) -> StepOut:
     """Tick a manual step done."""
-    step, acc = _step_for(request, incident_id, step_id)
+    step, acc = access.get_step_for_user(request.user, incident_id, step_id)
     done = services.complete_step(step_id=step.pk, by=actor(request))
     return step_out(done, with_command=acc.can_see_logs)
 
@@ -171,7 +150,7 @@ def skip_step(request: HttpRequest, incident_id: int, step_id: int, payload: Ski
     Refused (409) while the step has a run under way, and (400) for anyone but the
     IC once a validation step's checks failed: the IC's skip overrides them.
     """
-    step, acc = _step_for(request, incident_id, step_id)
+    step, acc = access.get_step_for_user(request.user, incident_id, step_id)
     skipped = services.skip_step(step_id=step.pk, by=actor(request), reason=payload.reason)
     return step_out(skipped, with_command=acc.can_see_logs)
 
@@ -179,7 +158,7 @@ def skip_step(request: HttpRequest, incident_id: int, step_id: int, payload: Ski
 @router.post(f"{STEP}/reopen", response={200: StepOut, **WRITE})
 def reopen_step(request: HttpRequest, incident_id: int, step_id: int) -> StepOut:
     """Undo a tick or a skip."""
-    step, acc = _step_for(request, incident_id, step_id)
+    step, acc = access.get_step_for_user(request.user, incident_id, step_id)
     reopened = services.reopen_step(step_id=step.pk, by=actor(request))
     return step_out(reopened, with_command=acc.can_see_logs)
 
