@@ -11,7 +11,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from incidents.events import Change, publish
+from incidents.broadcast import publish
+from incidents.events import Change
 from incidents.execution.redaction import Redactor
 from incidents.models import Step, StepRun, TimelineEntry
 from incidents.services.locking import lock_incident

@@ -7,8 +7,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents.access import can_open_incident
+from incidents.broadcast import publish
 from incidents.clocks import ClockState
-from incidents.events import Change, publish
+from incidents.events import Change
 from incidents.models import (
     Criterion,
     FollowUp,
