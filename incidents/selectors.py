@@ -207,6 +207,11 @@ def incident_progress(incident_id: int) -> Progress:
     return Progress(counts["settled"], counts["total"])
 
 
+def role_titles(incident_id: int) -> dict[str, str]:
+    """Role key → title, to name a step's owner and gate in fragments."""
+    return dict(IncidentRole.objects.filter(incident_id=incident_id).values_list("key", "title"))
+
+
 def step_titles(incident_id: int) -> dict[str, str]:
     """Step key → title, to name required steps in fragments."""
     return dict(Step.objects.filter(incident_id=incident_id).values_list("key", "title"))

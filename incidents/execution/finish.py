@@ -11,8 +11,9 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from incidents.broadcast import publish
 from incidents.checks.services import record_results
-from incidents.events import Change, publish
+from incidents.events import Change
 from incidents.execution.redaction import Redactor
 from incidents.models import Step, StepRun, TimelineEntry
 from incidents.services.locking import lock_incident

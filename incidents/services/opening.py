@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from incidents import dispatch
 from incidents.access import can_open_incident
+from incidents.broadcast import publish
 from incidents.clocks import ClockState
-from incidents.events import Change, publish
+from incidents.events import Change
 from incidents.models import (
     Criterion,
     FollowUp,

@@ -13,9 +13,10 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from incidents.broadcast import publish
 from incidents.checks.selectors import failed_checks_blocking
 from incidents.clocks import ClockState, clock_state, describe
-from incidents.events import Change, publish
+from incidents.events import Change
 from incidents.models import Incident, Phase, Step, TimelineEntry
 from incidents.services.errors import ServiceError
 from incidents.services.locking import lock_incident

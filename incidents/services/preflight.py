@@ -11,7 +11,8 @@ import os
 from django.db import transaction
 from django.utils import timezone
 
-from incidents.events import Change, publish
+from incidents.broadcast import publish
+from incidents.events import Change
 from incidents.execution.environment import resolve_for_incident
 from incidents.execution.redaction import Redactor
 from incidents.models import Incident, SafeguardCheck, TimelineEntry

@@ -11,7 +11,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from incidents import dispatch
-from incidents.events import Change, publish
+from incidents.broadcast import publish
+from incidents.events import Change
 from incidents.models import Step, StepRun, TimelineEntry
 from incidents.services.errors import ServiceError
 from incidents.services.locking import lock_incident

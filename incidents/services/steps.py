@@ -13,8 +13,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from incidents.access import access_for
+from incidents.broadcast import publish
 from incidents.checks.selectors import failed_checks_of
-from incidents.events import Change, publish
+from incidents.events import Change
 from incidents.models import Step, StepRun, TimelineEntry
 from incidents.services.errors import ServiceError
 from incidents.services.locking import lock_incident
