@@ -1,4 +1,4 @@
-"""Who may do what on an incident: the single rule module (DESIGN.md, "Users and permissions").
+"""Who may do what on an incident: the single rule module (README, "Who may do what").
 
 Every HTTP view, API endpoint and websocket consumer asks this module; none
 re-implements a rule. An ``IncidentAccess`` is computed once per request (two

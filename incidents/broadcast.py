@@ -3,7 +3,7 @@
 Services call ``publish`` inside their transaction; nothing is sent unless the
 transaction commits (no ghost updates after a rollback). On commit the change is
 rendered once per audience and those bytes are sent to the audience's group, so the
-cost does not grow with viewers x renders (shared/PERFORMANCE.md, lesson 2). The log
+cost does not grow with viewers x renders (bench/live_fanout.py measures it). The log
 sink hands over a running step's tail (``push_tail``), which goes to those who act
 only. The database stays the truth: pushes are hints, and a (re)connecting page
 fetches its panels again (the live view, from the same contexts).

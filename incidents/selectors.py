@@ -15,6 +15,7 @@ from incidents.models import (
     IncidentRole,
     Phase,
     RoleAssignment,
+    SafeguardCheck,
     Step,
     StepRun,
     TimelineEntry,
@@ -219,8 +220,6 @@ def step_titles(incident_id: int) -> dict[str, str]:
 
 def safeguards_panel(incident: Incident) -> list[tuple[str, list[tuple[object, object]]]]:
     """The runbook's safeguards by category, each with its latest check (or None): two queries."""
-    from incidents.models import SafeguardCheck
-
     latest: dict[str, SafeguardCheck] = {}
     for check in SafeguardCheck.objects.filter(incident=incident).order_by("-checked_at", "-pk"):
         latest.setdefault(check.safeguard_id, check)

@@ -29,8 +29,8 @@ from common.models import ApiToken
 from common.tokens import create_token
 from incidents import access, events, services, tasks
 from incidents.execution.logsink import LogSink
-from incidents.execution.redaction import Redactor
 from incidents.models import Incident, RoleAssignment, Step, StepRun, TimelineEntry
+from incidents.redaction import Redactor
 from incidents.routing import websocket_urlpatterns
 from incidents.services import runs
 from tests.factories import make_user, make_version

@@ -11,14 +11,12 @@ from common.api_auth import api_auth
 from incidents import access, services
 from incidents.api.schemas import AdvanceOut, ClosingOut, ReasonIn, criterion_out
 from incidents.criteria import criteria_status
-from incidents.models import Criterion
+from incidents.models import Criterion, Incident
 
 router = Router(auth=api_auth, tags=["closing"])
 
 
 def _closing(incident_id: int) -> ClosingOut:
-    from incidents.models import Incident
-
     incident = Incident.objects.get(pk=incident_id)
     return ClosingOut(
         status=incident.status,

@@ -22,7 +22,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from incidents.execution.environment import resolve_for_incident
+from incidents.environment import resolve_for_incident
 from incidents.models import CheckResult, Incident, Snapshot, StepRun
 from runbooks.checks import RESULTS, CheckError
 from runbooks.demo_target import TargetError, fingerprint

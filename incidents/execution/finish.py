@@ -14,8 +14,8 @@ from django.utils import timezone
 from incidents.broadcast import publish
 from incidents.checks.services import record_results
 from incidents.events import Change
-from incidents.execution.redaction import Redactor
 from incidents.models import Step, StepRun, TimelineEntry
+from incidents.redaction import Redactor
 from incidents.services.locking import lock_incident
 from incidents.services.phases import advance_automatically
 from incidents.services.timeline import record

@@ -26,8 +26,8 @@ from __future__ import annotations
 import time
 
 from incidents import broadcast
-from incidents.execution.redaction import Redactor
 from incidents.models import StepRun, StepRunLogChunk
+from incidents.redaction import Redactor
 
 TAIL_LINES = 20
 TAIL_BYTES = 8 * 1024

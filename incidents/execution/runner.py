@@ -21,15 +21,15 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.utils import timezone
 
+from incidents import environment
 from incidents.checks.services import command_for_step
-from incidents.execution import environment
 from incidents.execution.finish import NO_SECRETS, finish_run, mark_started
 from incidents.execution.lease import LeaseKeeper
 from incidents.execution.logsink import LogSink
 from incidents.execution.needs import check_needs
 from incidents.execution.reaping import instance_id
-from incidents.execution.redaction import Redactor
 from incidents.models import StepRun
+from incidents.redaction import Redactor
 from runbooks.executors import get_executor
 from runbooks.executors.base import (
     Execution,

@@ -12,10 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents.broadcast import publish
+from incidents.environment import resolve_for_incident
 from incidents.events import Change
-from incidents.execution.environment import resolve_for_incident
-from incidents.execution.redaction import Redactor
 from incidents.models import Incident, SafeguardCheck, TimelineEntry
+from incidents.redaction import Redactor
 from incidents.services.locking import lock_incident
 from incidents.services.timeline import record
 from runbooks.checks import FAMILIES, CheckContext, CheckOutcome, run_check

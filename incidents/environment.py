@@ -12,8 +12,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from incidents.execution.redaction import Redactor
 from incidents.models import Incident, StepRun
+from incidents.redaction import Redactor
 from runbooks.executors.base import ExecutorError
 from runbooks.specs import EnvironmentSpec, SecretRef
 
