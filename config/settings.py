@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "runbooks",
     "incidents",
     "validation",
+    "demo",
 ]
 
 MIDDLEWARE = [

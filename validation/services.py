@@ -23,8 +23,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from demo_target import TargetError, fingerprint
 from incidents.models import Incident, StepRun
-from runbooks.demo_target import TargetError, fingerprint
 from runbooks.executors.base import ExecutorError, Outcome
 from runbooks.specs import StepKind
 from validation.checks import RESULTS, CheckError

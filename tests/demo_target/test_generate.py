@@ -3,7 +3,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from runbooks.demo_target import (
+from demo_target import (
     TargetError,
     apply_bad_migration,
     create_target,
@@ -15,8 +15,8 @@ from runbooks.demo_target import (
     take_backup,
     verify_backup,
 )
-from runbooks.demo_target.pg import with_dbname
-from runbooks.demo_target.schema import TABLES
+from demo_target.pg import with_dbname
+from demo_target.schema import TABLES
 from tests.demo_target.conftest import ADMIN_DSN, TASKS, USERS
 
 

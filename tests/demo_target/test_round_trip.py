@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from runbooks.demo_target import (
+from demo_target import (
     TargetError,
     apply_bad_migration,
     fingerprint,

@@ -33,11 +33,8 @@ from django.utils import timezone
 from common.capabilities import COMMANDERS, RESPONDERS, VIEWERS
 from common.tokens import create_token
 from config.settings import sweep_interval
-from incidents.execution.reaping import instance_id
-from incidents.models import Incident, SafeguardCheck, StepRun, StepRunLogChunk, TimelineEntry
-from incidents.tasks import run_preflight_task
-from runbooks.demo_target import app as demo_app
-from runbooks.demo_target import (
+from demo_target import app as demo_app
+from demo_target import (
     apply_bad_migration,
     create_target,
     drop_target,
@@ -45,6 +42,9 @@ from runbooks.demo_target import (
     sequence_state,
     take_backup,
 )
+from incidents.execution.reaping import instance_id
+from incidents.models import Incident, SafeguardCheck, StepRun, StepRunLogChunk, TimelineEntry
+from incidents.tasks import run_preflight_task
 from tests.factories import make_user
 from tests.held_http import held_server
 from tests.integration.conftest import ARTIFACTS

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from runbooks.demo_target import app as demo_app
-from runbooks.demo_target import (
+from demo_target import app as demo_app
+from demo_target import (
     create_target,
     drop_target,
     fingerprint,
@@ -28,8 +28,8 @@ from runbooks.demo_target import (
     restore_backup,
     take_backup,
 )
-from runbooks.demo_target.environment import TargetSettings
-from runbooks.demo_target.fingerprint import Fingerprint
+from demo_target.environment import TargetSettings
+from demo_target.fingerprint import Fingerprint
 from runbooks.importers.files import read_runbook_file
 from runbooks.specs import RunbookSpec
 

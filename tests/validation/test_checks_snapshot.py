@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from runbooks.demo_target.environment import TargetSettings
+from demo_target.environment import TargetSettings
 from validation.checks import CheckContext, run_check, validate_check
 from validation.checks.snapshot import backup_fingerprint_path
 
@@ -121,7 +121,7 @@ def test_snapshot_without_backup_fingerprint_is_an_error(target, tmp_path):
 
 
 def test_snapshot_takes_the_fingerprint_once_per_run(target, monkeypatch):
-    from runbooks.demo_target import fingerprint
+    from demo_target import fingerprint
     from validation.checks import snapshot as family
 
     calls: list[str] = []

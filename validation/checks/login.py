@@ -11,7 +11,7 @@ Params::
     min_accounts: 1                    # fewer accounts to try is an error, never a pass
     database_env: TARGET_DATABASE_URL  # where the demo accounts are looked up
 
-The contract an application must honour (the demo app, ``runbooks/demo_target/app.py``,
+The contract an application must honour (the demo app, ``demo_target/app.py``,
 does; a staging or production app behind the same ``APP_URL`` can)::
 
     POST <app_url>/login   JSON {"email": ..., "password": ...}
@@ -43,7 +43,7 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
-from runbooks.demo_target.data import demo_email, demo_password
+from demo_target.data import demo_email, demo_password
 from runbooks.executors.base import ExecutorError
 from runbooks.executors.http import Response, fill, send
 from validation.checks.base import (

@@ -15,7 +15,7 @@ Params::
 
 Why it is built this way:
 
-- A baseline is a fingerprint (``runbooks.demo_target.fingerprint``): counts of
+- A baseline is a fingerprint (``demo_target.fingerprint``): counts of
   every table, a checksum per table over ``CHECKSUM_COLUMNS`` and the id column
   types. ``manage.py demo_target create`` writes the backup's one beside it as
   ``<backup without suffix>.fingerprint.json``. Checksums are only comparable
@@ -37,8 +37,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from runbooks.demo_target import TargetError, fingerprint
-from runbooks.demo_target.fingerprint import CHECKSUM_COLUMNS, ID_TABLES
+from demo_target import TargetError, fingerprint
+from demo_target.fingerprint import CHECKSUM_COLUMNS, ID_TABLES
 from validation.checks.base import (
     CheckContext,
     CheckError,

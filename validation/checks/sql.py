@@ -33,7 +33,7 @@ from typing import Any
 
 import psycopg
 
-from runbooks.demo_target.pg import redact
+from demo_target.pg import redact
 from validation.checks.base import (
     EVIDENCE_ROWS,
     CheckContext,

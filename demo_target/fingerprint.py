@@ -30,9 +30,9 @@ from typing import TypedDict
 import psycopg
 from psycopg import sql
 
-from runbooks.demo_target import pg
-from runbooks.demo_target.schema import COLUMNS, SEQUENCES
-from runbooks.demo_target.scripts import INTEGER_TYPES, id_column_type, sequence_exists
+from demo_target import pg
+from demo_target.schema import COLUMNS, SEQUENCES
+from demo_target.scripts import INTEGER_TYPES, id_column_type, sequence_exists
 
 # Every column the generator loads is part of the checksum: a changed value anywhere
 # shows, a feature flag left on included.

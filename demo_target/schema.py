@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from psycopg import sql
 
-from runbooks.demo_target.pg import Conn
+from demo_target.pg import Conn
 
 # Creation (and COPY) order: referenced tables first.
 TABLES: tuple[str, ...] = (

@@ -14,23 +14,23 @@ and tests can all drive it. The life of a drill:
 
 from __future__ import annotations
 
-from runbooks.demo_target.data import demo_credentials
-from runbooks.demo_target.fingerprint import (
+from demo_target.data import demo_credentials
+from demo_target.fingerprint import (
     Fingerprint,
     SequenceState,
     diff_fingerprints,
     fingerprint,
     sequence_state,
 )
-from runbooks.demo_target.generate import (
+from demo_target.generate import (
     apply_bad_migration,
     create_target,
     drop_target,
     take_backup,
     verify_backup,
 )
-from runbooks.demo_target.pg import TargetError, TargetUnavailable
-from runbooks.demo_target.scripts import reset_sequences, restore_backup
+from demo_target.pg import TargetError, TargetUnavailable
+from demo_target.scripts import reset_sequences, restore_backup
 
 __all__ = [
     "Fingerprint",

@@ -6,7 +6,7 @@
     manage.py demo_target serve [--port 8081]   # the todo application over it (app.py)
 
 Where the target lives comes from TARGET_DATABASE_URL, TARGET_ADMIN_DATABASE_URL
-and TARGET_BACKUP_FILE (see runbooks/demo_target/environment.py).
+and TARGET_BACKUP_FILE (see demo_target/environment.py).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from runbooks import demo_target
-from runbooks.demo_target import app, pg
-from runbooks.demo_target.environment import TargetSettings, target_settings
+import demo_target
+from demo_target import app, pg
+from demo_target.environment import TargetSettings, target_settings
 
 NEEDS_POSTGRES = (
     "The demo target needs PostgreSQL: set TARGET_DATABASE_URL (and TARGET_ADMIN_DATABASE_URL)"
