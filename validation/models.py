@@ -19,7 +19,7 @@ class Snapshot(models.Model):
         Incident, on_delete=models.CASCADE, related_name="validation_snapshot"
     )
     taken_at = models.DateTimeField()
-    data = models.JSONField(default=dict, blank=True)  # demo_target.Fingerprint
+    data = models.JSONField(default=dict, blank=True)  # validation.fingerprint.Fingerprint
     error = models.TextField(blank=True)  # why no fingerprint could be taken (data is then {})
 
     def __str__(self) -> str:

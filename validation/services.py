@@ -23,7 +23,6 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from demo_target import TargetError, fingerprint
 from incidents.models import Incident, StepRun
 from runbooks.executors.base import ExecutorError, Outcome
 from runbooks.specs import StepKind
@@ -31,7 +30,9 @@ from validation.checks import RESULTS, CheckError
 from validation.checks.base import connection_string
 from validation.environment import incident_environment
 from validation.executor import command_for
+from validation.fingerprint import fingerprint
 from validation.models import CheckResult, Snapshot
+from validation.postgres import TargetError
 from validation.selectors import failed_checks_blocking, latest_check_results, latest_results
 
 __all__ = [
@@ -62,6 +63,9 @@ def command_for_step(run: StepRun) -> dict[str, Any]:
 def take_snapshot(incident_id: int, worker_env: Mapping[str, str] | None = None) -> Snapshot:
     """Fingerprint the incident environment's target once; the baseline of snapshot checks.
 
+    What it records beyond row counts (checksums over which columns, which id
+    types) is the runbook's ``snapshot:``.
+
     A snapshot that was taken is never replaced: a baseline that moves proves
     nothing. One that failed (target unreachable) is tried again on the next call,
     and its error is kept for the page meanwhile. Safe to run twice at once.
@@ -74,7 +78,9 @@ def take_snapshot(incident_id: int, worker_env: Mapping[str, str] | None = None)
     error = ""
     try:
         env = incident_environment(incident, os.environ if worker_env is None else worker_env)
-        data = dict(fingerprint(connection_string({}, env)))
+        declared = incident.runbook_version.parsed().snapshot  # what the runbook says to record
+        dsn = connection_string({}, env)
+        data = dict(fingerprint(dsn, checksums=declared.checksums, id_tables=declared.id_types))
     except (ExecutorError, CheckError, TargetError) as exc:
         error = str(exc) or type(exc).__name__
     fields = {"taken_at": timezone.now(), "data": data, "error": error}
