@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from runbooks.demo_target.pg import TargetUnavailable, connect, redact, tool_connection
+from demo_target.pg import TargetUnavailable, connect, redact, tool_connection
 
 
 def test_tool_connection_keeps_the_password_out_of_argv():
