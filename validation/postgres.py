@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from common.dsn import redact
+
+__all__ = ["TargetError", "first_line", "redact"]
 
 
 class TargetError(RuntimeError):
     """The target database could not be reached or read; the message says why."""
-
-
-def redact(dsn: str) -> str:
-    """The DSN as keyword conninfo without its password, for messages and evidence."""
-    try:
-        params = conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError:
-        return "<unparsable DSN>"
-    params.pop("password", None)
-    return make_conninfo("", **params)
 
 
 def first_line(exc: Exception) -> str:
