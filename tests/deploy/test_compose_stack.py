@@ -60,6 +60,10 @@ def run_path(incident: dict[str, Any], run: dict[str, Any]) -> str:
     return f"/incidents/{incident['id']}/runs/{run['id']}"
 
 
+def healthy(client: Any, container: str) -> bool:
+    return health(client, container) == "healthy"
+
+
 def at(stamp: str) -> float:
     return datetime.fromisoformat(stamp).timestamp()
 
@@ -111,11 +115,13 @@ def test_a_killed_worker_gives_interrupted_within_lease_and_sweep_and_no_rerun(
     incident = open_incident(web, "worker killed mid-step")
     run = run_step(web, incident, "long")
     path = run_path(incident, run)
-    wait_until(
-        "the long step to print its first line",
-        lambda: web.raw(path + "/log") == b"long step started\n",
-        timeout=60,
-    )
+
+    def started() -> bool:
+        if (now := web.get(path))["status"] in ENDED:
+            raise AssertionError(f"the long step ended: {now['status']}: {now['summary']}")
+        return web.raw(path + "/log") == b"long step started\n"
+
+    wait_until("the long step to print its first line", started, timeout=60)
 
     worker = stack.container("worker")
     docker_engine.api.kill(worker)
@@ -134,7 +140,8 @@ def test_a_killed_worker_gives_interrupted_within_lease_and_sweep_and_no_rerun(
     )
     assert interrupted["status"] == "interrupted", interrupted
     assert interrupted["summary"] == "worker lost: no heartbeat within the lease"
-    # The lease was renewed at most 1 s before the kill; the sweep's own work takes a moment.
+    # The last renewal was before the kill, so the lease lapsed by kill + lease and a sweep
+    # came within one interval after that; 1 s more for the sweep task's delivery and work.
     assert took <= bound + 1.0
 
     # The worker back (as the restart policy or an operator brings it), and the run's task
@@ -174,3 +181,6 @@ def test_a_killed_worker_gives_interrupted_within_lease_and_sweep_and_no_rerun(
         if e["step_id"] == step_id(incident, "long")
     ]
     assert kinds.count("run_started") == 1 and kinds.count("run_interrupted") == 1, kinds
+
+    # Left as found: the restarted worker passes its declared health check again.
+    wait_until("the restarted worker to be healthy", lambda: healthy(docker_engine, worker), 100)
