@@ -1,4 +1,4 @@
-"""The three global capabilities, as Django groups (DESIGN.md, "Users and permissions")."""
+"""The three global capabilities, as Django groups: commanders, responders, viewers."""
 
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ application = ProtocolTypeRouter(
     }
 )
 
-# Full collections at hundreds of sockets made the fan-out tail (PERFORMANCE.md, lesson 3):
+# Full collections at hundreds of sockets made the fan-out's slow tail (bench/live_fanout.py):
 # keep start-up objects out of the young generations and collect less often.
 gc.freeze()
 gc.set_threshold(50_000, 20, 100)

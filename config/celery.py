@@ -63,7 +63,7 @@ def reap_leftovers(**kwargs: Any) -> None:
     Sent by the worker's main process once its pool is up, from inside the consumer loop
     before the first message is dispatched.
     """
-    from incidents.execution.reaping import reap_at_start
+    from incidents.execution.reaping import reap_at_start  # apps are loaded by now, not at import
 
     try:
         if reaped := reap_at_start():

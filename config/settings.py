@@ -6,7 +6,7 @@ Two run modes, chosen by the environment alone:
   channel layer and an in-memory Celery broker served by a worker thread inside
   the web process. One command, no external service.
 * production: PostgreSQL from DATABASE_URL, Redis from REDIS_URL for the
-  channel layer (pub/sub flavour, see shared/PERFORMANCE.md) and the Celery broker.
+  channel layer (the pub/sub flavour) and the Celery broker.
 """
 
 from __future__ import annotations
@@ -48,11 +48,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
-    "template_partials",
     "common",
     "runbooks",
     "incidents",
     "validation",
+    "postmortem",
 ]
 
 MIDDLEWARE = [
@@ -134,8 +134,8 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            # Pub/sub layer: cheaper group_send and no reconnect-storm failures
-            # (shared/PERFORMANCE.md, lessons 1 and 4).
+            # Pub/sub layer: a cheaper group_send than the list-based one, and no
+            # failures when hundreds of sockets reconnect at once (bench/live_fanout.py).
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             # A prefix keeps separate deployments (or test runs) on one Redis apart.
             "CONFIG": {

@@ -5,10 +5,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from common.views import healthz
-from incidents.api import api
+from config.api import api
 
 urlpatterns = [
     path("", include("incidents.urls")),
+    path("", include("postmortem.urls")),
     path("runbooks/", include("runbooks.urls")),
     path("accounts/", include("common.urls")),
     path(

@@ -1,4 +1,4 @@
-"""Who may do what on an incident: the single rule module (DESIGN.md, "Users and permissions").
+"""Who may do what on an incident: the single rule module (README, "Who may do what").
 
 Every HTTP view, API endpoint and websocket consumer asks this module; none
 re-implements a rule. An ``IncidentAccess`` is computed once per request (two
@@ -23,7 +23,7 @@ from common.capabilities import (
     is_superuser,
     user_groups,
 )
-from incidents.models import Criterion, Incident, RoleAssignment, Step
+from incidents.models import Criterion, Incident, RoleAssignment, Step, StepRun
 from runbooks.specs import INCIDENT_COMMANDER
 
 Audience = Literal["act", "view"]
@@ -168,7 +168,36 @@ def require(allowed: bool, message: str = "You may not do this on this incident.
         raise PermissionDenied(message)
 
 
-def can_view_incident(user: AnyUser, incident_id: int) -> bool:
-    """For the websocket consumer: the same rule as the pages."""
-    incident = Incident.objects.filter(pk=incident_id).first()
-    return incident is not None and access_for(user, incident).can_view
+ACT_ON_STEP = "Only the step's owner role or the commander may do this."
+
+
+def get_step_for_user(
+    user: AnyUser, incident_id: int, step_id: int, refusal: str = ACT_ON_STEP
+) -> tuple[Step, IncidentAccess]:
+    """A step the user may act on, and their access: 404 as for its incident, 403 when refused."""
+    incident, access = get_incident_for_user(user, incident_id)
+    step = Step.objects.filter(pk=step_id, incident=incident).first()
+    if step is None:
+        raise Http404("No such step")
+    require(access.can_act_on(step), refusal)
+    step.incident = incident  # already read: spares the caller a query
+    return step, access
+
+
+def get_run_for_user(
+    user: AnyUser, incident_id: int, run_id: int
+) -> tuple[StepRun, IncidentAccess]:
+    """A run of an incident the user may see, and their access (404 otherwise).
+
+    What the user may do with the run (approve, cancel, read its log) is the
+    caller's question to ``IncidentAccess``.
+    """
+    incident, access = get_incident_for_user(user, incident_id)
+    run = (
+        StepRun.objects.select_related("step", "requested_by", "approved_by")
+        .filter(pk=run_id, incident=incident)
+        .first()
+    )
+    if run is None:
+        raise Http404("No such run")
+    return run, access

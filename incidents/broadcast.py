@@ -1,32 +1,71 @@
-"""Render a change once per audience: the bytes every socket of that audience receives.
+"""Every push of the live path: a change rendered once per audience, and a run's log tail.
 
-The fragments are the same templates the pages include, so a pushed step looks
-exactly like a reloaded one. Each carries the incident revision it was rendered
-at (``data-rev``); the browser keeps whichever it has that is newer.
+Services call ``publish`` inside their transaction; nothing is sent unless the
+transaction commits (no ghost updates after a rollback). On commit the change is
+rendered once per audience and those bytes are sent to the audience's group, so the
+cost does not grow with viewers x renders (bench/live_fanout.py measures it). The log
+sink hands over a running step's tail (``push_tail``), which goes to those who act
+only. The database stays the truth: pushes are hints, and a (re)connecting page
+fetches its panels again (the live view, from the same contexts).
+
+The fragments are the templates the page includes, with contexts from
+``incidents.panels``, so a pushed step looks exactly like a reloaded one. Each carries
+the incident revision it was rendered at (``data-rev``); the browser keeps whichever
+it has that is newer.
+
+The bytes leave through ``incidents.events``, a leaf that imports nothing from here:
+services → broadcast → events, one way, so nothing needs a late import.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from incidents import selectors
+from incidents import events, panels, selectors
 from incidents.access import Audience
-from incidents.criteria import criteria_status
 from incidents.events import AUDIENCES, Change
-from incidents.gantt import build_chart
 from incidents.models import Incident, TimelineEntry
-from validation.selectors import results_panel
+
+Fragment = tuple[str, panels.Context]  # a template and its context
 
 
-def fragment_context(incident: Incident, audience: Audience, now: datetime) -> dict[str, object]:
-    return {"incident": incident, "audience": audience, "rev": incident.revision, "now": now}
+def publish(change: Change) -> None:
+    """Announce ``change`` once the surrounding transaction commits."""
+    transaction.on_commit(lambda: send_change(change), robust=True)
+
+
+def send_change(change: Change) -> None:
+    for audience, html in render_change(change).items():
+        if html:
+            events.send_html(change.incident_id, audience, html)
+
+
+def push_tail(incident_id: int, run_id: int, tail: str, lines: int) -> None:
+    """A running step's last output lines; logs go to the people who may act only."""
+    html = render_to_string(
+        "incidents/_run_tail.html", panels.run_tail_context(run_id, tail, lines)
+    )
+    events.send_html(incident_id, "act", html)
 
 
 def render_change(change: Change) -> dict[Audience, str]:
-    now = timezone.now()
+    """The bytes each audience receives for ``change`` ({} if the incident is gone)."""
+    return {
+        audience: "".join(render_to_string(template, context) for template, context in parts)
+        for audience, parts in fragments(change, timezone.now()).items()
+    }
+
+
+def fragments(change: Change, now: datetime) -> dict[Audience, list[Fragment]]:
+    """The fragments ``change`` touched, per audience, in the order they are sent.
+
+    What is read depends on the change, not on the number of viewers, and a changed
+    step's phase is counted in SQL, not loaded (selectors.steps_with_phase_progress).
+    """
     incident = (
         Incident.objects.select_related("runbook_version__runbook", "resolved_by")
         .filter(pk=change.incident_id)
@@ -34,57 +73,49 @@ def render_change(change: Change) -> dict[Audience, str]:
     )
     if incident is None:
         return {}
-    roles = selectors.roles_with_holders(incident)
-    role_titles = {role.key: role.title for role in roles}
     steps = selectors.steps_with_phase_progress(incident.pk, change.steps) if change.steps else []
+    titles = panels.stored_titles_context(incident.pk) if change.steps else {}
+    with_header = change.header or bool(change.steps)
+    header = panels.header_context(selectors.incident_progress(incident.pk)) if with_header else {}
+    roles = selectors.roles_with_holders(incident) if change.roles else []
+    all_phases = selectors.phase_views(incident) if change.phases else []
+    phase_views = [pv for pv in all_phases if pv.phase.pk in change.phases]
+    phases = [pv.phase for pv in all_phases]
+    gantt = panels.gantt_context(incident, phases, now) if all_phases else {}
+    safeguards = panels.safeguards_context(incident) if change.safeguards else {}
+    criteria = panels.criteria_context(incident) if change.criteria else {}
+    validation = panels.validation_context(incident) if change.criteria else {}
     entries = (
         list(TimelineEntry.objects.filter(pk__in=change.timeline).select_related("actor", "step"))
         if change.timeline
         else []
     )
-    titles = selectors.step_titles(incident.pk) if change.steps else {}
-    with_header = change.header or bool(change.steps)
-    progress = selectors.incident_progress(incident.pk) if with_header else None
-    people = selectors.assignable_users() if change.roles else []
-    all_phases = selectors.phase_views(incident) if change.phases else []
-    phase_views = [pv for pv in all_phases if pv.phase.pk in change.phases]
-    chart = build_chart(incident, [pv.phase for pv in all_phases], now) if all_phases else None
-    criteria = criteria_status(incident) if change.criteria else []
-    validation = results_panel(incident) if change.criteria else None
-    safeguards = selectors.safeguards_panel(incident) if change.safeguards else []
 
-    out: dict[Audience, str] = {}
+    out: dict[Audience, list[Fragment]] = {}
     for audience in AUDIENCES:
-        ctx = fragment_context(incident, audience, now) | {
-            "role_titles": role_titles,
-            "step_titles": titles,
-        }
-        parts: list[str] = []
-        if with_header:
-            parts.append(render_to_string("incidents/_header.html", ctx | {"progress": progress}))
+        ctx = panels.fragment_context(incident, audience, now) | titles
+        parts: list[Fragment] = []
+        if header:
+            parts.append(("incidents/_header.html", ctx | header))
         for step, phase_progress in steps:
-            parts.append(render_to_string("incidents/_step.html", ctx | {"step": step}))
+            parts.append(("incidents/_step.html", ctx | panels.step_context(step)))
             parts.append(
-                render_to_string("incidents/_phase_progress.html", ctx | {"pv": phase_progress})
+                ("incidents/_phase_progress.html", ctx | panels.phase_context(phase_progress))
             )
         for pv in phase_views:
-            parts.append(render_to_string("incidents/_phase_head.html", ctx | {"pv": pv}))
-        if chart is not None:
-            parts.append(render_to_string("incidents/_gantt.html", ctx | {"chart": chart}))
-        if change.safeguards:
-            parts.append(
-                render_to_string("incidents/_safeguards.html", ctx | {"safeguards": safeguards})
-            )
-        if change.criteria:
-            parts.append(render_to_string("incidents/_criteria.html", ctx | {"criteria": criteria}))
-            parts.append(render_to_string("validation/_results.html", ctx | {"panel": validation}))
+            parts.append(("incidents/_phase_head.html", ctx | panels.phase_context(pv)))
+        if gantt:
+            parts.append(("incidents/_gantt.html", ctx | gantt))
+        if safeguards:
+            parts.append(("incidents/_safeguards.html", ctx | safeguards))
+        if criteria:
+            parts.append(("incidents/_criteria.html", ctx | criteria))
+            parts.append(("validation/_results.html", ctx | validation))
         if change.roles:
-            parts.append(
-                render_to_string("incidents/_roles.html", ctx | {"roles": roles, "people": people})
-            )
+            parts.append(("incidents/_roles.html", ctx | panels.roles_context(roles, audience)))
         parts += [
-            render_to_string("incidents/_timeline_entry.html", ctx | {"entry": e, "push": True})
+            ("incidents/_timeline_entry.html", ctx | panels.timeline_entry_context(e))
             for e in entries
         ]
-        out[audience] = "".join(parts)
+        out[audience] = parts
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from incidents.checks.selectors import latest_results
 from incidents.models import Criterion, Incident
 
 
@@ -19,8 +20,6 @@ class CriterionStatus:
 
 def criteria_status(incident: Incident) -> list[CriterionStatus]:
     """Every criterion with what keeps it from being met (two queries)."""
-    from validation.selectors import latest_results  # validation builds on incidents
-
     results = latest_results(incident.pk)
     statuses = []
     for criterion in Criterion.objects.filter(incident=incident).select_related("signed_off_by"):

@@ -1,11 +1,10 @@
-"""Live-update events: what changed on an incident, announced after the write commits.
+"""Live-update events: what changed on an incident, and the one pipe to the channel layer.
 
-Services call ``publish`` inside their transaction; nothing is sent unless the
-transaction commits (no ghost updates after a rollback). On commit the change is
-rendered once per audience (``incidents.broadcast``) and those bytes are sent to
-the audience's group, so the cost does not grow with viewers x renders
-(shared/PERFORMANCE.md, lesson 2). The database stays the truth: events are hints,
-and a (re)connecting page fetches its panels again.
+A leaf of the live path: it knows no templates and imports nothing that renders.
+``incidents.broadcast`` renders a ``Change`` once per audience and sends the bytes
+through ``group_send`` here; services call ``broadcast.publish``, and the websocket
+consumer joins the groups named here. So the arrows run one way: services →
+broadcast → events, and consumers → events.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from typing import Literal, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import transaction
 
 from incidents.access import Audience
 
@@ -53,17 +51,6 @@ def group_send(group: str, message: HtmlPush) -> None:
     async_to_sync(layer.group_send)(group, dict(message))
 
 
-def send_change(change: Change) -> None:
-    from incidents import broadcast  # renders templates; imported late to keep this module light
-
-    for audience, html in broadcast.render_change(change).items():
-        if html:
-            group_send(
-                incident_group(change.incident_id, audience),
-                {"type": "incident.html", "html": html},
-            )
-
-
-def publish(change: Change) -> None:
-    """Announce ``change`` once the surrounding transaction commits."""
-    transaction.on_commit(lambda: send_change(change), robust=True)
+def send_html(incident_id: int, audience: Audience, html: str) -> None:
+    """Send rendered fragments to every socket of one audience of an incident."""
+    group_send(incident_group(incident_id, audience), {"type": "incident.html", "html": html})

@@ -15,6 +15,7 @@ from incidents.models import (
     IncidentRole,
     Phase,
     RoleAssignment,
+    SafeguardCheck,
     Step,
     StepRun,
     TimelineEntry,
@@ -207,6 +208,11 @@ def incident_progress(incident_id: int) -> Progress:
     return Progress(counts["settled"], counts["total"])
 
 
+def role_titles(incident_id: int) -> dict[str, str]:
+    """Role key → title, to name a step's owner and gate in fragments."""
+    return dict(IncidentRole.objects.filter(incident_id=incident_id).values_list("key", "title"))
+
+
 def step_titles(incident_id: int) -> dict[str, str]:
     """Step key → title, to name required steps in fragments."""
     return dict(Step.objects.filter(incident_id=incident_id).values_list("key", "title"))
@@ -214,8 +220,6 @@ def step_titles(incident_id: int) -> dict[str, str]:
 
 def safeguards_panel(incident: Incident) -> list[tuple[str, list[tuple[object, object]]]]:
     """The runbook's safeguards by category, each with its latest check (or None): two queries."""
-    from incidents.models import SafeguardCheck
-
     latest: dict[str, SafeguardCheck] = {}
     for check in SafeguardCheck.objects.filter(incident=incident).order_by("-checked_at", "-pk"):
         latest.setdefault(check.safeguard_id, check)

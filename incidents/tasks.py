@@ -1,35 +1,47 @@
-"""Celery tasks: ids in, one service call, no logic."""
+"""Celery tasks: ids in, one service call, no logic.
+
+Services enqueue these by name through ``incidents.dispatch``, whose constants
+name them; this module is the only one that imports both.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from incidents import dispatch
+from incidents.checks.services import take_snapshot
+from incidents.execution.runner import execute_run
+from incidents.execution.sweeper import sweep_stale_runs
+from incidents.services.phases import refresh_clocks
+from incidents.services.preflight import run_preflight
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+
+@shared_task(
+    name=dispatch.EXECUTE_STEP_RUN, acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
 def execute_step_run_task(run_id: int) -> None:
-    from incidents.execution.runner import execute_run
-
     execute_run(run_id)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(name=dispatch.RUN_PREFLIGHT, acks_late=True, ignore_result=True)
 def run_preflight_task(incident_id: int) -> None:
-    from incidents.preflight.service import run_preflight
-
     run_preflight(incident_id)
 
 
-@shared_task(ignore_result=True)
+@shared_task(name=dispatch.TAKE_SNAPSHOT, acks_late=True, ignore_result=True)
+def take_snapshot_task(incident_id: int) -> None:
+    """Fingerprint the incident's target (the ``incident_snapshot`` baseline).
+
+    Safe to run twice: a snapshot once taken is kept (see ``take_snapshot``).
+    """
+    take_snapshot(incident_id)
+
+
+@shared_task(name="incidents.tasks.refresh_clocks_task", ignore_result=True)
 def refresh_clocks_task() -> None:
-
-    from incidents.services.phases import refresh_clocks
-
     refresh_clocks()
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="incidents.tasks.sweep_stale_runs_task", ignore_result=True)
 def sweep_stale_runs_task() -> None:
-
-    from incidents.execution.sweeper import sweep_stale_runs
-
     sweep_stale_runs()

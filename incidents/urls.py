@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from incidents.views import actions, closing, pages, report, runs
+from incidents.views import actions, closing, pages, runs
 
 app_name = "incidents"
 
@@ -14,17 +14,6 @@ urlpatterns = [
     path("incidents/<int:incident_id>/live/", pages.incident_live, name="live"),
     path("incidents/<int:incident_id>/me/", pages.my_controls, name="me"),
     path("incidents/<int:incident_id>/timeline/", pages.incident_timeline, name="timeline"),
-    path("incidents/<int:incident_id>/postmortem/", report.postmortem_page, name="postmortem"),
-    path(
-        "incidents/<int:incident_id>/postmortem.md",
-        report.postmortem_markdown,
-        name="postmortem_md",
-    ),
-    path(
-        "incidents/<int:incident_id>/postmortem/chart.svg",
-        report.postmortem_chart,
-        name="postmortem_chart",
-    ),
     path("incidents/<int:incident_id>/notes/", actions.note_add, name="note_add"),
     path("incidents/<int:incident_id>/roles/assign/", actions.role_assign, name="role_assign"),
     path(

@@ -99,13 +99,14 @@ class TriggerSpec(Spec):
 
 
 class CheckSpec(Spec):
-    """A machine check: run by validation (issue "Time, proof and record").
+    """A machine check, for a validation or a safeguard (the protocol: ``runbooks.checks``).
 
-    Kept open (``params``) on purpose here: each check family validates its
-    own parameters when it is registered.
+    Kept open (``kind`` and ``params``) on purpose here: the family registered for
+    the kind validates its own parameters, and an unknown kind is a located error
+    (``importers.validations``), so a new family needs no change to this format.
     """
 
-    kind: Literal["sql", "http", "snapshot", "backup", "marker", "flag", "login"]
+    kind: Key
     params: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 
-from runbooks.executors.shell import INSTANCE_MARKER, RUN_MARKER, session_members
+from runbooks.executors.sessions import INSTANCE_MARKER, RUN_MARKER, session_members
 
 
 class Orphans:

@@ -29,8 +29,8 @@ from common.models import ApiToken
 from common.tokens import create_token
 from incidents import access, events, services, tasks
 from incidents.execution.logsink import LogSink
-from incidents.execution.redaction import Redactor
 from incidents.models import Incident, RoleAssignment, Step, StepRun, TimelineEntry
+from incidents.redaction import Redactor
 from incidents.routing import websocket_urlpatterns
 from incidents.services import runs
 from tests.factories import make_user, make_version
@@ -67,7 +67,7 @@ def dispatched(monkeypatch) -> list[int]:
     """Run ids handed to Celery; no broker is involved."""
     run_ids: list[int] = []
 
-    def apply_async(args: tuple[int], queue: str | None = None, **options: Any) -> None:
+    def apply_async(args: tuple[int], kwargs: Any = None, **options: Any) -> None:
         run_ids.append(args[0])
 
     monkeypatch.setattr(tasks.execute_step_run_task, "apply_async", apply_async)
@@ -79,7 +79,7 @@ def preflights(monkeypatch) -> list[int]:
     """Incident ids whose pre-flight checks were queued; no broker is involved."""
     incident_ids: list[int] = []
 
-    def apply_async(args: tuple[int], **options: Any) -> None:
+    def apply_async(args: tuple[int], kwargs: Any = None, **options: Any) -> None:
         incident_ids.append(args[0])
 
     monkeypatch.setattr(tasks.run_preflight_task, "apply_async", apply_async)

@@ -3,7 +3,7 @@
 ``run_checks`` goes through the real path minus the executor: the run is
 requested (``runs.request_run``), claimed and finished by the worker's own
 functions, and ``finish_run`` stores the ``CheckResult`` rows through
-``validation.services.record_results``. Nothing stands in for the selectors.
+``incidents.checks.services.record_results``. Nothing stands in for the selectors.
 """
 
 from __future__ import annotations

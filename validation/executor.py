@@ -1,6 +1,6 @@
 """The ``validation`` executor: a validation step runs the runbook's checks it names.
 
-Command (built at run time by ``validation.services.command_for_step`` from the
+Command (built at run time by ``incidents.checks.services.command_for_step`` from the
 runbook version, since the step row only knows its kind)::
 
     {"checks": [{"id": "user_accounts_exist", "title": "...", "family": "user_data",
@@ -10,7 +10,7 @@ runbook version, since the step row only knows its kind)::
 One line of output per check (``PASS user_accounts_exist — 300 users, as in the
 backup``, then the differences of a failed one), and an outcome that succeeds iff
 every check passes, with ``evidence={"checks": [{id, title, family, kind, result,
-summary, evidence, checked_at}]}`` for ``validation.services.record_results``.
+summary, evidence, checked_at}]}`` for ``incidents.checks.services.record_results``.
 
 Each check runs in a helper thread while this (the caller's) thread keeps asking
 ``should_stop``, so a person's cancel is heard while a slow checksum of a big table
@@ -27,11 +27,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from runbooks.checks import CheckContext, CheckOutcome, evidence, run_check, validate_check
 from runbooks.executors._stream import Watch
 from runbooks.executors.base import Emit, Execution, ExecutorError, Outcome, ShouldStop, as_line
 from runbooks.specs import RunbookSpec
-from validation.checks import CheckContext, CheckOutcome, run_check, validate_check
-from validation.checks.base import evidence
 
 ITEM_KEYS = {"id", "title", "family", "check"}
 NO_CHECK = "no machine check is declared: verify by hand and record it on the incident"

@@ -11,14 +11,15 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from incidents.events import Change, publish
-from incidents.execution.redaction import Redactor
+from incidents.broadcast import publish
+from incidents.checks.services import record_results
+from incidents.events import Change
 from incidents.models import Step, StepRun, TimelineEntry
+from incidents.redaction import Redactor
 from incidents.services.locking import lock_incident
 from incidents.services.phases import advance_automatically
 from incidents.services.timeline import record
 from runbooks.executors.base import Outcome
-from validation.services import record_results
 
 SUMMARY_MAX = 500
 NO_SECRETS = Redactor({})  # before the run's secrets are read, none can have leaked

@@ -8,7 +8,8 @@ Executors call ``emit`` on the worker's own thread with the output's bytes, cut 
   final newline and all). Redaction runs on the stream (``redaction``), so a secret split
   between two reads or spanning lines is still caught.
 - Bytes are written as one chunk at most every 100 ms (or once a chunk reaches
-  MAX_CHUNK_BYTES), with the last lines pushed to the people who may see logs; each
+  MAX_CHUNK_BYTES), with the last lines pushed to the people who may see logs
+  (``broadcast.push_tail``: this module collects bytes, it renders nothing); each
   ``should_stop`` poll (the runner's StopCheck) flushes too, so a quiet process's last
   output is not held back (the lease is renewed apart, by a thread of its own). A step
   printing hundreds of thousands of lines costs about ten writes and pushes a second, and
@@ -24,11 +25,9 @@ from __future__ import annotations
 
 import time
 
-from django.template.loader import render_to_string
-
-from incidents import events
-from incidents.execution.redaction import Redactor
+from incidents import broadcast
 from incidents.models import StepRun, StepRunLogChunk
+from incidents.redaction import Redactor
 
 TAIL_LINES = 20
 TAIL_BYTES = 8 * 1024
@@ -114,14 +113,7 @@ class LogSink:
         StepRun.objects.filter(pk=self.run_id).update(
             log_lines=self.lines, log_bytes=self._bytes, log_tail=tail
         )
-        html = render_to_string(
-            "incidents/_run_tail.html",
-            {"run_id": self.run_id, "tail": tail, "lines": self.lines},
-        )
-        # Logs go to the people who may act only; viewers never receive them.
-        events.group_send(
-            events.incident_group(self.incident_id, "act"), {"type": "incident.html", "html": html}
-        )
+        broadcast.push_tail(self.incident_id, self.run_id, tail, self.lines)
 
     def close(self) -> None:
         """Store what is left, including what the redactor held back to the very end."""

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from django.db import connections, transaction
 
-from incidents.events import Change, publish
+from incidents.broadcast import publish
+from incidents.events import Change
 from incidents.models import StepRun, TimelineEntry
 from incidents.services.locking import lock_incident
 from incidents.services.timeline import record

@@ -20,14 +20,16 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.utils import timezone
 
-from incidents.execution import environment, rundir
+from incidents import environment
+from incidents.checks.services import command_for_step
+from incidents.execution import rundir
 from incidents.execution.finish import NO_SECRETS, finish_run, mark_started
 from incidents.execution.lease import LeaseKeeper
 from incidents.execution.logsink import LogSink
 from incidents.execution.needs import check_needs
 from incidents.execution.reaping import instance_id
-from incidents.execution.redaction import Redactor
 from incidents.models import StepRun
+from incidents.redaction import Redactor
 from runbooks.executors import get_executor
 from runbooks.executors.base import (
     Execution,
@@ -37,7 +39,6 @@ from runbooks.executors.base import (
     StepTimedOut,
     TransientExecutorError,
 )
-from validation.services import command_for_step
 
 logger = logging.getLogger(__name__)
 

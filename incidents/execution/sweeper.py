@@ -18,7 +18,8 @@ from django.db import transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from incidents.events import Change, publish
+from incidents.broadcast import publish
+from incidents.events import Change
 from incidents.execution.reaping import stop_leftovers
 from incidents.models import StepRun, TimelineEntry
 from incidents.services.locking import lock_incident

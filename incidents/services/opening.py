@@ -6,9 +6,11 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from incidents import dispatch
 from incidents.access import can_open_incident
+from incidents.broadcast import publish
 from incidents.clocks import ClockState
-from incidents.events import Change, publish
+from incidents.events import Change
 from incidents.models import (
     Criterion,
     FollowUp,
@@ -95,16 +97,12 @@ def open_incident(
 
 def enqueue_snapshot(incident_id: int) -> None:
     """Fingerprint the target as the incident opens: the baseline "incident_snapshot" checks use."""
-    from validation.tasks import take_snapshot_task
-
-    transaction.on_commit(lambda: take_snapshot_task.apply_async(args=(incident_id,)))
+    dispatch.send_on_commit(dispatch.TAKE_SNAPSHOT, incident_id)
 
 
 def enqueue_preflight(incident_id: int) -> None:
     """Check the safeguards on a worker once the incident is committed (and on demand)."""
-    from incidents.tasks import run_preflight_task
-
-    transaction.on_commit(lambda: run_preflight_task.apply_async(args=(incident_id,)))
+    dispatch.send_on_commit(dispatch.RUN_PREFLIGHT, incident_id)
 
 
 def _copy_roles(incident: Incident, spec: RunbookSpec) -> dict[str, IncidentRole]:

@@ -13,8 +13,10 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from incidents.broadcast import publish
+from incidents.checks.selectors import failed_checks_blocking
 from incidents.clocks import ClockState, clock_state, describe
-from incidents.events import Change, publish
+from incidents.events import Change
 from incidents.models import Incident, Phase, Step, TimelineEntry
 from incidents.services.errors import ServiceError
 from incidents.services.locking import lock_incident
@@ -36,7 +38,6 @@ def exit_blockers(phase: Phase) -> list[str]:
     """Why the phase cannot exit yet (empty when its exit rule holds)."""
     unsettled = Step.objects.filter(phase=phase, is_optional=False, state=Step.State.PENDING)
     blockers = [f"step not done: {title}" for title in unsettled.values_list("title", flat=True)]
-    from validation.selectors import failed_checks_blocking  # validation depends on incidents
 
     blockers += [f"validation failed: {title}" for title in failed_checks_blocking(phase)]
     return blockers

@@ -11,9 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents.access import SIGN_OFF_REFUSED, access_for
+from incidents.broadcast import publish
 from incidents.clocks import ClockState
 from incidents.criteria import criteria_status
-from incidents.events import Change, publish
+from incidents.events import Change
 from incidents.models import Criterion, Incident, TimelineEntry
 from incidents.services.errors import ServiceError
 from incidents.services.locking import lock_incident

@@ -10,7 +10,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from incidents.events import Change, publish
+from incidents import dispatch
+from incidents.broadcast import publish
+from incidents.events import Change
 from incidents.models import Step, StepRun, TimelineEntry
 from incidents.services.errors import ServiceError
 from incidents.services.locking import lock_incident
@@ -38,14 +40,9 @@ def run_time_limits(timeout_seconds: int) -> tuple[int, int]:
 
 def enqueue(run: StepRun) -> None:
     """Hand a queued run to a worker of its queue, once the row is committed."""
-    from incidents.tasks import execute_step_run_task
-
-    run_id, queue = run.pk, run.queue
     soft, hard = run_time_limits(run.step.timeout_seconds)
-    transaction.on_commit(
-        lambda: execute_step_run_task.apply_async(
-            args=(run_id,), queue=queue, soft_time_limit=soft, time_limit=hard
-        )
+    dispatch.send_on_commit(
+        dispatch.EXECUTE_STEP_RUN, run.pk, queue=run.queue, soft_time_limit=soft, time_limit=hard
     )
 
 

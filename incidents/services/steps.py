@@ -13,7 +13,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from incidents.access import access_for
-from incidents.events import Change, publish
+from incidents.broadcast import publish
+from incidents.checks.selectors import failed_checks_of
+from incidents.events import Change
 from incidents.models import Step, StepRun, TimelineEntry
 from incidents.services.errors import ServiceError
 from incidents.services.locking import lock_incident
@@ -82,8 +84,6 @@ def complete_step(*, step_id: int, by: User) -> Step:
 
 
 def _failed_checks(step: Step) -> list[str]:
-    from validation.selectors import failed_checks_of  # validation depends on incidents
-
     return [str(check) for check in failed_checks_of(step)]
 
 

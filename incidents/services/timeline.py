@@ -6,7 +6,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from incidents.events import Change, publish
+from incidents.broadcast import publish
+from incidents.events import Change
 from incidents.models import Incident, Step, TimelineEntry
 from incidents.services.errors import ServiceError
 from incidents.services.locking import lock_incident

@@ -4,6 +4,8 @@ from typing import Any
 
 from django import template
 
+from incidents.clocks import LABELS, ClockState
+
 register = template.Library()
 
 
@@ -32,8 +34,6 @@ def command_summary(command: dict[str, Any]) -> str:
 
 @register.filter
 def clock_label(state: str) -> str:
-    from incidents.clocks import LABELS, ClockState
-
     try:
         return LABELS[ClockState(state)]
     except ValueError:

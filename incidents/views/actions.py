@@ -11,46 +11,33 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from common.htmx import HtmxRequest
-from incidents import access, selectors, services
+from incidents import access, panels, selectors, services
 from incidents.forms import AssignForm, NoteForm, SkipForm
-from incidents.models import Incident, Step
-
-
-def step_for_user(request: HtmxRequest, incident_id: int, step_id: int) -> tuple[Incident, Step]:
-    incident, acc = access.get_incident_for_user(request.user, incident_id)
-    step = get_object_or_404(Step, pk=step_id, incident=incident)
-    access.require(acc.can_act_on(step), "Only the step's owner role or the commander may do this.")
-    return incident, step
+from incidents.models import Incident
 
 
 def step_response(
     request: HtmxRequest, incident_id: int, step_id: int, error: str = ""
 ) -> HttpResponse:
     incident = Incident.objects.get(pk=incident_id)
-    step = selectors.step_for_fragment(step_id)
-    role_titles = dict(incident.roles.values_list("key", "title"))
-    step_titles = selectors.step_titles(incident_id)
-    ctx = {
-        "incident": incident,
-        "audience": "act",
-        "rev": incident.revision,
-        "step": step,
-        "role_titles": role_titles,
-        "step_titles": step_titles,
-        "error": error,
-    }
+    ctx = (
+        panels.fragment_context(incident, "act", timezone.now())
+        | panels.stored_titles_context(incident_id)
+        | panels.step_context(selectors.step_for_fragment(step_id), error)
+    )
     return HttpResponse(render_to_string("incidents/_step.html", ctx, request=request))
 
 
 @login_required
 @require_POST
 def step_complete(request: HtmxRequest, incident_id: int, step_id: int) -> HttpResponse:
-    step_for_user(request, incident_id, step_id)
+    access.get_step_for_user(request.user, incident_id, step_id)
     try:
         services.complete_step(step_id=step_id, by=request.user)
     except services.ServiceError as exc:
@@ -61,7 +48,7 @@ def step_complete(request: HtmxRequest, incident_id: int, step_id: int) -> HttpR
 @login_required
 @require_POST
 def step_skip(request: HtmxRequest, incident_id: int, step_id: int) -> HttpResponse:
-    step_for_user(request, incident_id, step_id)
+    access.get_step_for_user(request.user, incident_id, step_id)
     form = SkipForm(request.POST)
     if not form.is_valid():
         return step_response(request, incident_id, step_id, "Say why the step is skipped.")
@@ -75,7 +62,7 @@ def step_skip(request: HtmxRequest, incident_id: int, step_id: int) -> HttpRespo
 @login_required
 @require_POST
 def step_reopen(request: HtmxRequest, incident_id: int, step_id: int) -> HttpResponse:
-    step_for_user(request, incident_id, step_id)
+    access.get_step_for_user(request.user, incident_id, step_id)
     try:
         services.reopen_step(step_id=step_id, by=request.user)
     except services.ServiceError as exc:
@@ -85,14 +72,9 @@ def step_reopen(request: HtmxRequest, incident_id: int, step_id: int) -> HttpRes
 
 def _roles_response(request: HtmxRequest, incident_id: int, error: str = "") -> HttpResponse:
     incident = Incident.objects.get(pk=incident_id)
-    ctx = {
-        "incident": incident,
-        "audience": "act",
-        "rev": incident.revision,
-        "error": error,
-        "roles": selectors.roles_with_holders(incident),
-        "people": selectors.assignable_users(),
-    }
+    ctx = panels.fragment_context(incident, "act", timezone.now()) | panels.roles_context(
+        selectors.roles_with_holders(incident), "act", error
+    )
     return render(request, "incidents/_roles.html", ctx)
 
 
@@ -151,5 +133,7 @@ def note_add(request: HtmxRequest, incident_id: int) -> HttpResponse:
         return render(request, "incidents/_note_form.html", ctx | {"error": exc.message})
     # The cleared form, plus the entry itself so the author sees it even before the push.
     html = render_to_string("incidents/_note_form.html", ctx, request=request)
-    html += render_to_string("incidents/_timeline_entry.html", ctx | {"entry": entry, "push": True})
+    entry_ctx = panels.fragment_context(incident, acc.audience, timezone.now())
+    entry_ctx |= panels.timeline_entry_context(entry)
+    html += render_to_string("incidents/_timeline_entry.html", entry_ctx)
     return HttpResponse(html)

@@ -10,8 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from common.htmx import HtmxRequest
-from incidents import access, selectors, services
-from incidents.criteria import criteria_status
+from incidents import access, panels, selectors, services
 from incidents.models import Criterion, Incident
 from incidents.services.opening import enqueue_preflight
 
@@ -19,12 +18,8 @@ from incidents.services.opening import enqueue_preflight
 def _signoffs_html(
     request: HtmxRequest, incident: Incident, acc: access.IncidentAccess, error: str = ""
 ) -> str:
-    signable = [
-        s.criterion
-        for s in criteria_status(incident)
-        if acc.can_sign_off(s.criterion) and s.criterion.signed_off_by_id is None
-    ]
-    ctx = {"incident": incident, "signable": signable, "error": error}
+    ctx = panels.fragment_context(incident, acc.audience, timezone.now())
+    ctx |= panels.signoffs_context(incident, acc, error)
     return render_to_string("incidents/_signoffs.html", ctx, request=request)
 
 
@@ -32,13 +27,8 @@ def _criteria_html(
     request: HtmxRequest, incident_id: int, acc: access.IncidentAccess, error: str = ""
 ) -> str:
     incident = Incident.objects.select_related("resolved_by").get(pk=incident_id)
-    ctx = {
-        "incident": incident,
-        "audience": acc.audience,
-        "rev": incident.revision,
-        "criteria": criteria_status(incident),
-        "error": error,
-    }
+    ctx = panels.fragment_context(incident, acc.audience, timezone.now())
+    ctx |= panels.criteria_context(incident, error)
     return render_to_string("incidents/_criteria.html", ctx, request=request)
 
 
@@ -99,9 +89,11 @@ def phase_advance(request: HtmxRequest, incident_id: int) -> HttpResponse:
     except services.ServiceError as exc:
         error = exc.message
     incident.refresh_from_db()
-    ctx = {"incident": incident, "audience": "act", "rev": incident.revision, "now": timezone.now()}
+    ctx = panels.fragment_context(incident, "act", timezone.now())
     html = "".join(
-        render_to_string("incidents/_phase_head.html", ctx | {"pv": pv}, request=request)
+        render_to_string(
+            "incidents/_phase_head.html", ctx | panels.phase_context(pv), request=request
+        )
         for pv in selectors.phase_views(incident)
     )
     if error:

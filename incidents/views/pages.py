@@ -11,13 +11,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from common.htmx import HtmxRequest
-from incidents import access, selectors, services
-from incidents.criteria import criteria_status
+from incidents import access, panels, selectors, services
 from incidents.forms import OpenIncidentForm, environment_choices
-from incidents.gantt import build_chart
-from incidents.models import Incident
 from runbooks.selectors import latest_versions
-from validation.selectors import results_panel
 
 
 @login_required
@@ -74,7 +70,9 @@ def environments(request: HtmxRequest) -> HttpResponse:
 @require_GET
 def incident_detail(request: HtmxRequest, incident_id: int) -> HttpResponse:
     incident, acc = access.get_incident_for_user(request.user, incident_id)
-    return render(request, "incidents/detail.html", _page_context(incident, acc))
+    return render(
+        request, "incidents/detail.html", panels.page_context(incident, acc, timezone.now())
+    )
 
 
 @login_required
@@ -82,7 +80,9 @@ def incident_detail(request: HtmxRequest, incident_id: int) -> HttpResponse:
 def incident_live(request: HtmxRequest, incident_id: int) -> HttpResponse:
     """The live panels again: what a page fetches whenever its socket (re)connects."""
     incident, acc = access.get_incident_for_user(request.user, incident_id)
-    return render(request, "incidents/live.html", _page_context(incident, acc))
+    return render(
+        request, "incidents/live.html", panels.page_context(incident, acc, timezone.now())
+    )
 
 
 @login_required
@@ -99,26 +99,3 @@ def incident_timeline(request: HtmxRequest, incident_id: int) -> HttpResponse:
     incident, _ = access.get_incident_for_user(request.user, incident_id)
     entries = selectors.timeline_for(incident)
     return render(request, "incidents/timeline.html", {"incident": incident, "entries": entries})
-
-
-def _page_context(incident: Incident, acc: access.IncidentAccess) -> dict[str, object]:
-    page = selectors.incident_page(incident)
-    now = timezone.now()
-    return {
-        "incident": incident,
-        "access": acc,
-        "audience": acc.audience,
-        "rev": incident.revision,
-        "page": page,
-        "role_titles": page.role_titles,
-        "step_titles": page.step_titles,
-        "people": selectors.assignable_users() if acc.audience == "act" else [],
-        "criteria": criteria_status(incident),
-        "safeguards": selectors.safeguards_panel(incident),
-        "validation": results_panel(incident),
-        "now": now,
-        # "My steps" only for someone whose roles own steps (the IC alone owns none).
-        "has_own_steps": acc.audience == "act"
-        and any(s.owner_role in acc.roles for pv in page.phases for s in pv.steps),
-        "chart": build_chart(incident, [pv.phase for pv in page.phases], now),
-    }

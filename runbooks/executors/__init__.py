@@ -2,8 +2,9 @@
 
 ``docker`` is imported on first use only: it is the one module that imports the Docker
 SDK, and the web process or a worker that never runs container steps should neither
-need nor load it. ``validation`` too: it lives in the validation app, whose check
-families build on these executors (importing it here would be a cycle). Tests may put a fake executor into REGISTRY under a kind of their own.
+need nor load it. Apps above this one add executors of their own with
+``register_executor`` when Django is ready (the validation app's ``validation`` step).
+Tests may put a fake executor into REGISTRY under a kind of their own.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ __all__ = [
     "as_line",
     "get_executor",
     "kinds",
+    "register_executor",
 ]
 
 REGISTRY: dict[str, Executor] = {
@@ -51,8 +53,12 @@ REGISTRY: dict[str, Executor] = {
 
 _LAZY: dict[str, tuple[str, str]] = {
     "docker": ("runbooks.executors.docker", "DockerExecutor"),
-    "validation": ("validation.executor", "ValidationExecutor"),
 }
+
+
+def register_executor(executor: Executor) -> None:
+    """Make ``executor`` run steps of its kind (called once, from an app's ``ready``)."""
+    REGISTRY[executor.kind] = executor
 
 
 def get_executor(kind: str) -> Executor:

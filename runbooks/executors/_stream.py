@@ -9,7 +9,7 @@ Three rules shape it:
   of growing the worker's memory.
 - The bytes are passed on as they were read: no decoding, no splitting into
   lines, nothing added or dropped. The log must be byte-identical to what the
-  process wrote, and redaction works on the byte stream (incidents.execution.redaction).
+  process wrote, and redaction works on the byte stream (incidents.redaction).
 - ``emit`` and ``should_stop`` are called only from the caller's thread: in the
   service they write to the database, and Django connections belong to the
   thread that opened them.

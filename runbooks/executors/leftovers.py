@@ -1,6 +1,6 @@
 """What a shell step left running on this host after its worker died: found and stopped.
 
-Each step leads a session of its own (shell.py), so a worker killed outright takes
+Each step leads a session of its own (shell.py, sessions.py), so a worker killed outright takes
 none of its step's processes with it; left alone, a non-idempotent script (a
 pg_restore) would still be running when a person re-runs it. Every process a step
 starts carries RUN_MARKER and INSTANCE_MARKER in its environment, read here from
@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from runbooks.executors.shell import INSTANCE_MARKER, RUN_MARKER, session_members, stop_session
+from runbooks.executors.sessions import INSTANCE_MARKER, RUN_MARKER, session_members, stop_session
 
 _RUN = RUN_MARKER.encode() + b"="
 _INSTANCE = INSTANCE_MARKER.encode() + b"="

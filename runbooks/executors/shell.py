@@ -28,7 +28,6 @@ Why it is built this way:
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -39,15 +38,19 @@ from typing import Any
 
 from runbooks.executors._stream import Output, OutputReader, StopReason, Watch
 from runbooks.executors.base import Emit, Execution, ExecutorError, Outcome, ShouldStop
+from runbooks.executors.leftovers import stop_marked
+from runbooks.executors.sessions import (
+    INSTANCE_MARKER,
+    RUN_MARKER,
+    session_members,
+    stop_session,
+)
 
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-TERM_GRACE_SECONDS = 5.0  # SIGTERM, then SIGKILL for whatever is still alive
 STRAGGLER_GRACE_SECONDS = 1.0  # leader gone but a child still holds the output pipe
 READ_CHUNK = 64 * 1024
 TICK = 0.1
 KEYS = {"script", "argv", "args", "env"}
-RUN_MARKER = "RIPCORD_STEP_RUN"
-INSTANCE_MARKER = "RIPCORD_INSTANCE"
 
 
 class ShellExecutor:
@@ -109,8 +112,6 @@ class ShellExecutor:
         )
 
     def abandon(self, run_id: int, *, instance: str) -> str:
-        from runbooks.executors.leftovers import stop_marked  # it builds on this module
-
         return stop_marked(run_id, instance)
 
 
@@ -225,46 +226,3 @@ def _has_exited(pid: int) -> bool:
         return os.waitid(os.P_PID, pid, flags) is not None
     except ChildProcessError:
         return True
-
-
-def session_members(sid: int) -> list[tuple[int, int]]:
-    """(pid, pgid) of the live processes in session ``sid`` or in process group ``sid``."""
-    members = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue  # exited while we looked
-        # The command name may hold spaces and parentheses: fields start after the last ')'.
-        state, _ppid, pgrp, session = stat[stat.rfind(")") + 2 :].split()[:4]
-        if state not in ("Z", "X") and sid in (int(pgrp), int(session)):
-            members.append((int(entry.name), int(pgrp)))
-    return members
-
-
-def _signal_session(sid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(sid, sig)
-    for pid, pgid in session_members(sid):
-        if pgid != sid:  # moved to a group of its own, still inside our session
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-
-
-def stop_session(sid: int) -> None:
-    """TERM everything the step started, KILL what is left after the grace."""
-    _signal_session(sid, signal.SIGTERM)
-    if not _wait_gone(sid, TERM_GRACE_SECONDS):
-        _signal_session(sid, signal.SIGKILL)
-        _wait_gone(sid, 2.0)
-
-
-def _wait_gone(sid: int, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while session_members(sid):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)
-    return True

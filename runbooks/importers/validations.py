@@ -4,16 +4,15 @@ The family owns its params, as an executor owns its command (``importers.command
 asking it when the runbook loads turns a typo in a validation into a located
 error in ``check_runbook``, not an "error" result in the middle of an incident.
 
-A validation's check must have a family. A safeguard's check is only asked when a
-family of its kind exists: ``backup`` and ``flag`` safeguards are evaluated by the
-pre-flight checks, not by the validation families.
+Validations and safeguards share one registry of families (``runbooks.checks``,
+filled by the validation app): every check must name a registered kind.
 """
 
 from __future__ import annotations
 
+from runbooks.checks import FAMILIES, validate_check
 from runbooks.importers.problems import Locator, Problem
 from runbooks.specs import RunbookSpec
-from validation.checks import FAMILIES, validate_check
 
 
 def check_validation_params(spec: RunbookSpec, locator: Locator) -> list[Problem]:
@@ -26,8 +25,10 @@ def check_validation_params(spec: RunbookSpec, locator: Locator) -> list[Problem
             field = "kind" if validation.check.kind not in FAMILIES else "params"
             problems.append(locator.problem((*where, field), message))
     for i, safeguard in enumerate(spec.safeguards):
-        if safeguard.check is None or safeguard.check.kind not in FAMILIES:
-            continue
+        if safeguard.check is None:
+            continue  # confirmed by a person on the incident
+        where = ("safeguards", i, "check")
         for message in validate_check(safeguard.check.kind, safeguard.check.params):
-            problems.append(locator.problem(("safeguards", i, "check", "params"), message))
+            field = "kind" if safeguard.check.kind not in FAMILIES else "params"
+            problems.append(locator.problem((*where, field), message))
     return problems

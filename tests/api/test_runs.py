@@ -6,9 +6,9 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient
 
+from incidents import logs as run_views
 from incidents import services
 from incidents.models import Step, StepRun, StepRunLogChunk
-from incidents.views import runs as run_views
 from tests.api.conftest import BASE, make_token
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,9 @@ def no_broker(monkeypatch):
 
     sent = []
     monkeypatch.setattr(
-        tasks.execute_step_run_task, "apply_async", lambda args, queue, **limits: sent.append(args)
+        tasks.execute_step_run_task,
+        "apply_async",
+        lambda args, kwargs=None, **options: sent.append(args),
     )
     return sent
 

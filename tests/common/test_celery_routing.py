@@ -26,7 +26,7 @@ def test_celery_routes_every_periodic_task_to_the_control_queue():
     [
         "incidents.tasks.execute_step_run_task",
         "incidents.tasks.run_preflight_task",
-        "validation.tasks.take_snapshot_task",
+        "incidents.tasks.take_snapshot_task",
     ],
 )
 def test_celery_keeps_other_tasks_off_the_control_queue(task):

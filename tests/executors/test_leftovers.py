@@ -19,7 +19,8 @@ import pytest
 
 from runbooks.executors import shell
 from runbooks.executors.leftovers import marked_processes
-from runbooks.executors.shell import INSTANCE_MARKER, RUN_MARKER, ShellExecutor
+from runbooks.executors.sessions import INSTANCE_MARKER, RUN_MARKER
+from runbooks.executors.shell import ShellExecutor
 from tests.executors.test_shell import live_processes_of, wait_until_gone
 
 ROOT = Path(__file__).resolve().parents[2]

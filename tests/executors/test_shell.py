@@ -20,7 +20,8 @@ from runbooks.executors import (
     StepTimedOut,
     shell,
 )
-from runbooks.executors.shell import INSTANCE_MARKER, RUN_MARKER, ShellExecutor
+from runbooks.executors.sessions import INSTANCE_MARKER, RUN_MARKER
+from runbooks.executors.shell import ShellExecutor
 from tests.executors.conftest import Lines, never
 
 executor = ShellExecutor()

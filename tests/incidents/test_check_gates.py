@@ -6,11 +6,11 @@ import pytest
 from django.urls import reverse
 
 from incidents import services
+from incidents.checks.selectors import latest_results
 from incidents.models import Phase, Step, TimelineEntry
 from incidents.services.phases import exit_blockers
 from tests.factories import make_version
 from tests.validation_runs import CHECKED_RUNBOOK, run_checks
-from validation.selectors import latest_results
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,7 @@ from django.urls import reverse
 
 from incidents import services
 from incidents.models import SafeguardCheck, TimelineEntry
-from incidents.preflight.checks import backup, flag, marker
-from incidents.preflight.service import run_preflight
+from incidents.services.preflight import run_preflight
 from incidents.tasks import run_preflight_task
 from runbooks.demo_target import app as demo_app
 from runbooks.demo_target import (
@@ -30,6 +29,7 @@ from runbooks.demo_target import (
 )
 from tests.factories import make_version
 from tests.held_http import serving
+from validation.checks.safeguards import backup, flag, marker
 
 ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 pytestmark = pytest.mark.django_db

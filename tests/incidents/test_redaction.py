@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import random
 
-from incidents.execution.redaction import Redactor, StreamRedactor
+from incidents.redaction import Redactor, StreamRedactor
 from runbooks.executors.base import Outcome
 
 

@@ -19,8 +19,8 @@ from django.urls import reverse
 from common.tokens import create_token
 from incidents.execution import runner
 from incidents.execution.logsink import TAIL_BYTES, LogSink, tail_of, tail_text
-from incidents.execution.redaction import Redactor
 from incidents.models import StepRun, StepRunLogChunk
+from incidents.redaction import Redactor
 from incidents.services import runs
 from tests.factories import SMALL_RUNBOOK, make_version
 

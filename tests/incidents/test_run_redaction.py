@@ -24,8 +24,8 @@ from django.urls import reverse
 from common.capabilities import COMMANDERS, RESPONDERS, VIEWERS
 from incidents import services
 from incidents.execution import runner
-from incidents.execution.redaction import Redactor
 from incidents.models import Incident, StepRun, TimelineEntry
+from incidents.redaction import Redactor
 from incidents.services import runs
 from runbooks.executors.base import Outcome
 from tests.api.conftest import BASE, make_token

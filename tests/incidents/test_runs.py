@@ -205,8 +205,8 @@ def test_sweeper_leaves_fresh_runs(ready, sysadmin, ic, enqueued):
 def test_secrets_are_redacted_before_storage(
     ready, sysadmin, ic, fake, enqueued, monkeypatch, version
 ):
-    from incidents.execution import environment
-    from incidents.execution.redaction import Redactor
+    from incidents import environment
+    from incidents.redaction import Redactor
 
     monkeypatch.setattr(
         environment,
@@ -227,8 +227,8 @@ def test_secrets_are_redacted_before_storage(
 
 def test_secrets_are_redacted_from_the_outcome(ready, sysadmin, ic, enqueued, monkeypatch):
     """Summary and evidence hold output too (a row, an error); the summary reaches viewers."""
-    from incidents.execution import environment
-    from incidents.execution.redaction import Redactor
+    from incidents import environment
+    from incidents.redaction import Redactor
 
     monkeypatch.setattr(
         environment,
@@ -364,8 +364,8 @@ class Boom(Exception):
 def test_unexpected_executor_exception_fails_the_run_and_tells_the_incident(
     ready, sysadmin, ic, fake, enqueued, monkeypatch, settings, tmp_path, caplog
 ):
-    from incidents.execution import environment
-    from incidents.execution.redaction import Redactor
+    from incidents import environment
+    from incidents.redaction import Redactor
 
     settings.RIPCORD_RUN_DIR = tmp_path
     monkeypatch.setattr(

@@ -32,7 +32,7 @@ from django.db import connections
 from django.db.models import F
 from playwright.sync_api import Page, expect
 
-from incidents import events, services
+from incidents import broadcast, events, services
 from incidents.models import Incident, Phase
 from incidents.services.phases import refresh_clocks
 from runbooks.models import Runbook
@@ -81,13 +81,13 @@ def _push_from_worker_threads_only(settings, monkeypatch: pytest.MonkeyPatch) ->
             "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNEL_PREFIX},
         }
     }
-    send_change = events.send_change
+    send_change = broadcast.send_change
 
     def send_off_the_test_thread(change: events.Change) -> None:
         if threading.current_thread() is not threading.main_thread():
             send_change(change)
 
-    monkeypatch.setattr(events, "send_change", send_off_the_test_thread)
+    monkeypatch.setattr(broadcast, "send_change", send_off_the_test_thread)
 
 
 @pytest.fixture

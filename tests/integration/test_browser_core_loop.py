@@ -27,7 +27,7 @@ from django.urls import reverse
 from playwright.sync_api import Locator, Page, WebSocketRoute, expect
 
 from common.tokens import create_token
-from incidents import events, services
+from incidents import broadcast, services
 from incidents.models import Incident, Phase, RoleAssignment, Step, TimelineEntry
 from runbooks.models import Runbook, RunbookVersion
 from tests.integration.browser import step_card, wait_live
@@ -75,7 +75,7 @@ def _no_push_from_test_process(monkeypatch: pytest.MonkeyPatch) -> None:
     afterwards read that state from the database; everything under test is
     written by the server, whose pushes go through Redis.
     """
-    monkeypatch.setattr(events, "send_change", lambda change: None)
+    monkeypatch.setattr(broadcast, "send_change", lambda change: None)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import Locator, Page, expect
 
-from incidents import events, services
+from incidents import broadcast, services
 from incidents.models import Incident, Step, StepRun
 from runbooks.models import Runbook
 from tests.integration.browser import ROUND_TRIP_MS, record_frames, report
@@ -75,7 +75,7 @@ def _no_push_from_test_process(monkeypatch: pytest.MonkeyPatch) -> None:
     under test is written by the server and the worker, whose pushes go
     through Redis.
     """
-    monkeypatch.setattr(events, "send_change", lambda change: None)
+    monkeypatch.setattr(broadcast, "send_change", lambda change: None)
 
 
 @pytest.fixture(scope="module")

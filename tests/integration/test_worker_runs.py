@@ -34,7 +34,14 @@ from common.capabilities import COMMANDERS, RESPONDERS, VIEWERS
 from common.tokens import create_token
 from config.settings import sweep_interval
 from incidents.execution.reaping import instance_id
-from incidents.models import Incident, SafeguardCheck, StepRun, StepRunLogChunk, TimelineEntry
+from incidents.models import (
+    CheckResult,
+    Incident,
+    SafeguardCheck,
+    StepRun,
+    StepRunLogChunk,
+    TimelineEntry,
+)
 from incidents.tasks import run_preflight_task
 from runbooks.demo_target import app as demo_app
 from runbooks.demo_target import (
@@ -60,7 +67,6 @@ from tests.integration.processes import (
 )
 from tests.integration.sockets import SocketListener
 from tests.marked_processes import Orphans
-from validation.models import CheckResult
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -301,7 +301,7 @@ HTML: list[Endpoint] = [
     # The postmortem: everyone who sees the incident; viewers without step commands.
     Endpoint(
         "postmortem",
-        "incidents:postmortem",
+        "postmortem:page",
         "GET",
         SEE_INCIDENT_DETAILS,
         can_view,
@@ -310,14 +310,14 @@ HTML: list[Endpoint] = [
     ),
     Endpoint(
         "postmortem-md",
-        "incidents:postmortem_md",
+        "postmortem:markdown",
         "GET",
         SEE_INCIDENT_DETAILS,
         can_view,
         shows=postmortem_shows_commands,
         shows_rule=can_see_logs,
     ),
-    Endpoint("postmortem-chart", "incidents:postmortem_chart", "GET", SEE_INCIDENT, can_view),
+    Endpoint("postmortem-chart", "postmortem:chart", "GET", SEE_INCIDENT, can_view),
     Endpoint(
         "sign-off",
         "incidents:sign_off",

@@ -46,13 +46,39 @@ def test_validation_params_refused_with_their_location(line_of):
 
 
 def test_validation_check_of_a_kind_without_family_is_refused(line_of):
-    text = with_check("    check: {kind: backup, params: {file_variable: BACKUP_FILE}}\n")
+    text = with_check("    check: {kind: nosuch, params: {file_variable: BACKUP_FILE}}\n")
     [(line, field, message)] = check(text)
-    assert (line, field) == (line_of(text, "kind: backup"), "validations[0].check.kind")
-    assert message.startswith("no check family runs 'backup' checks")
+    assert (line, field) == (line_of(text, "kind: nosuch"), "validations[0].check.kind")
+    assert message.startswith("no check family runs 'nosuch' checks")
 
 
-def test_safeguard_checks_of_other_kinds_are_left_to_preflight():
+def test_safeguard_check_of_a_kind_without_family_is_refused(line_of):
+    text = VALID_RUNBOOK + (
+        "safeguards:\n"
+        "  - id: backup_taken\n"
+        "    category: backups\n"
+        "    title: Backup taken\n"
+        "    check: {kind: backupp, params: {file_variable: BACKUP_FILE}}\n"
+    )
+    [(line, field, message)] = check(text)
+    assert (line, field) == (line_of(text, "kind: backupp"), "safeguards[0].check.kind")
+    assert message.startswith("no check family runs 'backupp' checks")
+
+
+def test_safeguard_params_are_checked_by_their_family(line_of):
+    text = VALID_RUNBOOK + (
+        "safeguards:\n"
+        "  - id: backup_taken\n"
+        "    category: backups\n"
+        "    title: Backup taken\n"
+        "    check: {kind: backup, params: {file_variable: BACKUP_FILE, max_age_hours: -1}}\n"
+    )
+    [(line, field, message)] = check(text)
+    assert (line, field) == (line_of(text, "max_age_hours"), "safeguards[0].check.params")
+    assert message == "backup: 'max_age_hours' must be a positive number"
+
+
+def test_a_safeguard_may_use_a_validation_family():
     text = VALID_RUNBOOK + (
         "safeguards:\n"
         "  - id: backup_taken\n"

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from validation.checks import CheckContext, run_check, validate_check
+from runbooks.checks import CheckContext, run_check, validate_check
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import psycopg
 import pytest
 
-from validation.checks import CheckContext, CheckError, run_check, validate_check
+from runbooks.checks import CheckContext, CheckError, run_check, validate_check
 from validation.checks.login import parse_accounts
 
 DEMO = {"demo_accounts": True}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from runbooks.checks import CheckContext, run_check, validate_check
 from runbooks.demo_target.environment import TargetSettings
-from validation.checks import CheckContext, run_check, validate_check
 from validation.checks.snapshot import backup_fingerprint_path
 
 

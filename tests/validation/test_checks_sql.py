@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from validation.checks import CheckContext, run_check, validate_check
+from runbooks.checks import CheckContext, run_check, validate_check
 
 
 def fresh() -> CheckContext:

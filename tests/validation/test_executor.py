@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 
+from runbooks.checks import FAMILIES, CheckOutcome
 from runbooks.executors import get_executor
 from runbooks.executors.base import Execution, ExecutorError, StepCancelled
 from tests.executors.conftest import Lines
-from validation.checks import CheckOutcome
-from validation.checks.base import FAMILIES
 from validation.executor import NO_CHECK, ValidationExecutor, command_for
 
 

@@ -7,20 +7,28 @@ from typing import Any
 
 import pytest
 
-from validation import checks
-from validation.checks import CheckContext, CheckOutcome, register, run_check, validate_check
-from validation.checks.base import FAMILIES
+from runbooks.checks import (
+    FAMILIES,
+    CheckContext,
+    CheckOutcome,
+    kinds,
+    register,
+    run_check,
+    validate_check,
+)
+
+EVERY_KIND = ["backup", "flag", "http", "login", "marker", "snapshot", "sql"]
 
 
-def test_registry_serves_every_family():
-    assert checks.kinds() == ["http", "login", "snapshot", "sql"]
-    assert all(FAMILIES[kind].kind == kind for kind in checks.kinds())
+def test_registry_serves_every_family_validation_and_safeguard():
+    assert kinds() == EVERY_KIND
+    assert all(FAMILIES[kind].kind == kind for kind in kinds())
 
 
 def test_registry_refuses_unknown_kinds():
-    [problem] = validate_check("backup", {})
-    assert problem == "no check family runs 'backup' checks (families: http, login, snapshot, sql)"
-    outcome = run_check("backup", {}, {}, CheckContext())
+    [problem] = validate_check("nosuch", {})
+    assert problem == f"no check family runs 'nosuch' checks (families: {', '.join(EVERY_KIND)})"
+    outcome = run_check("nosuch", {}, {}, CheckContext())
     assert outcome.result == "error" and outcome.evidence["differences"] == [problem]
 
 

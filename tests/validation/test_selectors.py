@@ -7,12 +7,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from incidents import services as incident_services
-from incidents.models import Incident, Step, StepRun
+from incidents.checks import services
+from incidents.checks.selectors import results_panel
+from incidents.models import Incident, Snapshot, Step, StepRun
 from runbooks.executors.base import Outcome
 from tests.factories import make_version
-from validation import services
-from validation.models import Snapshot
-from validation.selectors import results_panel
 
 pytestmark = pytest.mark.django_db
 

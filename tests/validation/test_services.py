@@ -9,13 +9,12 @@ import pytest
 from django.utils import timezone
 
 from incidents import services as incident_services
+from incidents.checks import selectors, services
+from incidents.checks.selectors import blocking_checks
 from incidents.execution import runner
-from incidents.models import Phase, Step, StepRun
+from incidents.models import CheckResult, Phase, Snapshot, Step, StepRun
 from runbooks.executors.base import ExecutorError, Outcome
 from tests.factories import make_version
-from validation import services
-from validation.models import CheckResult, Snapshot
-from validation.selectors import blocking_checks
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +76,7 @@ def test_execute_run_of_a_validation_step_stores_check_results(mig_incident, dem
         "tables": {"users": 300},
         "id_types": {"users": "integer"},
     }
-    assert services.latest_results(mig_incident.pk) == dict.fromkeys(VERIFY, "pass")
+    assert selectors.latest_results(mig_incident.pk) == dict.fromkeys(VERIFY, "pass")
 
 
 def test_execute_run_failing_checks_fail_the_run_and_are_recorded(mig_incident, demo_env, ic):
@@ -93,7 +92,7 @@ def test_execute_run_failing_checks_fail_the_run_and_are_recorded(mig_incident, 
     run.refresh_from_db()
     assert run.status == StepRun.Status.FAILED
     assert Step.objects.get(pk=run.step_id).state == Step.State.PENDING
-    latest = services.latest_check_results(mig_incident)
+    latest = selectors.latest_check_results(mig_incident)
     assert latest["user_accounts_exist"].summary == (
         "users: 300 expected (pre-migration backup), 299 seen — 1 missing"
     )
@@ -116,7 +115,7 @@ def test_latest_results_are_the_newest_row_per_validation(mig_incident, ic):
         item: dict[str, Any] = {"id": "user_accounts_exist", "title": "T", "family": "user_data", "result": result,
                 "summary": result, "evidence": {}, "checked_at": timezone.now().isoformat()}  # fmt: skip
         services.record_results(run.pk, Outcome(False, evidence={"checks": [item]}))
-    assert services.latest_results(mig_incident) == {"user_accounts_exist": "pass"}
+    assert selectors.latest_results(mig_incident) == {"user_accounts_exist": "pass"}
     assert CheckResult.objects.count() == 2
 
 
@@ -135,11 +134,11 @@ def test_blocking_checks_are_the_phase_validations_not_passed(mig_incident, ic):
     assert blocking["sessions_work"].result == "fail"
     assert blocking["sessions_work"].step_keys == ["verify_auth"]
     assert blocking["user_accounts_exist"].result == "not_run"
-    assert "Verify session management works correctly (failed)" in services.failed_checks_blocking(
+    assert "Verify session management works correctly (failed)" in selectors.failed_checks_blocking(
         phase
     )
     manual = Phase.objects.get(incident=mig_incident, key="service_preservation")
-    assert services.failed_checks_blocking(manual) == []
+    assert selectors.failed_checks_blocking(manual) == []
 
 
 def test_command_for_step_reads_the_runbook_and_the_snapshot(mig_incident, ic):
@@ -174,9 +173,10 @@ def test_take_snapshot_records_why_it_failed_then_retries(mig_incident, demo_env
 
 
 def test_take_snapshot_task_calls_the_service(mig_incident, monkeypatch):
-    from validation.tasks import take_snapshot_task
+    from incidents import tasks
+    from incidents.tasks import take_snapshot_task
 
     called: list[int] = []
-    monkeypatch.setattr(services, "take_snapshot", called.append)
+    monkeypatch.setattr(tasks, "take_snapshot", called.append)
     take_snapshot_task(mig_incident.pk)
     assert called == [mig_incident.pk]

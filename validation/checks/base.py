@@ -1,100 +1,24 @@
-"""What every check family shares: its outcome, its context, the registry, the connection.
+"""Helpers the validation check families share: the target's connection, params, evidence values.
 
-A family is a small class registered under the ``kind`` a runbook's ``check`` names
-(``@register("sql")``). It knows nothing of Django models, Celery or the incident:
-it gets the check's ``params``, the environment's variables and a ``CheckContext``,
-and says pass, fail or error, with evidence a person can act on.
-
-Evidence always has the same four keys, so one template shows every family:
-``ran`` (the query or URL that was run), ``expected``, ``seen`` and ``differences``
-(sentences naming what differs; empty on a pass). Families add their own details
-beside them.
+The protocol the families implement (outcome, context, registry) is ``runbooks.checks``;
+its names are re-exported here for the families' convenience.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-Result = Literal["pass", "fail", "error"]
-RESULTS: tuple[Result, ...] = ("pass", "fail", "error")
+from runbooks.checks import CheckContext as CheckContext
+from runbooks.checks import CheckError as CheckError
+from runbooks.checks import CheckOutcome as CheckOutcome
+from runbooks.checks import evidence as evidence
+from runbooks.checks import register as register
+
 DEFAULT_DATABASE_ENV = "TARGET_DATABASE_URL"
 EVIDENCE_ROWS = 20  # rows kept as evidence per query: enough to act on, small to store
-
-
-class CheckError(Exception):
-    """The check could not be evaluated (no connection, a missing file...): result "error"."""
-
-    def __init__(self, message: str, *, ran: str = "") -> None:
-        super().__init__(message)
-        self.ran = ran  # what was being run, when known, for the evidence
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    result: Result
-    summary: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CheckContext:
-    """What a check may know beyond its params and the environment's variables."""
-
-    # The target's fingerprint taken when the incident opened (None: no snapshot).
-    snapshot: Mapping[str, Any] | None = None
-    # Time left for this check; queries are bounded by it on the server side too.
-    timeout_seconds: float = 60.0
-    # Shared by the checks of one run: e.g. the target's fingerprint is taken once.
-    memo: dict[str, Any] = field(default_factory=dict)
-
-
-class CheckFamily(Protocol):
-    kind: str
-
-    def validate(self, params: Mapping[str, Any]) -> list[str]:
-        """Problems with a check's params (empty when fine); asked when a runbook loads."""
-        ...
-
-    def run(
-        self, params: Mapping[str, Any], env: Mapping[str, str], context: CheckContext
-    ) -> CheckOutcome:
-        """Evaluate the check. Raise CheckError when it cannot be evaluated."""
-        ...
-
-
-FAMILIES: dict[str, CheckFamily] = {}
-"""Family instances by check kind (they hold no state between checks)."""
-
-F = TypeVar("F", bound=Callable[[], CheckFamily])
-
-
-def register(kind: str) -> Callable[[F], F]:
-    """Class decorator: make the family answer checks of ``kind`` (it declares that kind too)."""
-
-    def decorate(cls: F) -> F:
-        family = cls()
-        if family.kind != kind:
-            raise ValueError(f"{cls!r} declares kind {family.kind!r}, registered as {kind!r}")
-        FAMILIES[kind] = family
-        return cls
-
-    return decorate
-
-
-def evidence(
-    ran: str, expected: Any, seen: Any, differences: list[str], **details: Any
-) -> dict[str, Any]:
-    return {
-        "ran": ran,
-        "expected": expected,
-        "seen": seen,
-        "differences": differences,
-        **details,
-    }
 
 
 def connection_string(params: Mapping[str, Any], env: Mapping[str, str]) -> str:

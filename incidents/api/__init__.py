@@ -1,0 +1,1 @@
+"""The incidents API: routers by concern, their shapes in ``schemas``; mounted by ``config.api``."""

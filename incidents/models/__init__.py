@@ -1,0 +1,35 @@
+"""Incidents: a runbook version being executed, with its people, steps, runs, checks and record.
+
+One module per part of the aggregate; every model is importable from here.
+"""
+
+from __future__ import annotations
+
+from incidents.models.checks import CheckResult, SafeguardCheck, Snapshot
+from incidents.models.closing import Criterion, FollowUp
+from incidents.models.incident import (
+    Incident,
+    IncidentRole,
+    Phase,
+    RoleAssignment,
+    Step,
+    StepRun,
+    StepRunLogChunk,
+    TimelineEntry,
+)
+
+__all__ = [
+    "CheckResult",
+    "Criterion",
+    "FollowUp",
+    "Incident",
+    "IncidentRole",
+    "Phase",
+    "RoleAssignment",
+    "SafeguardCheck",
+    "Snapshot",
+    "Step",
+    "StepRun",
+    "StepRunLogChunk",
+    "TimelineEntry",
+]

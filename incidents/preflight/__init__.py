@@ -1,1 +1,0 @@
-"""Pre-flight safeguards: is the way back actually there before anyone needs it?"""

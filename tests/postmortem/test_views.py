@@ -1,0 +1,94 @@
+"""The postmortem page, its Markdown download and its chart, over HTTP."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.postmortem.demo import OVERRIDE_REASON
+from tests.postmortem.mdparse import plain, sections
+
+pytestmark = pytest.mark.django_db
+
+
+def url(demo, tail: str = "") -> str:
+    return f"/incidents/{demo.incident.pk}/postmortem{tail}"
+
+
+def test_page_shows_the_document_and_the_chart_inline_to_a_viewer(client, demo, viewer):
+    client.force_login(viewer)
+    response = client.get(url(demo, "/"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<h2 id="phases">Phases</h2>' in html and '<h2 id="follow-up-actions">' in html
+    assert html.count('<g class="phase-row"') == 4  # the SVG itself, not an <img>
+    assert (
+        "Drill: the checks were skipped, not run | sign-offs pending<br>Follow up in #ops" in html
+    )
+    assert "scripts/rollback_database.sh" not in html  # viewers get no commands
+    assert f'href="/incidents/{demo.incident.pk}/postmortem.md"' in html
+
+
+def test_page_shows_commands_to_the_commander(client, demo):
+    client.force_login(demo.people["ic2"])
+    response = client.get(url(demo, "/"))
+    assert response.status_code == 200
+    assert "<code>script: scripts/rollback_database.sh</code>" in response.content.decode()
+
+
+def test_outsiders_get_404_everywhere(client, demo, outsider):
+    client.force_login(outsider)
+    for tail in ("/", ".md", "/chart.svg"):
+        assert client.get(url(demo, tail)).status_code == 404
+
+
+def test_markdown_downloads_as_an_attachment(client, demo, viewer):
+    client.force_login(viewer)
+    response = client.get(url(demo, ".md"))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/markdown; charset=utf-8"
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="postmortem-{demo.incident.pk}-mig-002-rollback-drill.md"'
+    )
+    document = response.content.decode()
+    assert sections(document)[1][0] == "Summary"
+    assert OVERRIDE_REASON in plain(document)
+
+
+def test_chart_is_an_svg_with_one_row_per_phase(client, demo, viewer):
+    client.force_login(viewer)
+    response = client.get(url(demo, "/chart.svg"))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/svg+xml"
+    assert "default-src 'none'" in response["Content-Security-Policy"]
+    svg = response.content.decode()
+    assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
+    assert svg.count('<g class="phase-row"') == 4
+    for key in ("service_preservation", "data_rollback", "system_restoration"):
+        assert f'data-phase="{key}"' in svg
+    assert 'fill="#c62828"' in svg  # phase 1 ran past its budget
+
+
+def test_incident_page_links_to_the_postmortem(client, demo, viewer):
+    client.force_login(viewer)
+    html = client.get(f"/incidents/{demo.incident.pk}/").content.decode()
+    assert f'href="{url(demo, "/")}"' in html
+
+
+def _drawing(svg: str) -> list[tuple[str, ...]]:
+    """Every bar, line and label of a chart: element, class, position, size, text."""
+    shapes = re.findall(r'<(rect|line|text) class="([^"]+)" (?:id="[^"]*" )?x1?="([\d.]+)"', svg)
+    labels = re.findall(r'<text class="(?:row-label|tick-label)"[^>]*>([^<]*)<', svg)
+    return [*shapes, *labels]
+
+
+def test_incident_page_and_postmortem_chart_are_one_drawing(client, demo, viewer):
+    client.force_login(viewer)
+    page = client.get(f"/incidents/{demo.incident.pk}/").content.decode()
+    on_page = page[page.index('<svg xmlns="http://www.w3.org/2000/svg" viewBox') :]
+    on_page = on_page[: on_page.index("</svg>")]
+    file = client.get(url(demo, "/chart.svg")).content.decode()
+    assert 'class="gantt-svg"' in on_page and 'class="postmortem-chart"' in file
+    assert len(_drawing(file)) > 20
+    assert _drawing(on_page) == _drawing(file)
