@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "incidents",
     "validation",
     "postmortem",
+    "demo",
 ]
 
 MIDDLEWARE = [

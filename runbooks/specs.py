@@ -71,6 +71,26 @@ class EnvironmentSpec(Spec):
         return self
 
 
+SqlName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")]
+"""A table or column name of the public schema (used quoted, so its case counts)."""
+
+
+class SnapshotSpec(Spec):
+    """What is recorded of the target (``TARGET_DATABASE_URL``) when an incident opens.
+
+    The incident snapshot, baseline of ``snapshot`` checks with ``baseline:
+    incident_snapshot``: row counts of every table, a checksum of each table in
+    ``checksums`` over the columns given (a check comparing a checksum with it
+    must name the same columns), and the type of the ``id`` column of each table
+    in ``id_types``.
+    """
+
+    checksums: dict[SqlName, Annotated[list[SqlName], Field(min_length=1)]] = Field(
+        default_factory=dict
+    )
+    id_types: list[SqlName] = Field(default_factory=list)
+
+
 class TriggerRule(Spec):
     """A machine-checkable form of a trigger (evaluated by a later trigger engine)."""
 
@@ -234,6 +254,7 @@ class RunbookSpec(Spec):
     summary: str = ""
     roles: list[RoleSpec] = Field(min_length=1)
     environments: list[EnvironmentSpec] = Field(min_length=1)
+    snapshot: SnapshotSpec = Field(default_factory=SnapshotSpec)
     triggers: list[TriggerSpec] = Field(default_factory=list)
     safeguards: list[SafeguardSpec] = Field(default_factory=list)
     phases: list[PhaseSpec] = Field(min_length=1)

@@ -62,28 +62,27 @@ def version(db):
     return make_version(PERMS_RUNBOOK)
 
 
-@pytest.fixture
-def dispatched(monkeypatch) -> list[int]:
-    """Run ids handed to Celery; no broker is involved."""
-    run_ids: list[int] = []
+def _recorded(monkeypatch, task) -> list[int]:
+    """The first argument (an id) of each send of ``task``; no broker is involved."""
+    ids: list[int] = []
 
     def apply_async(args: tuple[int], kwargs: Any = None, **options: Any) -> None:
-        run_ids.append(args[0])
+        ids.append(args[0])
 
-    monkeypatch.setattr(tasks.execute_step_run_task, "apply_async", apply_async)
-    return run_ids
+    monkeypatch.setattr(task, "apply_async", apply_async)
+    return ids
+
+
+@pytest.fixture
+def dispatched(monkeypatch) -> list[int]:
+    """Run ids handed to Celery."""
+    return _recorded(monkeypatch, tasks.execute_step_run_task)
 
 
 @pytest.fixture
 def preflights(monkeypatch) -> list[int]:
-    """Incident ids whose pre-flight checks were queued; no broker is involved."""
-    incident_ids: list[int] = []
-
-    def apply_async(args: tuple[int], kwargs: Any = None, **options: Any) -> None:
-        incident_ids.append(args[0])
-
-    monkeypatch.setattr(tasks.run_preflight_task, "apply_async", apply_async)
-    return incident_ids
+    """Incident ids whose pre-flight checks were queued."""
+    return _recorded(monkeypatch, tasks.run_preflight_task)
 
 
 @pytest.fixture(scope="module")

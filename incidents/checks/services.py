@@ -25,11 +25,12 @@ from django.utils import timezone
 from incidents.environment import resolve_for_incident
 from incidents.models import CheckResult, Incident, Snapshot, StepRun
 from runbooks.checks import RESULTS, CheckError
-from runbooks.demo_target import TargetError, fingerprint
 from runbooks.executors.base import ExecutorError, Outcome
 from runbooks.specs import StepKind
 from validation.checks.base import connection_string
 from validation.executor import command_for
+from validation.fingerprint import fingerprint
+from validation.postgres import TargetError
 
 logger = logging.getLogger(__name__)
 TITLE_MAX = 300
@@ -50,6 +51,9 @@ def command_for_step(run: StepRun) -> dict[str, Any]:
 def take_snapshot(incident_id: int, worker_env: Mapping[str, str] | None = None) -> Snapshot:
     """Fingerprint the incident environment's target once; the baseline of snapshot checks.
 
+    What it records beyond row counts (checksums over which columns, which id
+    types) is the runbook's ``snapshot:``.
+
     A snapshot that was taken is never replaced: a baseline that moves proves
     nothing. One that failed (target unreachable) is tried again on the next call,
     and its error is kept for the page meanwhile. Safe to run twice at once.
@@ -64,7 +68,9 @@ def take_snapshot(incident_id: int, worker_env: Mapping[str, str] | None = None)
         env = resolve_for_incident(
             incident, dict(os.environ if worker_env is None else worker_env)
         ).env
-        data = dict(fingerprint(connection_string({}, env)))
+        declared = incident.runbook_version.parsed().snapshot  # what the runbook says to record
+        dsn = connection_string({}, env)
+        data = dict(fingerprint(dsn, checksums=declared.checksums, id_tables=declared.id_types))
     except (ExecutorError, CheckError, TargetError) as exc:
         error = str(exc) or type(exc).__name__
     fields = {"taken_at": timezone.now(), "data": data, "error": error}

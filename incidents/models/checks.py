@@ -50,9 +50,7 @@ class Snapshot(models.Model):
         Incident, on_delete=models.CASCADE, related_name="validation_snapshot"
     )
     taken_at = models.DateTimeField()
-    data = models.JSONField(
-        default=dict, blank=True
-    )  # the target's fingerprint (row counts, checksums)
+    data = models.JSONField(default=dict, blank=True)  # validation.fingerprint.Fingerprint
     error = models.TextField(blank=True)  # why no fingerprint could be taken (data is then {})
 
     class Meta:

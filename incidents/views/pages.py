@@ -69,20 +69,19 @@ def environments(request: HtmxRequest) -> HttpResponse:
 @login_required
 @require_GET
 def incident_detail(request: HtmxRequest, incident_id: int) -> HttpResponse:
-    incident, acc = access.get_incident_for_user(request.user, incident_id)
-    return render(
-        request, "incidents/detail.html", panels.page_context(incident, acc, timezone.now())
-    )
+    return _with_panels(request, incident_id, "incidents/detail.html")
 
 
 @login_required
 @require_GET
 def incident_live(request: HtmxRequest, incident_id: int) -> HttpResponse:
     """The live panels again: what a page fetches whenever its socket (re)connects."""
+    return _with_panels(request, incident_id, "incidents/live.html")
+
+
+def _with_panels(request: HtmxRequest, incident_id: int, template: str) -> HttpResponse:
     incident, acc = access.get_incident_for_user(request.user, incident_id)
-    return render(
-        request, "incidents/live.html", panels.page_context(incident, acc, timezone.now())
-    )
+    return render(request, template, panels.page_context(incident, acc, timezone.now()))
 
 
 @login_required

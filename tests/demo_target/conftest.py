@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from runbooks.demo_target import create_target, drop_target
+from demo_target import create_target, drop_target
 
 ADMIN_DSN = os.environ.get(
     "TARGET_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"

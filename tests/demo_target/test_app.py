@@ -12,8 +12,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from runbooks.demo_target import app as demo_app
-from runbooks.demo_target import apply_bad_migration, restore_backup, take_backup
+from demo_target import app as demo_app
+from demo_target import apply_bad_migration, restore_backup, take_backup
 from runbooks.executors.http import send
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from runbooks.demo_target.pg import with_dbname
+from demo_target.pg import with_dbname
 from runbooks.executors.base import ExecutorError
 from runbooks.executors.http import send
 from tests.demo_target.conftest import ADMIN_DSN

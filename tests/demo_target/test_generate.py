@@ -3,25 +3,25 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from runbooks.demo_target import (
+from demo.target import fingerprint_target
+from demo_target import (
     TargetError,
     apply_bad_migration,
     create_target,
-    diff_fingerprints,
     drop_target,
-    fingerprint,
     reset_sequences,
     sequence_state,
     take_backup,
     verify_backup,
 )
-from runbooks.demo_target.pg import with_dbname
-from runbooks.demo_target.schema import TABLES
+from demo_target.pg import with_dbname
+from demo_target.schema import TABLES
 from tests.demo_target.conftest import ADMIN_DSN, TASKS, USERS
+from validation.fingerprint import diff_fingerprints
 
 
 def test_create_target_builds_every_table_with_integer_ids(target):
-    fp = fingerprint(target)
+    fp = fingerprint_target(target)
 
     assert sorted(fp["tables"]) == sorted(TABLES)
     assert fp["tables"]["users"] == USERS
@@ -37,8 +37,8 @@ def test_create_target_is_deterministic_for_a_seed(new_db_name):
     second = create_target(ADMIN_DSN, new_db_name(), users=USERS, tasks=TASKS, seed=7)
     other_seed = create_target(ADMIN_DSN, new_db_name(), users=USERS, tasks=TASKS, seed=8)
 
-    assert fingerprint(first) == fingerprint(second)
-    assert fingerprint(first)["checksums"] != fingerprint(other_seed)["checksums"]
+    assert fingerprint_target(first) == fingerprint_target(second)
+    assert fingerprint_target(first)["checksums"] != fingerprint_target(other_seed)["checksums"]
 
 
 def test_create_target_leaves_sequences_past_the_max_ids(target):
@@ -50,11 +50,11 @@ def test_create_target_leaves_sequences_past_the_max_ids(target):
 
 
 def test_bad_migration_switches_to_uuids_and_damages_rows(target):
-    before = fingerprint(target)
+    before = fingerprint_target(target)
 
     apply_bad_migration(target)
 
-    after = fingerprint(target)
+    after = fingerprint_target(target)
     assert after["id_types"] == {"users": "uuid", "tasks": "uuid"}
     # Same people and tasks, but lost tags, recurrences, sessions and permissions.
     assert after["tables"]["users"] == before["tables"]["users"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
-from runbooks.demo_target import apply_bad_migration, demo_credentials
-from runbooks.demo_target.passwords import (
+from demo_target import apply_bad_migration, demo_credentials
+from demo_target.passwords import (
     HASH_PATTERN,
     is_valid_hash,
     make_password_hash,

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from runbooks.demo_target.pg import TargetUnavailable, connect, redact, tool_connection
+from common.dsn import redact
+from demo_target.pg import TargetUnavailable, connect, tool_connection
 
 
 def test_tool_connection_keeps_the_password_out_of_argv():

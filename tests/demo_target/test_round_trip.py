@@ -5,10 +5,10 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from runbooks.demo_target import (
+from demo.target import fingerprint_target
+from demo_target import (
     TargetError,
     apply_bad_migration,
-    fingerprint,
     reset_sequences,
     restore_backup,
     sequence_state,
@@ -18,15 +18,15 @@ from tests.demo_target.conftest import TASKS, USERS
 
 
 def test_restore_and_reset_give_back_the_pre_migration_database(target, tmp_path):
-    before = fingerprint(target)
+    before = fingerprint_target(target)
     backup = take_backup(target, tmp_path / "pre_migration.backup")
     apply_bad_migration(target)
-    assert fingerprint(target) != before
+    assert fingerprint_target(target) != before
 
     restore_backup(target, backup)
     next_ids = reset_sequences(target)
 
-    assert fingerprint(target) == before
+    assert fingerprint_target(target) == before
     assert next_ids["user_id_seq"] == USERS + 1
     assert next_ids["task_id_seq"] == TASKS + 1
     assert all(state["is_past_max"] for state in sequence_state(target).values())
@@ -49,7 +49,7 @@ def test_reset_sequences_repairs_sequences_left_behind(target):
 
 
 def test_restore_is_repeatable(target, tmp_path):
-    before = fingerprint(target)
+    before = fingerprint_target(target)
     backup = take_backup(target, tmp_path / "pre_migration.backup")
     apply_bad_migration(target)
 
@@ -57,7 +57,7 @@ def test_restore_is_repeatable(target, tmp_path):
     restore_backup(target, backup)  # a second run (after an interrupted step) is harmless
     reset_sequences(target)
 
-    assert fingerprint(target) == before
+    assert fingerprint_target(target) == before
 
 
 def test_restore_backup_fails_for_a_missing_archive(target, tmp_path):

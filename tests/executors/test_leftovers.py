@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from runbooks.executors import shell
+from runbooks.executors import sessions
 from runbooks.executors.leftovers import marked_processes
 from runbooks.executors.sessions import INSTANCE_MARKER, RUN_MARKER
 from runbooks.executors.shell import ShellExecutor
@@ -127,7 +127,7 @@ def test_abandon_leaves_other_runs_and_other_installations_alone(started, instan
 
 
 def test_abandon_kills_what_ignores_sigterm_after_the_grace(started, instance, monkeypatch):
-    monkeypatch.setattr(shell, "TERM_GRACE_SECONDS", 0.5)
+    monkeypatch.setattr(sessions, "TERM_GRACE_SECONDS", 0.5)
     stubborn = started(["bash", "-c", "trap '' TERM; sleep 300 & wait"], **marks(9, instance))
     deadline = time.monotonic() + 10
     while len(live_processes_of(stubborn.pid)) < 2:  # bash and its sleep

@@ -18,7 +18,7 @@ from runbooks.executors import (
     Outcome,
     StepCancelled,
     StepTimedOut,
-    shell,
+    sessions,
 )
 from runbooks.executors.sessions import INSTANCE_MARKER, RUN_MARKER
 from runbooks.executors.shell import ShellExecutor
@@ -288,7 +288,7 @@ def test_shell_timeout_kills_the_whole_process_group(make_execution):
 
 
 def test_shell_kills_children_that_ignore_sigterm(make_execution, monkeypatch):
-    monkeypatch.setattr(shell, "TERM_GRACE_SECONDS", 0.5)
+    monkeypatch.setattr(sessions, "TERM_GRACE_SECONDS", 0.5)
     # Ignored signals are inherited: neither bash nor the sleeps will die of SIGTERM.
     script = "trap '' TERM\n" + BACKGROUND_CHILDREN
     execution = make_execution({"script": "stubborn.sh"}, files={"stubborn.sh": script})

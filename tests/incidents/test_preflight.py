@@ -15,18 +15,18 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from incidents import services
-from incidents.models import SafeguardCheck, TimelineEntry
-from incidents.services.preflight import run_preflight
-from incidents.tasks import run_preflight_task
-from runbooks.demo_target import app as demo_app
-from runbooks.demo_target import (
+from demo_target import app as demo_app
+from demo_target import (
     apply_bad_migration,
     create_target,
     drop_target,
     restore_backup,
     take_backup,
 )
+from incidents import services
+from incidents.models import SafeguardCheck, TimelineEntry
+from incidents.services.preflight import run_preflight
+from incidents.tasks import run_preflight_task
 from tests.factories import make_version
 from tests.held_http import serving
 from validation.checks.safeguards import backup, flag, marker

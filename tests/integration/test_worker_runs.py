@@ -33,6 +33,15 @@ from django.utils import timezone
 from common.capabilities import COMMANDERS, RESPONDERS, VIEWERS
 from common.tokens import create_token
 from config.settings import sweep_interval
+from demo.target import fingerprint_target
+from demo_target import app as demo_app
+from demo_target import (
+    apply_bad_migration,
+    create_target,
+    drop_target,
+    sequence_state,
+    take_backup,
+)
 from incidents.execution.reaping import instance_id
 from incidents.models import (
     CheckResult,
@@ -43,15 +52,6 @@ from incidents.models import (
     TimelineEntry,
 )
 from incidents.tasks import run_preflight_task
-from runbooks.demo_target import app as demo_app
-from runbooks.demo_target import (
-    apply_bad_migration,
-    create_target,
-    drop_target,
-    fingerprint,
-    sequence_state,
-    take_backup,
-)
 from tests.factories import make_user
 from tests.held_http import held_server
 from tests.integration.conftest import ARTIFACTS
@@ -155,7 +155,7 @@ def demo_target():
     WORK.mkdir(parents=True, exist_ok=True)
     create_target(ADMIN_DSN, TARGET_DB, users=300, tasks=1800, seed=7)
     take_backup(TARGET_DSN, BACKUP)
-    before = fingerprint(TARGET_DSN)
+    before = fingerprint_target(TARGET_DSN)
     # Beside the backup, as `manage.py demo_target create` writes it: the checks' baseline.
     BACKUP.with_suffix(".fingerprint.json").write_text(json.dumps(before, sort_keys=True))
     apply_bad_migration(TARGET_DSN)
@@ -292,7 +292,7 @@ def test_mig002_rollback_restores_the_demo_target(demo_target, worker, api, peop
     assert run.queue == "database" and run.exit_code == 0
     assert "Database rollback completed." in log
 
-    after = fingerprint(TARGET_DSN)
+    after = fingerprint_target(TARGET_DSN)
     assert after["tables"] == demo_target["tables"]  # row counts of every table
     assert after["checksums"]["users"] == demo_target["checksums"]["users"]
     assert after["checksums"]["tasks"] == demo_target["checksums"]["tasks"]

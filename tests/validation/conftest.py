@@ -19,19 +19,19 @@ from pathlib import Path
 
 import pytest
 
-from runbooks.demo_target import app as demo_app
-from runbooks.demo_target import (
+from demo.target import fingerprint_target
+from demo_target import app as demo_app
+from demo_target import (
     create_target,
     drop_target,
-    fingerprint,
     reset_sequences,
     restore_backup,
     take_backup,
 )
-from runbooks.demo_target.environment import TargetSettings
-from runbooks.demo_target.fingerprint import Fingerprint
+from demo_target.environment import TargetSettings
 from runbooks.importers.files import read_runbook_file
 from runbooks.specs import RunbookSpec
+from validation.fingerprint import Fingerprint
 
 ADMIN_DSN = os.environ.get(
     "TARGET_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"
@@ -39,6 +39,10 @@ ADMIN_DSN = os.environ.get(
 USERS = 300  # demo accounts 100, 200, 300
 TASKS = 1800
 RUNBOOK = Path(__file__).resolve().parents[2] / "runbooks" / "library" / "mig-002" / "runbook.yaml"
+# The variables MIG-002's demo environment declares (the checks read some as they are).
+DEMO_VARIABLES = next(
+    env.variables for env in read_runbook_file(RUNBOOK).spec.environments if env.id == "demo"
+)
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class DemoTarget:
             "TARGET_DATABASE_URL": self.dsn,
             "BACKUP_FILE": str(self.backup),
             "APP_URL": self.app_url,
+            "SMOKE_TEST_ACCOUNTS": DEMO_VARIABLES["SMOKE_TEST_ACCOUNTS"],
         }
 
 
@@ -72,7 +77,7 @@ def demo_target(tmp_path_factory) -> Iterator[DemoTarget]:
     dsn = create_target(ADMIN_DSN, dbname, users=USERS, tasks=TASKS)
     app = demo_app.start(dsn, port=0)
     try:
-        before = fingerprint(dsn)
+        before = fingerprint_target(dsn)
         take_backup(dsn, backup)
         write_backup_fingerprint(TargetSettings(dsn, ADMIN_DSN, backup), before)
         yield DemoTarget(dsn=dsn, dbname=dbname, backup=backup, before=before, app_url=app.url)

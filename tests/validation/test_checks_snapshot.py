@@ -5,9 +5,13 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from demo_target import CHECKSUM_COLUMNS
+from demo_target.environment import TargetSettings
 from runbooks.checks import CheckContext, run_check, validate_check
-from runbooks.demo_target.environment import TargetSettings
 from validation.checks.snapshot import backup_fingerprint_path
+from validation.fingerprint import fingerprint
+
+TASK_COLUMNS = list(CHECKSUM_COLUMNS["tasks"])  # what the backup's fingerprint covers
 
 
 def fresh() -> CheckContext:
@@ -45,7 +49,9 @@ def test_snapshot_passes_on_a_restored_target(target):
 
 def test_snapshot_count_difference_says_how_many_are_missing(target):
     execute(target, "DELETE FROM task_tags WHERE task_id <= 20")
-    outcome = snapshot(target, counts=["tasks", "task_tags"], checksums=["task_tags"])
+    outcome = snapshot(
+        target, counts=["tasks", "task_tags"], checksums={"task_tags": ["task_id", "tag_id"]}
+    )
     assert outcome.result == "fail"
     missing = target.before["tables"]["task_tags"] - outcome.evidence["seen"]["tables"]["task_tags"]
     assert missing > 0
@@ -60,7 +66,7 @@ def test_snapshot_count_difference_says_how_many_are_missing(target):
 
 def test_snapshot_checksum_catches_a_changed_value_with_equal_counts(target):
     execute(target, "UPDATE tasks SET priority = 5 - priority WHERE id = 3")
-    outcome = snapshot(target, counts=["tasks"], checksums=["tasks"])
+    outcome = snapshot(target, counts=["tasks"], checksums={"tasks": TASK_COLUMNS})
     assert outcome.result == "fail"
     [difference] = outcome.evidence["differences"]
     assert difference.startswith(
@@ -120,21 +126,51 @@ def test_snapshot_without_backup_fingerprint_is_an_error(target, tmp_path):
     )
 
 
-def test_snapshot_takes_the_fingerprint_once_per_run(target, monkeypatch):
-    from runbooks.demo_target import fingerprint
+def test_snapshot_takes_each_fingerprint_once_per_run(target, monkeypatch):
     from validation.checks import snapshot as family
 
     calls: list[str] = []
 
-    def counted(dsn: str):
+    def counted(dsn: str, **asked):
         calls.append(dsn)
-        return fingerprint(dsn)
+        return fingerprint(dsn, **asked)
 
     monkeypatch.setattr(family, "fingerprint", counted)
     context = CheckContext()
     assert snapshot(target, context, counts=["users"]).result == "pass"
-    assert snapshot(target, context, checksums=["tasks"]).result == "pass"
+    assert snapshot(target, context, counts=["users"]).result == "pass"
     assert len(calls) == 1
+    assert snapshot(target, context, checksums={"tasks": TASK_COLUMNS}).result == "pass"
+    assert len(calls) == 2  # another question, another fingerprint: only what each check names
+
+
+def test_snapshot_checksums_the_columns_its_params_name(target):
+    taken = fingerprint(target.dsn, checksums={"tasks": ["id", "title"]}, id_tables=[])
+    params = {"baseline": "incident_snapshot", "checksums": {"tasks": ["id", "title"]}}
+
+    def check():
+        return run_check("snapshot", params, target.env, CheckContext(snapshot=taken))
+
+    execute(target, "UPDATE tasks SET priority = 5 - priority WHERE id = 3")
+    passed = check()
+    assert (passed.result, passed.summary) == (
+        "pass",
+        "tasks (same content), as in the incident-start snapshot",
+    )
+    assert passed.evidence["checksum_columns"] == {"tasks": ["id", "title"]}
+    execute(target, "UPDATE tasks SET title = title || '!' WHERE id = 3")
+    failed = check()
+    assert failed.result == "fail"
+    assert failed.summary.startswith("tasks(id, title): content differs")
+
+
+def test_snapshot_refuses_a_baseline_checksummed_over_other_columns(target):
+    outcome = snapshot(target, checksums={"tasks": ["id", "title"]})
+    assert (outcome.result, outcome.summary) == (
+        "error",
+        "the pre-migration backup took the checksum of tasks over"
+        f" ({', '.join(TASK_COLUMNS)}), this check names (id, title): they cannot be compared",
+    )
 
 
 @pytest.mark.parametrize(
@@ -143,8 +179,9 @@ def test_snapshot_takes_the_fingerprint_once_per_run(target, monkeypatch):
         ({"counts": ["users"]}, "'baseline' must be one of backup, incident_snapshot"),
         ({"baseline": "backup"}, "name tables in 'counts', 'checksums' or 'id_types'"),
         ({"baseline": "backup", "counts": "users"}, "'counts' must be a list of table names"),
-        ({"baseline": "backup", "checksums": ["sequences"]}, "no checksum is kept for sequences"),
-        ({"baseline": "backup", "id_types": ["tags"]}, "no id type is kept for tags"),
+        ({"baseline": "backup", "checksums": ["tasks"]}, "'checksums' must map each table"),
+        ({"baseline": "backup", "checksums": {"tasks": []}}, "'checksums' must map each table"),
+        ({"baseline": "backup", "id_types": "users"}, "'id_types' must be a list of table names"),
         (
             {"baseline": "backup", "counts": ["users"], "explain": {"query": "x"}},
             "'explain' must give",

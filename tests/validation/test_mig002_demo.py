@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import psycopg
 
-from runbooks.demo_target import apply_bad_migration, reset_sequences, restore_backup
+from demo_target import apply_bad_migration, reset_sequences, restore_backup
 from runbooks.executors.base import Execution
 from tests.executors.conftest import Lines
 from validation.executor import ValidationExecutor, command_for

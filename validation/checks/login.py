@@ -1,18 +1,16 @@
-"""login checks: "a login against the demo application works", against the application.
+"""login checks: "logins to the application work", against the application.
 
 Params::
 
     app_url: ${APP_URL}                # default; the application's base URL, filled from
                                        # the environment's variables like an http check's url
-    accounts_env: SMOKE_TEST_ACCOUNTS  # optional: a variable (a secret) holding the accounts to
-                                       # try, ``email:password`` one per line (or comma-separated)
-    demo_accounts: true                # when that variable is absent: the demo target's own
-                                       # accounts (demo<id>@todo.example / demo-password-<id>)
+    accounts_env: SMOKE_TEST_ACCOUNTS  # default; the variable (or secret) of the runbook's
+                                       # environment holding the accounts to try,
+                                       # ``email:password`` one per line (or comma-separated)
     min_accounts: 1                    # fewer accounts to try is an error, never a pass
-    database_env: TARGET_DATABASE_URL  # where the demo accounts are looked up
 
-The contract an application must honour (the demo app, ``runbooks/demo_target/app.py``,
-does; a staging or production app behind the same ``APP_URL`` can)::
+The contract an application must honour (the demo todo application does; a
+staging or production app behind the same ``APP_URL`` can)::
 
     POST <app_url>/login   JSON {"email": ..., "password": ...}
         200 JSON {"user_id": <id>, "session": <token>} and/or session cookies (Set-Cookie)
@@ -21,9 +19,9 @@ does; a staging or production app behind the same ``APP_URL`` can)::
         200 JSON {"user_id": <the same id>, "tasks": [{"id": ..., "title": ..., ...}, ...]}
 
 An account passes when both answer 200 and the tasks are a list of tasks for the
-user who logged in. Demo accounts are found in the users table by their email
-(after the bad migration ids are UUIDs, emails are not) and their passwords follow
-from their ids, so nothing is configured for the demo. Evidence lists, per account,
+user who logged in. Which accounts is the environment's to say: staging and
+production give smoke accounts as a secret, a demo environment may list its
+published demo accounts as a plain variable. Evidence lists, per account,
 the email, both statuses, the number of tasks and why it failed; passwords and
 session tokens never leave this module. Each login opens a session on the
 application, as any login does: the one check that writes (a row in ``sessions``).
@@ -37,35 +35,26 @@ that answers but refuses a login is a ``fail`` naming the account and the reason
 from __future__ import annotations
 
 import json
-import re
 import time
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
-from runbooks.demo_target.data import demo_email, demo_password
 from runbooks.executors.base import ExecutorError
 from runbooks.executors.http import Response, fill, send
 from validation.checks.base import (
     CheckContext,
     CheckError,
     CheckOutcome,
-    connection_string,
-    database_env_problems,
     evidence,
     register,
     unknown_keys,
 )
-from validation.checks.sql import run_query
 
-KEYS = {"app_url", "accounts_env", "demo_accounts", "min_accounts", "database_env"}
+KEYS = {"app_url", "accounts_env", "min_accounts"}
 DEFAULT_APP_URL = "${APP_URL}"
+DEFAULT_ACCOUNTS_ENV = "SMOKE_TEST_ACCOUNTS"
 REASON_CHARS = 200
-DEMO_EMAIL = re.compile(r"^demo([1-9][0-9]*)@todo\.example$")
-DEMO_ACCOUNTS_QUERY = (
-    r"SELECT email FROM users WHERE email ~ '^demo[1-9][0-9]*@todo\.example$'"
-    " ORDER BY length(email), email"
-)
 
 
 @register("login")
@@ -77,22 +66,19 @@ class LoginCheck:
         app_url = params.get("app_url", DEFAULT_APP_URL)
         if not isinstance(app_url, str) or not app_url:
             problems.append("login: 'app_url' must be the application's base URL")
-        if not isinstance(params.get("accounts_env", ""), str):
+        accounts_env = params.get("accounts_env", DEFAULT_ACCOUNTS_ENV)
+        if not isinstance(accounts_env, str) or not accounts_env:
             problems.append("login: 'accounts_env' must name a variable")
-        if not isinstance(params.get("demo_accounts", False), bool):
-            problems.append("login: 'demo_accounts' must be true or false")
         minimum = params.get("min_accounts", 1)
         if type(minimum) is not int or minimum < 1:
             problems.append("login: 'min_accounts' must be a whole number of at least 1")
-        if not params.get("accounts_env") and not params.get("demo_accounts"):
-            problems.append("login: give 'accounts_env', 'demo_accounts: true', or both")
-        return problems + database_env_problems(params, "login")
+        return problems
 
     def run(
         self, params: Mapping[str, Any], env: Mapping[str, str], context: CheckContext
     ) -> CheckOutcome:
         template = str(params.get("app_url", DEFAULT_APP_URL)).rstrip("/")
-        accounts, source = _accounts(params, env, context)
+        accounts, source = _accounts(params, env)
         ran = (
             f"POST {template}/login, then GET {template}/api/tasks,"
             f" as each of {len(accounts)} account(s) ({source})"
@@ -225,21 +211,12 @@ def _session_headers(response: Response, document: Any) -> dict[str, str]:
 
 
 def _accounts(
-    params: Mapping[str, Any], env: Mapping[str, str], context: CheckContext
+    params: Mapping[str, Any], env: Mapping[str, str]
 ) -> tuple[list[tuple[str, str]], str]:
-    variable = params.get("accounts_env")
-    if variable and env.get(variable):
-        return parse_accounts(env[variable], variable), f"from {variable}"
-    if not params.get("demo_accounts"):
+    variable = params.get("accounts_env", DEFAULT_ACCOUNTS_ENV)
+    if not env.get(variable):
         raise CheckError(f"the variable {variable} holding the accounts to try is not set")
-    dsn = connection_string(params, env)
-    found = run_query(dsn, DEMO_ACCOUNTS_QUERY, None, context.timeout_seconds, keep=10_000)
-    accounts = []
-    for (email,) in found.compared:
-        match = DEMO_EMAIL.match(str(email))
-        if match and demo_email(int(match[1])) == email:
-            accounts.append((str(email), demo_password(int(match[1]))))
-    return accounts, "the demo accounts"
+    return parse_accounts(env[variable], variable), f"from {variable}"
 
 
 def parse_accounts(text: str, variable: str) -> list[tuple[str, str]]:

@@ -5,7 +5,8 @@ Params::
     baseline: backup            # the fingerprint written beside the pre-migration backup
             | incident_snapshot # the fingerprint taken when the incident opened
     counts: [users]             # tables whose row count must equal the baseline's
-    checksums: [tasks]          # tables whose content checksum must equal the baseline's
+    checksums:                  # tables whose content checksum must equal the baseline's,
+      tasks: [id, title]        # over these columns (the baseline's must be the same)
     id_types: [users]           # tables whose ``id`` type must equal the baseline's
     explain:                    # optional, run only when something differs:
       label: task ids missing below the highest id
@@ -15,16 +16,17 @@ Params::
 
 Why it is built this way:
 
-- A baseline is a fingerprint (``runbooks.demo_target.fingerprint``): counts of
-  every table, a checksum per table over ``CHECKSUM_COLUMNS`` and the id column
-  types. ``manage.py demo_target create`` writes the backup's one beside it as
-  ``<backup without suffix>.fingerprint.json``. Checksums are only comparable
-  over the columns the baseline used, so a table can only be named in
-  ``checksums`` if the fingerprint has columns for it (checked at load time), and
-  the evidence names those columns.
-- The current fingerprint is taken once per run (``CheckContext.memo``) and
-  shared by every snapshot check of the run: the target does not change under a
-  read-only validation.
+- A baseline is a fingerprint (``validation.fingerprint``): counts of every
+  table, checksums over named columns and id column types. The incident snapshot
+  records what the runbook's ``snapshot:`` declares; the backup's is written
+  beside it as ``<backup without suffix>.fingerprint.json`` (``manage.py
+  demo_target create`` does for the demo target). Checksums are only comparable
+  over the same columns: the check's own are used for the target, and a baseline
+  that took the table's checksum over other columns is an error, not a
+  difference. The evidence names the columns.
+- The target is fingerprinted for what the check names only, and each such
+  fingerprint once per run (``CheckContext.memo``): the target does not change
+  under a read-only validation.
 - A count difference says how many rows are missing (or extra); a checksum says
   which table and columns differ. What rows: that needs the data, so a check may
   give an ``explain`` query whose first rows go into the evidence.
@@ -37,8 +39,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from runbooks.demo_target import TargetError, fingerprint
-from runbooks.demo_target.fingerprint import CHECKSUM_COLUMNS, ID_TABLES
 from validation.checks.base import (
     CheckContext,
     CheckError,
@@ -52,6 +52,8 @@ from validation.checks.base import (
     unknown_keys,
 )
 from validation.checks.sql import run_query
+from validation.fingerprint import fingerprint
+from validation.postgres import TargetError
 
 KEYS = {"baseline", "counts", "checksums", "id_types", "explain", "backup_env", "database_env"}
 BASELINES = {"backup": "pre-migration backup", "incident_snapshot": "incident-start snapshot"}
@@ -71,24 +73,17 @@ class SnapshotCheck:
         problems = unknown_keys(params, KEYS, "snapshot")
         if params.get("baseline") not in BASELINES:
             problems.append(f"snapshot: 'baseline' must be one of {', '.join(BASELINES)}")
-        for key, _ in SECTIONS:
+        for key in ("counts", "id_types"):
             if not is_name_list(params.get(key, [])):
                 problems.append(f"snapshot: '{key}' must be a list of table names")
+        checksums = params.get("checksums", {})
+        if not isinstance(checksums, dict) or not all(
+            isinstance(columns, list) and columns and is_name_list([table, *columns])
+            for table, columns in checksums.items()
+        ):
+            problems.append("snapshot: 'checksums' must map each table to a list of its columns")
         if not any(params.get(key) for key, _ in SECTIONS):
             problems.append("snapshot: name tables in 'counts', 'checksums' or 'id_types'")
-        if is_name_list(checksums := params.get("checksums", [])):
-            unknown = [t for t in checksums if t not in CHECKSUM_COLUMNS]
-            if unknown:
-                problems.append(
-                    f"snapshot: no checksum is kept for {', '.join(unknown)} "
-                    f"(tables with one: {', '.join(sorted(CHECKSUM_COLUMNS))})"
-                )
-        id_types = params.get("id_types", [])
-        if is_name_list(id_types) and (unknown := [t for t in id_types if t not in ID_TABLES]):
-            problems.append(
-                f"snapshot: no id type is kept for {', '.join(unknown)} "
-                f"(tables with one: {', '.join(ID_TABLES)})"
-            )
         explain = params.get("explain", {})
         if not isinstance(explain, dict) or (
             explain
@@ -107,17 +102,16 @@ class SnapshotCheck:
     ) -> CheckOutcome:
         label = BASELINES[params["baseline"]]
         baseline = _baseline(params, env, context)
+        _same_columns(params, baseline, label)
         dsn = connection_string(params, env)
-        current = _current(dsn, context)
+        current = _current(dsn, params, context)
         ran = f"fingerprint of the target compared with the {label}"
         expected = _select(params, baseline)
         seen = _select(params, current)
         differences = _differences(params, expected, seen, label)
         details: dict[str, Any] = {"baseline": params["baseline"]}
         if params.get("checksums"):
-            details["checksum_columns"] = {
-                t: list(CHECKSUM_COLUMNS[t]) for t in params["checksums"]
-            }
+            details["checksum_columns"] = current["columns"]
         if differences and params.get("explain"):
             details["explain"] = _explain(params["explain"], dsn, context)
             if "count" in details["explain"] and details["explain"]["count"]:
@@ -152,15 +146,32 @@ def _baseline(
     return data
 
 
-def _current(dsn: str, context: CheckContext) -> Mapping[str, Any]:
-    key = f"fingerprint:{dsn}"
+def _current(dsn: str, params: Mapping[str, Any], context: CheckContext) -> Mapping[str, Any]:
+    """The target's fingerprint for what the check names, and nothing more."""
+    asked = {
+        "counts": params.get("counts", []),
+        "checksums": params.get("checksums", {}),
+        "id_tables": params.get("id_types", []),
+    }
+    key = f"fingerprint:{dsn}:{json.dumps(asked, sort_keys=True)}"
     if key not in context.memo:
         try:
-            context.memo[key] = fingerprint(dsn)
+            context.memo[key] = fingerprint(dsn, **asked)
         except TargetError as exc:
             raise CheckError(str(exc)) from exc
     current: Mapping[str, Any] = context.memo[key]
     return current
+
+
+def _same_columns(params: Mapping[str, Any], baseline: Mapping[str, Any], label: str) -> None:
+    """A checksum compares only with one over the same columns (older baselines say none)."""
+    taken = baseline.get("columns") or {}
+    for table, columns in params.get("checksums", {}).items():
+        if table in taken and list(taken[table]) != list(columns):
+            raise CheckError(
+                f"the {label} took the checksum of {table} over ({', '.join(taken[table])}),"
+                f" this check names ({', '.join(columns)}): they cannot be compared"
+            )
 
 
 def _select(params: Mapping[str, Any], print_: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -191,7 +202,7 @@ def _differences(
         got = seen["checksums"][table]
         if got == wanted and wanted is not None:
             continue
-        columns = f"{table}({', '.join(CHECKSUM_COLUMNS[table])})"
+        columns = f"{table}({', '.join(params['checksums'][table])})"
         if wanted is None:
             reason = f"has no checksum in the {label}"
         elif got is None:
@@ -201,7 +212,11 @@ def _differences(
         differences.append(f"{columns}: {reason}")
     for table, wanted in expected.get("id_types", {}).items():
         got = seen["id_types"][table]
-        if got != wanted:
+        if got == wanted:
+            continue
+        if wanted is None:
+            differences.append(f"{table}.id: no id type in the {label}, {got or 'missing'} seen")
+        else:
             differences.append(f"{table}.id: {wanted} expected ({label}), {got or 'missing'} seen")
     return differences
 

@@ -33,7 +33,6 @@ from typing import Any
 
 import psycopg
 
-from runbooks.demo_target.pg import redact
 from validation.checks.base import (
     EVIDENCE_ROWS,
     CheckContext,
@@ -47,6 +46,7 @@ from validation.checks.base import (
     register,
     unknown_keys,
 )
+from validation.postgres import first_line, redact
 
 KEYS = {"query", "params", "expect", "database_env", "describe"}
 EXPECTATIONS = {"no_rows", "rows", "scalar", "equals"}
@@ -121,7 +121,7 @@ def run_query(dsn: str, query: str, bound: Any, seconds: float, *, keep: int = 0
     try:
         conn = psycopg.connect(dsn, connect_timeout=max(1, min(10, int(seconds))))
     except psycopg.OperationalError as exc:
-        raise CheckError(f"cannot connect to {redact(dsn)}: {_first_line(exc)}", ran=query) from exc
+        raise CheckError(f"cannot connect to {redact(dsn)}: {first_line(exc)}", ran=query) from exc
     seen = Seen()
     try:
         conn.read_only = True  # BEGIN READ ONLY: the check cannot write, whatever the text says
@@ -143,7 +143,7 @@ def run_query(dsn: str, query: str, bound: Any, seconds: float, *, keep: int = 0
     except psycopg.errors.QueryCanceled as exc:
         raise CheckError(f"the query did not finish within {seconds:.0f} s", ran=query) from exc
     except psycopg.Error as exc:
-        raise CheckError(f"the query failed: {_first_line(exc)}", ran=query) from exc
+        raise CheckError(f"the query failed: {first_line(exc)}", ran=query) from exc
     finally:
         conn.rollback()
         conn.close()
@@ -195,8 +195,3 @@ def same(seen: Any, wanted: Any) -> bool:
     if seen == wanted:
         return True
     return isinstance(wanted, str) and seen is not None and str(seen) == wanted
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

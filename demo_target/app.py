@@ -50,8 +50,8 @@ from uuid import UUID
 
 import psycopg
 
-from runbooks.demo_target import pg
-from runbooks.demo_target.passwords import is_valid_hash, verify_password
+from demo_target import pg
+from demo_target.passwords import is_valid_hash, verify_password
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8081

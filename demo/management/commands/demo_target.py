@@ -6,7 +6,7 @@
     manage.py demo_target serve [--port 8081]   # the todo application over it (app.py)
 
 Where the target lives comes from TARGET_DATABASE_URL, TARGET_ADMIN_DATABASE_URL
-and TARGET_BACKUP_FILE (see runbooks/demo_target/environment.py).
+and TARGET_BACKUP_FILE (see demo_target/environment.py).
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from runbooks import demo_target
-from runbooks.demo_target import app, pg
-from runbooks.demo_target.environment import TargetSettings, target_settings
+import demo_target
+from demo.target import fingerprint_target
+from demo_target import app, pg
+from demo_target.environment import TargetSettings, target_settings
+from validation.fingerprint import diff_fingerprints
 
 NEEDS_POSTGRES = (
     "The demo target needs PostgreSQL: set TARGET_DATABASE_URL (and TARGET_ADMIN_DATABASE_URL)"
@@ -90,7 +92,7 @@ class Command(BaseCommand):
             config.admin_dsn, config.dbname, users=users, tasks=tasks, seed=seed
         )
         self.say(f"Created {config.dbname}: {users} users, {tasks} tasks, seed {seed}", started)
-        before = demo_target.fingerprint(config.dsn)
+        before = fingerprint_target(config.dsn)
 
         started = time.perf_counter()
         demo_target.take_backup(config.dsn, config.backup_file)
@@ -101,19 +103,19 @@ class Command(BaseCommand):
         started = time.perf_counter()
         demo_target.apply_bad_migration(config.dsn)
         self.say("Applied the bad MIG-002 migration (UUID ids, damaged rows)", started)
-        after = demo_target.fingerprint(config.dsn)
+        after = fingerprint_target(config.dsn)
 
         self.stdout.write("Fingerprint before the migration:")
         self.stdout.write(json.dumps(before, indent=2, sort_keys=True))
         self.stdout.write("Fingerprint after the migration:")
         self.stdout.write(json.dumps(after, indent=2, sort_keys=True))
         self.stdout.write("Changed by the migration:")
-        for change in demo_target.diff_fingerprints(before, after):
+        for change in diff_fingerprints(before, after):
             self.stdout.write(f"  {change}")
 
     def fingerprint(self, config: TargetSettings) -> None:
         report = {
-            "fingerprint": demo_target.fingerprint(config.dsn),
+            "fingerprint": fingerprint_target(config.dsn),
             "sequences": demo_target.sequence_state(config.dsn),
             "matches_snapshot": self.matches_snapshot(config),
         }
@@ -135,9 +137,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write(self.style.WARNING("The target differs from the snapshot:"))
             snapshot = json.loads(config.snapshot_file.read_text())
-            for change in demo_target.diff_fingerprints(
-                snapshot, demo_target.fingerprint(config.dsn)
-            ):
+            for change in diff_fingerprints(snapshot, fingerprint_target(config.dsn)):
                 self.stdout.write(f"  {change}")
 
     def serve(self, config: TargetSettings, *, port: int) -> None:
@@ -159,7 +159,7 @@ class Command(BaseCommand):
         if not config.snapshot_file.is_file():
             return None
         snapshot = json.loads(config.snapshot_file.read_text())
-        return bool(snapshot == demo_target.fingerprint(config.dsn))
+        return bool(snapshot == fingerprint_target(config.dsn))
 
     def say(self, message: str, started: float) -> None:
         self.stdout.write(f"{message} ({time.perf_counter() - started:.2f} s)")

@@ -28,7 +28,7 @@ import random
 import string
 from datetime import UTC, datetime, timedelta
 
-from runbooks.demo_target.passwords import make_password_hash
+from demo_target.passwords import make_password_hash
 
 ANCHOR = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 LIVE_SESSIONS_UNTIL = datetime(2035, 1, 1, tzinfo=UTC)

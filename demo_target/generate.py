@@ -7,10 +7,10 @@ from pathlib import Path
 
 from psycopg import sql
 
-from runbooks.demo_target import pg
-from runbooks.demo_target.data import build_rows
-from runbooks.demo_target.schema import create_schema, load_rows
-from runbooks.demo_target.scripts import reset_sequences_on
+from demo_target import pg
+from demo_target.data import build_rows
+from demo_target.schema import create_schema, load_rows
+from demo_target.scripts import reset_sequences_on
 
 # Never dropped by create_target/drop_target, whatever the caller passes.
 PROTECTED_DATABASES = frozenset({"postgres", "template0", "template1"})

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from common.serve import parse_addr, public_url
+from demo.serve import parse_addr, public_url
 
 
 @pytest.mark.parametrize(

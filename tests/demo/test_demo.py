@@ -7,14 +7,16 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.management import call_command, get_commands
+from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from common import demo
 from common.capabilities import COMMANDERS, RESPONDERS, VIEWERS
-from common.management.commands.demo import Command as DemoCommand
-from runbooks.demo_target import create_target, drop_target
+from demo import seed
+from demo.management.commands.demo import Command as DemoCommand
+from demo.management.commands.demo import embedded_queues
+from demo_target import create_target, drop_target
 from runbooks.executors.http import send
+from runbooks.models import RunbookVersion
 from tests.common.conftest import URLS
 
 TARGET_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -37,17 +39,17 @@ def demo_accounts() -> dict[str, list[str]]:
 
 
 def test_seed_demo_users_creates_accounts_with_known_passwords():
-    demo.seed_demo_users()
+    seed.seed_demo_users()
 
     assert demo_accounts() == {name: [group] for name, group in EXPECTED_GROUPS.items()}
-    for seeded in demo.DEMO_USERS:
+    for seeded in seed.DEMO_USERS:
         assert User.objects.get(username=seeded.username).check_password(seeded.password)
     assert not User.objects.filter(is_superuser=True).exists()
     assert not User.objects.filter(is_staff=True).exists()
 
 
 def test_seed_demo_users_is_idempotent_and_resets_changes():
-    demo.seed_demo_users()
+    seed.seed_demo_users()
     ic = User.objects.get(username="ic")
     ic.set_password("changed")
     ic.is_superuser = ic.is_staff = True
@@ -56,7 +58,7 @@ def test_seed_demo_users_is_idempotent_and_resets_changes():
     ic.groups.clear()
     count = User.objects.count()
 
-    demo.seed_demo_users()
+    seed.seed_demo_users()
 
     assert User.objects.count() == count
     assert demo_accounts() == {name: [group] for name, group in EXPECTED_GROUPS.items()}
@@ -66,8 +68,8 @@ def test_seed_demo_users_is_idempotent_and_resets_changes():
 
 
 def test_format_user_table_lists_every_user_password_and_url():
-    table = demo.format_user_table(demo.DEMO_USERS, "http://127.0.0.1:8000/accounts/login/")
-    for seeded in demo.DEMO_USERS:
+    table = seed.format_user_table(seed.DEMO_USERS, "http://127.0.0.1:8000/accounts/login/")
+    for seeded in seed.DEMO_USERS:
         assert any(
             line.split()[:2] == [seeded.username, seeded.password] for line in table.splitlines()
         )
@@ -88,13 +90,8 @@ def test_demo_command_rejects_bad_addr(settings):
 
 
 @pytest.mark.urls(URLS)
-def test_demo_command_prepares_users_and_prints_table(settings, monkeypatch):
+def test_demo_command_prepares_users_and_prints_table(settings):
     settings.RIPCORD_DEMO = True
-    loaded = []
-    if "load_runbooks" not in get_commands():
-        # load_runbooks is written on the runbooks branch. Until it is merged here,
-        # skip that part (and only that part) of the demo's preparation.
-        monkeypatch.setattr(demo, "load_runbooks", lambda: loaded.append("skipped"))
     out = StringIO()
 
     call_command("demo", "--no-serve", "--addr", "0.0.0.0:8123", stdout=out)
@@ -104,7 +101,7 @@ def test_demo_command_prepares_users_and_prints_table(settings, monkeypatch):
     assert "ic-demo" in printed
     assert "pm-demo" in printed
     assert "http://127.0.0.1:8123/accounts/login/" in printed
-    assert loaded in ([], ["skipped"])
+    assert RunbookVersion.objects.filter(runbook__slug="mig-002").exists()  # runbooks loaded
 
 
 def test_demo_says_how_to_make_the_demo_target_when_there_is_none(monkeypatch, tmp_path):
@@ -146,8 +143,6 @@ def test_demo_serves_the_demo_app_when_the_target_exists(monkeypatch):
 
 
 def test_demo_worker_serves_every_runbook_queue_and_housekeeping(settings):
-    from common.management.commands.demo import embedded_queues
-
     settings.RIPCORD_WORKER_QUEUES = []
     call_command("load_runbooks", verbosity=0)  # MIG-002 routes its restore to "database"
     assert embedded_queues() == ["control", "database", "default"]

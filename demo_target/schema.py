@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from psycopg import sql
 
-from runbooks.demo_target.pg import Conn
+from demo_target.pg import Conn
 
 # Creation (and COPY) order: referenced tables first.
 TABLES: tuple[str, ...] = (
@@ -60,6 +60,16 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "recurrences": ("task_id", "rule", "next_at"),
     "feature_flags": ("name", "enabled"),
 }
+
+# What a fingerprint of the target covers (``manage.py demo_target``, and MIG-002's
+# runbook ``snapshot:`` and snapshot checks say the same). Every column the generator
+# loads is in a checksum, so a changed value anywhere shows, a feature flag left on
+# included: the flags are data the backup holds (all off) and the bad migration
+# switches on. ``sessions`` is too, so a fingerprint taken after logins through the
+# demo application differs from the backup's by exactly those sessions: compare
+# before logging in.
+CHECKSUM_COLUMNS: dict[str, tuple[str, ...]] = dict(COLUMNS)
+ID_TABLES = ("users", "tasks")  # integer ids before MIG-002, UUIDs after it
 
 DDL = """
 CREATE SEQUENCE user_id_seq AS integer;

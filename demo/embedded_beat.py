@@ -12,6 +12,9 @@ import threading
 from django.conf import settings
 from django.db import close_old_connections
 
+from incidents.execution.sweeper import sweep_stale_runs
+from incidents.services.phases import refresh_clocks
+
 log = logging.getLogger(__name__)
 
 
@@ -26,9 +29,6 @@ class EmbeddedBeat:
         return self
 
     def _loop(self) -> None:
-        from incidents.execution.sweeper import sweep_stale_runs
-        from incidents.services.phases import refresh_clocks
-
         while not self._stop.wait(self.interval):
             close_old_connections()
             for job in (sweep_stale_runs, refresh_clocks):

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from psycopg import sql
 
-from runbooks.demo_target import pg
-from runbooks.demo_target.schema import SEQUENCES
+from demo_target import pg
+from demo_target.schema import SEQUENCES
 
 INTEGER_TYPES = {"smallint", "integer", "bigint"}
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from celery import Celery, _state
 
-from common import embedded_worker
+from demo import embedded_worker
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:

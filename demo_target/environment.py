@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from runbooks.demo_target import pg
+from demo_target import pg
 
 DEFAULT_TARGET_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/todo_demo"
 

@@ -11,11 +11,12 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
-from common import demo, embedded_worker, serve
-from common.embedded_beat import EmbeddedBeat
+from config.celery import app as celery_app
+from demo import embedded_worker, seed, serve
+from demo.embedded_beat import EmbeddedBeat
+from demo_target import app, pg
+from demo_target.environment import target_settings
 from incidents.execution.reaping import reap_at_start
-from runbooks.demo_target import app, pg
-from runbooks.demo_target.environment import target_settings
 from runbooks.selectors import queues_in_use
 
 
@@ -49,10 +50,10 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
 
         call_command("migrate", interactive=False, verbosity=max(0, options["verbosity"] - 1))
-        users = demo.seed_demo_users()
-        demo.load_runbooks()
+        users = seed.seed_demo_users()
+        seed.load_runbooks()
         url = serve.public_url(host, port)
-        self.stdout.write(demo.format_user_table(users, url + reverse("login")))
+        self.stdout.write(seed.format_user_table(users, url + reverse("login")))
         if host not in {"127.0.0.1", "localhost", "::1"}:
             self.stderr.write(
                 f"Serving on {host}: anyone who can reach it can sign in with the passwords above. "
@@ -65,8 +66,6 @@ class Command(BaseCommand):
         worker = None
         beat = None
         if str(settings.CELERY_BROKER_URL).startswith("memory://"):
-            from config.celery import app as celery_app
-
             queues = embedded_queues()
             # What steps of an earlier demo process (killed, not stopped) left running.
             reap_at_start()

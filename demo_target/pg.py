@@ -17,6 +17,8 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import TupleRow
 
+from common.dsn import redact
+
 Conn = psycopg.Connection[TupleRow]
 
 CONNECT_TIMEOUT_SECONDS = 5
@@ -54,16 +56,6 @@ def dbname_of(dsn: str) -> str:
     if not name:
         raise TargetError(f"the DSN names no database: {redact(dsn)}")
     return str(name)
-
-
-def redact(dsn: str) -> str:
-    """The DSN as keyword conninfo without its password, for messages and logs."""
-    try:
-        params = conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError:
-        return "<unparsable DSN>"
-    params.pop("password", None)
-    return make_conninfo("", **params)
 
 
 def connect(dsn: str, *, autocommit: bool = False) -> Conn:
