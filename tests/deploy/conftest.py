@@ -111,7 +111,8 @@ def wait_for_migrate_and_health(client: Any, stack: Stack) -> None:
         return bool(found["Status"] == "exited")
 
     wait_until("the migrate job to complete", migrated, timeout=120)
-    # Health checks run every 15 s (web) and 30 s (workers) from start: give each two tries.
+    # Health checks run every 15 s (web) and 30 s (workers) from start: a worker still
+    # starting at its first check (a loaded machine) is healthy at the second or third.
     for service in OURS[1:]:
         container = stack.container(service)
 
@@ -121,7 +122,7 @@ def wait_for_migrate_and_health(client: Any, stack: Stack) -> None:
                 raise AssertionError(f"{service} is {status}:\n{stack.logs(service)}")
             return status == "healthy"
 
-        wait_until(f"{service} to be healthy", healthy, timeout=100)
+        wait_until(f"{service} to be healthy", healthy, timeout=150)
 
 
 @dataclass
