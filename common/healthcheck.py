@@ -1,6 +1,7 @@
 """Container health probes for compose.yaml, without loading Django.
 
-``python -m common.healthcheck web``    GET /healthz on this container's web server
+``python -m common.healthcheck web``    GET /healthz on this container's web server (the port
+                                        uvicorn reads from UVICORN_PORT, else 8000)
 ``python -m common.healthcheck broker`` the Celery broker (REDIS_URL) answers
 
 Exit status 0 is healthy, 1 is not.
@@ -13,8 +14,12 @@ import sys
 import urllib.error
 import urllib.request
 
-WEB_URL = "http://127.0.0.1:8000/healthz"
 TIMEOUT = 5.0
+
+
+def web_url() -> str:
+    """/healthz on the loopback port uvicorn listens on (it reads UVICORN_PORT itself)."""
+    return f"http://127.0.0.1:{os.environ.get('UVICORN_PORT') or 8000}/healthz"
 
 
 def probe_host(allowed_hosts: str) -> str:
@@ -25,7 +30,8 @@ def probe_host(allowed_hosts: str) -> str:
     return first.removeprefix(".")  # ".example.com" admits example.com itself
 
 
-def check_web(url: str = WEB_URL) -> bool:
+def check_web(url: str | None = None) -> bool:
+    url = url or web_url()
     host = probe_host(os.environ.get("ALLOWED_HOSTS", "localhost"))
     request = urllib.request.Request(url, headers={"Host": host})
     try:

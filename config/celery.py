@@ -37,6 +37,25 @@ def refuse_a_broker_nobody_else_can_reach(sender: Any = None, **kwargs: Any) -> 
         )
 
 
+@worker_init.connect
+def refuse_a_run_dir_it_cannot_write(sender: Any = None, **kwargs: Any) -> None:
+    """A worker that could not give a step its working directory stops at once, saying why.
+
+    Otherwise it would take every step it is sent and fail each one on PermissionError.
+    Checked as the user the worker runs as, once its queues are known: a worker consuming
+    only the housekeeping queue runs no step and needs no run directory.
+    """
+    from django.conf import settings
+
+    from incidents.execution.rundir import start_up_problem
+
+    queues = set(getattr(sender, "app", app).amqp.queues.consume_from or ())
+    if queues and queues <= {settings.RIPCORD_CONTROL_QUEUE}:
+        return
+    if problem := start_up_problem(settings.RIPCORD_RUN_DIR):
+        raise SystemExit(problem)
+
+
 @worker_ready.connect
 def reap_leftovers(**kwargs: Any) -> None:
     """Stop what killed workers on this host left running, before this one takes a task.

@@ -89,10 +89,11 @@ TEMPLATES = [
 
 DATABASES: dict[str, dict[str, Any]]
 if EMBEDDED:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's SQLite backend, creating VAR_DIR at the first connection: importing
+            # the settings creates nothing (the image imports them as root at build time).
+            "ENGINE": "config.sqlite",
             "NAME": VAR_DIR / "ripcord.sqlite3",
             # Concurrent writers (web + in-process worker) wait instead of failing.
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
@@ -212,8 +213,9 @@ RIPCORD_SWEEP_SECONDS = sweep_interval(RIPCORD_RUN_LEASE_SECONDS)
 # The sweeper tells the incident (once) about a run queued for longer than this: its queue
 # may have no worker at all.
 RIPCORD_QUEUED_WARN_SECONDS = env_int("RIPCORD_QUEUED_WARN_SECONDS", 60, minimum=1)
+# Created by the first step that needs it (incidents.execution.rundir), by the user the
+# worker runs as; the worker checks at start-up that it may write there (config/celery.py).
 RIPCORD_RUN_DIR = Path(env_str("RIPCORD_RUN_DIR", str(VAR_DIR / "runs")))
-RIPCORD_RUN_DIR.mkdir(parents=True, exist_ok=True)
 # Every periodic task is housekeeping. Each expires after one period: sent while no control
 # worker was up, a pile of stale sweeps would otherwise all run when one comes back. (Beat
 # runs inside the control worker, so the two read one clock.)

@@ -13,7 +13,6 @@ import logging
 import os
 import shutil
 import socket
-import tempfile
 import traceback
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from django.utils import timezone
 
 from incidents import environment
 from incidents.checks.services import command_for_step
+from incidents.execution import rundir
 from incidents.execution.finish import NO_SECRETS, finish_run, mark_started
 from incidents.execution.lease import LeaseKeeper
 from incidents.execution.logsink import LogSink
@@ -88,7 +88,7 @@ class _Attempt:
             )
             self.timeout_seconds = run.step.timeout_seconds
             mark_started(run)
-            workdir = Path(tempfile.mkdtemp(prefix=f"run-{run.pk}-", dir=settings.RIPCORD_RUN_DIR))
+            workdir = rundir.new_workdir(settings.RIPCORD_RUN_DIR, run.pk)
             env = environment.resolve(run, dict(os.environ))
             self.redact = env.redact
             check_needs(run.step.needs, env.env, kind=run.step.kind)

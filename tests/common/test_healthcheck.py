@@ -66,3 +66,10 @@ def test_check_broker_reaches_local_redis(monkeypatch):
 
 def test_main_rejects_unknown_check():
     assert healthcheck.main(["nope"]) == 2
+
+
+def test_web_probe_follows_the_port_uvicorn_reads(monkeypatch):
+    monkeypatch.delenv("UVICORN_PORT", raising=False)
+    assert healthcheck.web_url() == "http://127.0.0.1:8000/healthz"
+    monkeypatch.setenv("UVICORN_PORT", "18123")
+    assert healthcheck.web_url() == "http://127.0.0.1:18123/healthz"

@@ -56,7 +56,7 @@ def chosen(tmp_path: Path, **env: str) -> dict[str, object]:
 
 def test_settings_choose_sqlite_and_in_memory_layers_without_urls(tmp_path):
     got = chosen(tmp_path)
-    assert got["engine"] == "django.db.backends.sqlite3"
+    assert got["engine"] == "config.sqlite"  # Django's SQLite, see config/sqlite
     assert got["db_name"] == str(tmp_path / "ripcord.sqlite3")
     assert got["layer"] == "channels.layers.InMemoryChannelLayer"
     assert got["broker"] == "memory://"
