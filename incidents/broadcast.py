@@ -37,14 +37,18 @@ Fragment = tuple[str, panels.Context]  # a template and its context
 def publish(change: Change) -> None:
     """Announce ``change`` once the surrounding transaction commits."""
     published = time.perf_counter()  # its delay is measured from here (incidents.metrics)
-    transaction.on_commit(lambda: send_change(change, published), robust=True)
+
+    def send() -> None:
+        with metrics.pushing("change", since=published):
+            send_change(change)
+
+    transaction.on_commit(send, robust=True)
 
 
-def send_change(change: Change, published: float | None = None) -> None:
-    with metrics.pushing("change", since=published):
-        for audience, html in render_change(change).items():
-            if html:
-                events.send_html(change.incident_id, audience, html)
+def send_change(change: Change) -> None:
+    for audience, html in render_change(change).items():
+        if html:
+            events.send_html(change.incident_id, audience, html)
 
 
 def push_tail(incident_id: int, run_id: int, tail: str, lines: int) -> None:
