@@ -87,7 +87,7 @@ def store() -> Store | None:
     url = str(settings.CELERY_BROKER_URL)
     if url.startswith("memory://"):
         return LOCAL
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if url.startswith(("redis://", "rediss://")):
         return RedisStore(url)
     return None
 
