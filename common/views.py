@@ -1,23 +1,19 @@
-"""Account pages (API tokens) and the load balancer's health probe."""
+"""Account pages (API tokens), the load balancer's health probe and the Prometheus scrape."""
 
 from __future__ import annotations
 
-import logging
-
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from common import tokens
+from common import health, metrics, tokens
 from common.forms import TokenCreateForm
 from common.models import ApiToken
-
-logger = logging.getLogger(__name__)
 
 
 class AuthenticatedRequest(HttpRequest):
@@ -27,15 +23,28 @@ class AuthenticatedRequest(HttpRequest):
 @require_safe  # GET, and HEAD for probes that only read the status
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness + database reachability, for compose and load balancers. No login, no session."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except DatabaseError:
-        logger.exception("healthz: database check failed")
-        return JsonResponse({"ok": False}, status=503)
-    return JsonResponse({"ok": True})
+    """Database, Redis and workers, each reported; 503 only when the database is down.
+
+    No login, no session: for compose and load balancers (common.health says why only
+    the database fails the probe).
+    """
+    status, body = health.report()
+    return JsonResponse(body, status=status)
+
+
+@require_safe
+@never_cache
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus text. Counts, durations, states and queue names only: no incident content.
+
+    Open unless RIPCORD_METRICS_TOKEN is set; then the scraper sends it as a bearer token.
+    """
+    token = settings.RIPCORD_METRICS_TOKEN
+    if not metrics.authorized(request.headers.get("Authorization"), token):
+        response = HttpResponse("a bearer token is required (RIPCORD_METRICS_TOKEN)\n", status=401)
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+    return HttpResponse(metrics.exposition(), content_type=metrics.CONTENT_TYPE)
 
 
 @login_required

@@ -9,11 +9,16 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_init, worker_ready
 
+from common.worker import Heartbeat, MetricsEndpoint
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("ripcord")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Every worker marks its queues alive for /healthz, and may serve its own /metrics.
+app.steps["consumer"].add(Heartbeat)
+app.steps["worker"].add(MetricsEndpoint)
 
 log = logging.getLogger(__name__)
 

@@ -57,6 +57,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every request is timed, whatever answers it (common/metrics.py).
+    "common.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -230,6 +232,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 CELERY_TASK_ROUTES = {
     entry["task"]: {"queue": RIPCORD_CONTROL_QUEUE} for entry in CELERY_BEAT_SCHEDULE.values()
 }
+
+# --- monitoring (README, "Monitoring Ripcord") ------------------------------------
+# Empty: /metrics is open (it holds counts, durations, states and queue names, no incident
+# content). Set: the scraper must send it as "Authorization: Bearer <token>"; the workers'
+# endpoints ask for it too.
+RIPCORD_METRICS_TOKEN = env_str("RIPCORD_METRICS_TOKEN")
+# A Celery worker serves its own processes' metrics (pushes, sweeper actions) on this port;
+# 0 = none. Several worker processes of one service add up through PROMETHEUS_MULTIPROC_DIR.
+RIPCORD_WORKER_METRICS_PORT = env_int("RIPCORD_WORKER_METRICS_PORT", 0, minimum=0)
+RIPCORD_WORKER_METRICS_HOST = env_str("RIPCORD_WORKER_METRICS_HOST", "127.0.0.1")
 
 RIPCORD_LOG_LEVEL = env_choice("RIPCORD_LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})
 

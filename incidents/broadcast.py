@@ -19,13 +19,14 @@ services → broadcast → events, one way, so nothing needs a late import.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from incidents import events, panels, selectors
+from incidents import events, metrics, panels, selectors
 from incidents.access import Audience
 from incidents.events import AUDIENCES, Change
 from incidents.models import Incident, TimelineEntry
@@ -35,7 +36,13 @@ Fragment = tuple[str, panels.Context]  # a template and its context
 
 def publish(change: Change) -> None:
     """Announce ``change`` once the surrounding transaction commits."""
-    transaction.on_commit(lambda: send_change(change), robust=True)
+    published = time.perf_counter()  # its delay is measured from here (incidents.metrics)
+
+    def send() -> None:
+        with metrics.pushing("change", since=published):
+            send_change(change)
+
+    transaction.on_commit(send, robust=True)
 
 
 def send_change(change: Change) -> None:
@@ -46,10 +53,11 @@ def send_change(change: Change) -> None:
 
 def push_tail(incident_id: int, run_id: int, tail: str, lines: int) -> None:
     """A running step's last output lines; logs go to the people who may act only."""
-    html = render_to_string(
-        "incidents/_run_tail.html", panels.run_tail_context(run_id, tail, lines)
-    )
-    events.send_html(incident_id, "act", html)
+    with metrics.pushing("tail"):
+        html = render_to_string(
+            "incidents/_run_tail.html", panels.run_tail_context(run_id, tail, lines)
+        )
+        events.send_html(incident_id, "act", html)
 
 
 def render_change(change: Change) -> dict[Audience, str]:

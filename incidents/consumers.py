@@ -7,7 +7,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from incidents import access, events
+from incidents import access, events, metrics
 from incidents.models import Incident
 
 REFUSED = 4403
@@ -41,8 +41,10 @@ class IncidentConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channel
         self.group = events.incident_group(incident_id, audience)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        metrics.socket_opened(self)
 
     async def disconnect(self, code: int) -> None:
+        metrics.socket_closed(self)
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 

@@ -344,6 +344,27 @@ def test_a_viewer_holding_a_role_still_may_not_act(world, client):
     assert snapshot(world.incident) == before
 
 
+# --- /metrics: the scrape token, never a person -----------------------------------
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_metrics_answer_the_metrics_token_only(actor, world, fresh_client, settings):
+    """With RIPCORD_METRICS_TOKEN set, no session and no person's API token opens /metrics."""
+    settings.RIPCORD_METRICS_TOKEN = "scrape-token-for-the-matrix"
+    user = None if actor == "anonymous" else world.user_for(actor, ENDPOINTS[0])
+    if user is not None:
+        fresh_client.force_login(user)
+        api_token = create_token(user, "not for metrics")[1]
+        refused = fresh_client.get("/metrics", headers={"Authorization": f"Bearer {api_token}"})
+        assert refused.status_code == 401, f"{actor}'s API token opened /metrics"
+    assert fresh_client.get("/metrics").status_code == 401, f"{actor}'s session opened /metrics"
+    scraped = fresh_client.get(
+        "/metrics", headers={"Authorization": "Bearer scrape-token-for-the-matrix"}
+    )
+    assert scraped.status_code == 200
+    assert world.incident.title.encode() not in scraped.content
+
+
 # --- 3. the websocket -----------------------------------------------------------
 
 ws_app = URLRouter(websocket_urlpatterns)

@@ -21,6 +21,7 @@ from django.utils import timezone
 from incidents.broadcast import publish
 from incidents.events import Change
 from incidents.execution.reaping import stop_leftovers
+from incidents.metrics import SWEEPER_ACTIONS
 from incidents.models import StepRun, TimelineEntry
 from incidents.services.locking import lock_incident
 from incidents.services.timeline import record
@@ -66,6 +67,7 @@ def sweep_stale_runs(*, lease_seconds: int | None = None) -> list[int]:
             )
             publish(change)
             interrupted.append(run_id)
+            SWEEPER_ACTIONS.labels("interrupted").inc()
     warn_waiting_runs()
     return interrupted
 
@@ -123,4 +125,5 @@ def warn_waiting_runs(*, warn_seconds: int | None = None) -> list[int]:
             )
             publish(change)
             flagged.append(run_id)
+            SWEEPER_ACTIONS.labels("flagged_waiting").inc()
     return flagged

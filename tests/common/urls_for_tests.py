@@ -13,7 +13,7 @@ from django.urls import include, path
 from ninja import NinjaAPI
 
 from common.api_auth import api_auth
-from common.views import healthz
+from common.views import healthz, metrics_view
 
 
 def _stand_in(request: HttpRequest) -> HttpResponse:
@@ -35,6 +35,7 @@ def echo(request: HttpRequest) -> dict[str, str]:
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("accounts/", include("common.urls")),
     path(
         "accounts/login/",

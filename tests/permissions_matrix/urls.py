@@ -16,6 +16,8 @@ EXEMPT: dict[str, str] = {
     "accounts/login/": "signing in is for people who are not signed in yet",
     "accounts/logout/": "signing out needs no permission",
     "healthz": "load balancer probe: no session, answers only ok/not ok",
+    "metrics": "Prometheus scrape: no session, the RIPCORD_METRICS_TOKEN bearer when set; counts "
+    "only (tests/test_permissions.py, test_metrics_answer_the_metrics_token_only)",
     "api/v1/openapi.json": "the API's schema: public description, no data",
     "api/v1/docs": "the API's documentation page: public, no data",
     "static/": "static files (served by WhiteNoise, normally outside the URLconf)",
