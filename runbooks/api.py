@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from django.http import Http404, HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Path, Query, Router, Schema
 from ninja.errors import HttpError
 
 from common import capabilities
-from common.api import ErrorOut
+from common.api import INPUT, UNAUTHORIZED, ErrorOut, InputSchema
 from common.api_auth import api_auth
 from runbooks.models import RunbookVersion
 from runbooks.selectors import latest_versions
-from runbooks.specs import RunbookSpec
+from runbooks.specs import KEY_PATTERN, RunbookSpec
 
 router = Router(auth=api_auth, tags=["runbooks"])
 
@@ -40,7 +41,7 @@ def _require_ripcord_user(request: HttpRequest) -> None:
         raise HttpError(403, "Your account has no Ripcord role yet; ask a commander.")
 
 
-@router.get("", response={200: list[RunbookSummaryOut], 403: ErrorOut})
+@router.get("", response={200: list[RunbookSummaryOut], **UNAUTHORIZED, 403: ErrorOut})
 def list_runbooks(request: HttpRequest) -> list[RunbookSummaryOut]:
     """The latest version of each loaded runbook."""
     _require_ripcord_user(request)
@@ -59,12 +60,19 @@ def list_runbooks(request: HttpRequest) -> list[RunbookSummaryOut]:
     return out
 
 
-class VersionQuery(Schema):
+class VersionQuery(InputSchema):
     version: int | None = None
 
 
-@router.get("/{slug}", response={200: RunbookDetailOut, 403: ErrorOut, 404: ErrorOut})
-def get_runbook(request: HttpRequest, slug: str, query: Query[VersionQuery]) -> RunbookDetailOut:
+@router.get(
+    "/{slug}",
+    response={200: RunbookDetailOut, **UNAUTHORIZED, 403: ErrorOut, 404: ErrorOut, **INPUT},
+)
+def get_runbook(
+    request: HttpRequest,
+    slug: Annotated[str, Path(pattern=KEY_PATTERN, description="The runbook's id")],
+    query: Query[VersionQuery],
+) -> RunbookDetailOut:
     """A runbook's full spec: the latest version, or ``?version=N``."""
     _require_ripcord_user(request)
     versions = RunbookVersion.objects.select_related("runbook").filter(runbook__slug=slug)

@@ -18,7 +18,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-Key = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+Key = Annotated[str, Field(pattern=KEY_PATTERN)]
 
 INCIDENT_COMMANDER = "incident_commander"
 """Every runbook has this role, declared or not: the person who runs the incident."""

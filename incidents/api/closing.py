@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router
 
-from common.api import READ, WRITE, actor
+from common.api import INPUT, READ, WRITE, actor
 from common.api_auth import api_auth
 from incidents import access, services
 from incidents.api.schemas import AdvanceOut, ClosingOut, ReasonIn, criterion_out
@@ -42,7 +42,7 @@ def sign_off(request: HttpRequest, incident_id: int, criterion_id: int) -> Closi
     return _closing(incident.pk)
 
 
-@router.post("/{incident_id}/resolve", response={200: ClosingOut, **WRITE})
+@router.post("/{incident_id}/resolve", response={200: ClosingOut, **WRITE, **INPUT})
 def resolve(request: HttpRequest, incident_id: int, payload: ReasonIn) -> ClosingOut:
     """Resolve; refused (409/400) while a criterion is unmet unless a reason overrides it."""
     incident, acc = access.get_incident_for_user(request.user, incident_id)
@@ -53,7 +53,7 @@ def resolve(request: HttpRequest, incident_id: int, payload: ReasonIn) -> Closin
     return _closing(incident.pk)
 
 
-@router.post("/{incident_id}/advance", response={200: AdvanceOut, **WRITE})
+@router.post("/{incident_id}/advance", response={200: AdvanceOut, **WRITE, **INPUT})
 def advance(request: HttpRequest, incident_id: int, payload: ReasonIn) -> AdvanceOut:
     """End the running phase and start the next; a reason is required if its exit rule fails."""
     incident, acc = access.get_incident_for_user(request.user, incident_id)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.http import Http404, HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 from ninja.errors import HttpError
 
-from common.api import READ, WRITE, actor
+from common.api import INPUT, READ, UNAUTHORIZED, WRITE, InputSchema, actor
 from common.api_auth import api_auth
 from incidents import access, selectors, services
 from incidents.api.schemas import (
@@ -56,7 +56,7 @@ def _incident_out(incident: Incident, acc: access.IncidentAccess) -> IncidentOut
 # --- incidents --------------------------------------------------------------
 
 
-@router.post("", response={201: IncidentOut, **WRITE})
+@router.post("", response={201: IncidentOut, **WRITE, **INPUT})
 def open_incident(request: HttpRequest, payload: OpenIncidentIn) -> Status[IncidentOut]:
     """Open an incident from the latest version of a runbook; you become its commander."""
     access.require(access.can_open_incident(request.user), "Only commanders may open incidents.")
@@ -75,7 +75,7 @@ def open_incident(request: HttpRequest, payload: OpenIncidentIn) -> Status[Incid
     return Status(201, _incident_out(incident, access.access_for(user, incident)))
 
 
-@router.get("", response=list[IncidentSummaryOut])
+@router.get("", response={200: list[IncidentSummaryOut], **UNAUTHORIZED})
 def list_incidents(request: HttpRequest) -> list[IncidentSummaryOut]:
     """Incidents you may see: active ones first, then newest first."""
     return [
@@ -99,7 +99,7 @@ def get_incident(request: HttpRequest, incident_id: int) -> IncidentOut:
 # --- roles ------------------------------------------------------------------
 
 
-@router.post("/{incident_id}/roles", response={200: AssignmentOut, **WRITE})
+@router.post("/{incident_id}/roles", response={200: AssignmentOut, **WRITE, **INPUT})
 def assign_role(request: HttpRequest, incident_id: int, payload: AssignRoleIn) -> AssignmentOut:
     """Put a person on a role (idempotent). Assigning incident_commander hands over."""
     incident, acc = access.get_incident_for_user(request.user, incident_id)
@@ -143,7 +143,7 @@ def complete_step(request: HttpRequest, incident_id: int, step_id: int) -> StepO
     return step_out(done, with_command=acc.can_see_logs)
 
 
-@router.post(f"{STEP}/skip", response={200: StepOut, **WRITE})
+@router.post(f"{STEP}/skip", response={200: StepOut, **WRITE, **INPUT})
 def skip_step(request: HttpRequest, incident_id: int, step_id: int, payload: SkipIn) -> StepOut:
     """Skip a step, saying why.
 
@@ -166,12 +166,12 @@ def reopen_step(request: HttpRequest, incident_id: int, step_id: int) -> StepOut
 # --- timeline ---------------------------------------------------------------
 
 
-class TimelineQuery(Schema):
+class TimelineQuery(InputSchema):
     limit: int = Field(50, ge=1, le=500)
     before_id: int | None = Field(None, description="Only entries older than this one.")
 
 
-@router.get("/{incident_id}/timeline", response={200: TimelinePageOut, **READ})
+@router.get("/{incident_id}/timeline", response={200: TimelinePageOut, **READ, **INPUT})
 def get_timeline(
     request: HttpRequest, incident_id: int, query: Query[TimelineQuery]
 ) -> TimelinePageOut:
@@ -191,7 +191,7 @@ def get_timeline(
     )
 
 
-@router.post("/{incident_id}/timeline", response={201: TimelineEntryOut, **WRITE})
+@router.post("/{incident_id}/timeline", response={201: TimelineEntryOut, **WRITE, **INPUT})
 def add_note(request: HttpRequest, incident_id: int, payload: NoteIn) -> Status[TimelineEntryOut]:
     """Write a note on the timeline."""
     incident, acc = access.get_incident_for_user(request.user, incident_id)

@@ -65,7 +65,17 @@ def get_run(request: HttpRequest, incident_id: int, run_id: int) -> RunOut:
     return run_out(run, with_log=acc.can_see_logs)
 
 
-@router.get("/{incident_id}/runs/{run_id}/log", response={**READ})
+LOG_OK = {
+    "responses": {
+        200: {
+            "description": "The log as text/plain; charset=utf-8",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    }
+}
+
+
+@router.get("/{incident_id}/runs/{run_id}/log", response={**READ}, openapi_extra=LOG_OK)
 def get_run_log(request: HttpRequest, incident_id: int, run_id: int) -> StreamingHttpResponse:
     """The whole output: byte for byte what the step wrote, with its secrets replaced
     (text/plain; charset=utf-8, invalid UTF-8 passed through unchanged)."""

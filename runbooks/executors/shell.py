@@ -9,7 +9,8 @@ Why it is built this way:
   command line, so a variable holding ``$(touch /tmp/pwned)`` is plain data the script
   may echo.
 - The child sees a minimal environment (PATH, HOME=workdir, LANG) plus the step's
-  variables: the worker's own settings (database URL, secret key) do not leak in.
+  variables: the worker's own settings (database URL, secret key) do not leak in, and no
+  variable may replace PATH or HOME or name code to load first (runbooks/envnames.py).
 - The child leads a new session. Cancel and timeout signal the whole process group
   (and any session member that moved to another group): TERM, then KILL after a
   grace, so ``sleep 300 &`` cannot outlive its step. Leftovers of a script that exited
@@ -36,6 +37,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from runbooks.envnames import RIPCORD_PREFIX, reserved_reason
 from runbooks.executors._stream import Output, OutputReader, StopReason, Watch
 from runbooks.executors.base import Emit, Execution, ExecutorError, Outcome, ShouldStop
 from runbooks.executors.leftovers import stop_marked
@@ -118,15 +120,16 @@ class ShellExecutor:
 def _passed_env(execution: Execution) -> dict[str, str]:
     """The variables the process gets: all of them, or only those the step lists in ``env``
     (least privilege: a script sees the secrets it names, not every secret of the environment).
-    Ripcord's own RIPCORD_* variables always pass."""
+    Ripcord's own RIPCORD_* variables always pass; names that would change what code runs
+    (``PATH``, ``LD_PRELOAD``, ``BASH_ENV``: runbooks.envnames) never do, even listed."""
     allowed = execution.command.get("env")
-    if allowed is None:
-        return dict(execution.env)
-    return {
-        name: value
-        for name, value in execution.env.items()
-        if name in allowed or name.startswith("RIPCORD_")
-    }
+
+    def passes(name: str) -> bool:
+        if name.startswith(RIPCORD_PREFIX):
+            return True
+        return reserved_reason(name) is None and (allowed is None or name in allowed)
+
+    return {name: value for name, value in execution.env.items() if passes(name)}
 
 
 def _follow(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from runbooks.envnames import reserved_reason
 from runbooks.importers.commands import check_commands
 from runbooks.importers.problems import Loc, Locator, Problem
 from runbooks.importers.validations import check_validation_params
@@ -206,6 +207,18 @@ def _command_env(spec: RunbookSpec, locator: Locator) -> list[Problem]:
     return problems
 
 
+def _reserved_names(spec: RunbookSpec, locator: Locator) -> list[Problem]:
+    """Variables and secrets whose names would change what code a step runs."""
+    problems = []
+    for i, env in enumerate(spec.environments):
+        for kind, names in (("variables", list(env.variables)), ("secrets", list(env.secrets))):
+            for name in names:
+                if reason := reserved_reason(name):
+                    message = f"{name!r} may not be set by a runbook: {reason}"
+                    problems.append(locator.problem(("environments", i, kind, name), message))
+    return problems
+
+
 _CHECKS: tuple[Check, ...] = (
     _duplicate_ids,
     _unknown_roles,
@@ -215,6 +228,7 @@ _CHECKS: tuple[Check, ...] = (
     _phase_refs,
     _phase_order,
     _command_env,
+    _reserved_names,
     check_commands,
     check_validation_params,
 )

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runbooks.importers.checks import check_references
+from runbooks.importers.limits import MAX_FILE_BYTES, check_limits, size_text
 from runbooks.importers.problems import Locator, Problem, RunbookError
+from runbooks.importers.reading import NotRegularFile, TooLarge, read_regular_file
 from runbooks.importers.scripts import read_scripts
 from runbooks.importers.yaml import parse_runbook
 from runbooks.specs import RunbookSpec
@@ -48,16 +50,15 @@ def content_sha256(source: bytes, scripts: dict[str, bytes]) -> str:
 def read_runbook_file(path: Path) -> RunbookFile:
     """Parse and check one runbook file and its scripts; raise ``RunbookError`` on any problem."""
     shown = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise RunbookError([Problem(shown, 0, "", f"cannot read: {exc.strerror}")]) from None
+    raw = _read_source(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise RunbookError([Problem(shown, line, "", "the file is not UTF-8 text")]) from None
     parsed = parse_runbook(text, path=shown)
+    if problems := check_limits(parsed.spec, parsed.locator):
+        raise RunbookError(sorted(problems, key=lambda p: p.line))
     problems = check_references(parsed.spec, parsed.locator)
     scripts, script_problems = read_scripts(parsed.spec, parsed.locator, path.parent)
     if problems or script_problems:
@@ -70,6 +71,31 @@ def read_runbook_file(path: Path) -> RunbookFile:
         scripts=scripts,
         content_sha256=content_sha256(raw, scripts),
     )
+
+
+def _read_source(path: Path) -> bytes:
+    """The file's bytes, if it is a regular file of at most MAX_FILE_BYTES inside its folder.
+
+    A link is followed only within the folder it sits in: a ``runbook.yaml`` linked to
+    a file elsewhere would have that file's lines quoted in the problems printed.
+    """
+
+    def refuse(message: str) -> RunbookError:
+        return RunbookError([Problem(str(path), 0, "", message)])
+
+    target = path.resolve()
+    if not target.is_relative_to(path.parent.resolve()):
+        outside = "is a symbolic link to a file outside the runbook's folder"
+        raise refuse(f"{outside}; Ripcord reads only files inside it")
+    try:
+        return read_regular_file(target, MAX_FILE_BYTES)
+    except OSError as exc:
+        raise refuse(f"cannot read: {exc.strerror}") from None
+    except NotRegularFile:
+        raise refuse("is not a regular file") from None
+    except TooLarge:
+        limit = size_text(MAX_FILE_BYTES)
+        raise refuse(f"the file is over {limit}, the most a runbook file may be") from None
 
 
 def read_runbook_files(paths: Iterable[Path]) -> tuple[list[RunbookFile], list[Problem]]:

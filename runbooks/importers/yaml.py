@@ -3,7 +3,10 @@
 Only YAML's safe subset is accepted (SafeLoader: no Python tags). The document is
 composed into nodes first, so that each mapping key and sequence item keeps the
 line it was written on; pydantic's error ``loc`` is then mapped back to those
-lines. Nothing here touches the database.
+lines. Before anything is constructed from the nodes, aliases are bounded
+(``yaml_aliases``) and every scalar is checked for text PostgreSQL cannot store
+(a ``"\0"`` escape, a lone surrogate, ``!!binary`` bytes), each at its line.
+Nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from common.text import unstorable
+from runbooks.importers.limits import MAX_ALIAS_NODES
 from runbooks.importers.problems import Loc, Locator, Problem, RunbookError, format_field
+from runbooks.importers.yaml_aliases import AliasRecordingLoader, alias_overflow, field_of
 from runbooks.importers.yaml_position import field_at_error
 from runbooks.specs import RunbookSpec
 
@@ -42,13 +48,19 @@ def parse_runbook(text: str, *, path: str) -> ParsedRunbook:
 
 
 def _compose(text: str, path: str) -> tuple[Any, Locator, list[Problem]]:
-    loader = yaml.SafeLoader(text)
+    loader = AliasRecordingLoader(text)
     try:
         node = loader.get_single_node()
         lines: dict[Loc, int] = {}
         problems: list[Problem] = []
         if node is not None:
             _walk(node, (), lines, problems, path, set())
+        if node is not None and (overflow := alias_overflow(loader.alias_uses, MAX_ALIAS_NODES)):
+            use, message = overflow
+            field = format_field(field_of(node, use))
+            return None, Locator(path, lines), [Problem(path, use.line, field, message)]
+        if problems:
+            return None, Locator(path, lines), problems
         # Constructed from the same nodes, so data and line map cannot disagree.
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
@@ -89,12 +101,20 @@ def _walk(
     if id(node) in seen:
         return
     seen.add(id(node))
-    if isinstance(node, MappingNode):
+    if isinstance(node, ScalarNode):
+        if problem := _scalar_problem(node):
+            problems.append(Problem(path, node.start_mark.line + 1, format_field(loc), problem))
+    elif isinstance(node, MappingNode):
         first_line: dict[str, int] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
                 continue  # complex keys are refused by the schema anyway
             key, line = key_node.value, key_node.start_mark.line + 1
+            if problem := _scalar_problem(
+                key_node
+            ):  # located at the mapping: the key is unprintable
+                problems.append(Problem(path, line, format_field(loc), problem))
+                continue
             if key in first_line:
                 # PyYAML would silently keep the last value; a repeated key is a mistake.
                 message = f"duplicate key {key!r} (first at line {first_line[key]})"
@@ -107,6 +127,12 @@ def _walk(
         for index, item in enumerate(node.value):
             lines[(*loc, index)] = item.start_mark.line + 1
             _walk(item, (*loc, index), lines, problems, path, seen)
+
+
+def _scalar_problem(node: ScalarNode) -> str | None:
+    if node.tag == "tag:yaml.org,2002:binary":
+        return "binary (!!binary) values are not accepted; write text"
+    return unstorable(node.value)
 
 
 def _problem_from_error(error: ErrorDetails, locator: Locator) -> Problem:

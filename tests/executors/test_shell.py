@@ -114,6 +114,32 @@ def test_shell_passes_only_listed_variables_when_step_names_them(make_execution)
     }
 
 
+RESERVED = {
+    "PATH": "/tmp/evil-bin",
+    "HOME": "/root",
+    "LD_PRELOAD": "/tmp/evil.so",
+    "BASH_ENV": "/tmp/evil.sh",
+    "SHELLOPTS": "xtrace",
+    "PS4": "$(touch /tmp/pwned)",
+    "PYTHONPATH": "/tmp/evil-py",
+}
+
+
+@pytest.mark.parametrize("listed", [False, True])
+def test_shell_never_passes_reserved_variables_of_a_stored_runbook(make_execution, listed):
+    # A runbook loaded before these names were refused may still declare them (and list them).
+    command: dict[str, object] = {"argv": ["/usr/bin/env"]}
+    if listed:
+        command["env"] = [*RESERVED, "GREETING"]
+    execution = make_execution(command, env={**RESERVED, "GREETING": "hi"})
+    lines = Lines()
+    executor.run(execution, emit=lines, should_stop=never)
+    seen = dict(line.split("=", 1) for line in lines if "=" in line)  # not ld.so's complaints
+    assert set(seen) == {"PATH", "HOME", "LANG", "GREETING", RUN_MARKER, INSTANCE_MARKER}
+    assert seen["PATH"] == "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    assert seen["HOME"] == str(execution.workdir)
+
+
 def test_shell_marks_the_step_and_its_children_with_run_and_instance(make_execution):
     # A runbook variable of the same name cannot unmark the step.
     execution = make_execution(
