@@ -65,7 +65,7 @@ def import_markdown(data: bytes, *, path: str, runbook_id: str | None = None) ->
         Todo(r.opened_line, f"code block never closed: closed it before line {r.closed_before}")
         for r in repairs
     ]
-    runbook = _Builder(reading, todos)
+    runbook = _Builder(reading, todos, path)
     spec = runbook.spec(runbook_id or _default_id(title), title, summary, path)
     placeholders = runbook.placeholder_steps
     return Imported(
@@ -84,8 +84,9 @@ def _default_id(title: str) -> str:
 
 
 class _Builder:
-    def __init__(self, reading: Reading, todos: list[Todo]) -> None:
+    def __init__(self, reading: Reading, todos: list[Todo], path: str) -> None:
         self.reading = reading
+        self.path = path
         self.todos = todos
         self.scripts: dict[str, str] = {}
         self.step_lines: dict[str, int] = {}
@@ -135,7 +136,7 @@ class _Builder:
         drafts = [step for _, steps in holders for step in steps]
         if len(drafts) > MAX_STEPS:
             line = drafts[MAX_STEPS].line
-            raise RunbookError([Problem("", line, "", f"more than {MAX_STEPS} steps")])
+            raise RunbookError([Problem(self.path, line, "", f"more than {MAX_STEPS} steps")])
         if reading.timeline:
             phases = phases_from_timeline(reading.timeline, holders)
         else:
