@@ -201,6 +201,15 @@ def _item(tokens: list[Token], start: int, end: int) -> Item:
             item.text = _inline(tokens[j + 1], task=task)
             first = False
             j = _close(tokens, j) + 1
+        elif token.type == "blockquote_open" and first and _line(token) == item.line:
+            # "- >10% of requests failing": Markdown reads a quote; the author wrote a ">".
+            quote_end = _close(tokens, j)
+            inline = next((t for t in tokens[j:quote_end] if t.type == "inline"), None)
+            if inline is not None:
+                text = _inline(inline)
+                item.text = Text(item.line, f">{text.plain}", codes=text.codes)
+                first = False
+            j = quote_end + 1
         elif token.type in ("fence", "code_block"):
             item.codes.append(_code(token))
             item.details.append(_indented(token.content))

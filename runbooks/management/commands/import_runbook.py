@@ -37,6 +37,7 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, file: Path, out: Path, runbook_id: str | None, **options: Any
     ) -> None:
+        file, out = Path(file), Path(out)  # call_command passes strings as given
         if runbook_id is not None and not KEY.match(runbook_id):
             self._fail(
                 [Problem("--id", 0, "", f"{runbook_id!r} is not a runbook id (a-z, 0-9, _ and -)")]
