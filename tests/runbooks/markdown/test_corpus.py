@@ -17,6 +17,7 @@ step, which is not counted).
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -114,7 +115,7 @@ def within(steps: int, counted: int) -> bool:
 @pytest.mark.parametrize("name", FILES)
 def test_imports_passes_check_runbook_and_finds_the_steps(name, tmp_path: Path):
     out = tmp_path / "runbook"
-    call_command("import_runbook", str(CORPUS / name), out=str(out), stdout=open("/dev/null", "w"))
+    call_command("import_runbook", str(CORPUS / name), out=str(out), stdout=io.StringIO())
     checked = read_runbook_file(out / "runbook.yaml")  # check_runbook's own code
     imported = import_markdown((CORPUS / name).read_bytes(), path=name)
     steps = imported.readiness.steps - imported.readiness.placeholder_steps

@@ -7,8 +7,6 @@ difference is on the record of every run rather than hidden in a threshold.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from django.core.management import call_command
 
