@@ -44,6 +44,7 @@ from runbooks.importers.markdown.words import significant_words
 
 TITLE_LIMIT = 120
 STEP_COLUMNS = ("step", "action", "task", "command")
+MAX_INDEX = 40  # an index of a document's sections is short; longer lists are never compared
 
 
 @dataclass(eq=False, slots=True)
@@ -164,7 +165,7 @@ def _tells(item: Item) -> bool:
 
 
 def _is_index(listing: ItemList, headings: Sequence[frozenset[str]]) -> bool:
-    if not listing.ordered or len(listing.items) < 3:
+    if not listing.ordered or not 3 <= len(listing.items) <= MAX_INDEX:
         return False
     matched = 0
     for item in listing.items:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from mdit_py_plugins.front_matter import front_matter_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
@@ -24,6 +25,11 @@ MAX_LEVEL = 36
 """Deepest token level accepted: about 17 nested lists. markdown-it silently drops what is
 nested deeper than its ``maxNesting``, so deeper input is refused before that can happen."""
 MAX_REPAIRS = 10
+MAX_REPARSED = 2_000_000
+"""Each repair parses the document again: at most this many characters are re-parsed in all."""
+MAX_LIST_ITEMS = 2000
+"""The task-list plugin looks back for each item's parent (quadratic in items), so items are
+counted right after block parsing, before it runs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,19 +38,34 @@ class Repair:
     closed_before: int  # 1-based line before which a closing fence was assumed
 
 
-def parser() -> MarkdownIt:
+def parser(path: str = "") -> MarkdownIt:
     md = MarkdownIt("commonmark", {"maxNesting": MAX_LEVEL + 4}).enable("table")
-    return md.use(front_matter_plugin).use(tasklists_plugin)
+    md.use(front_matter_plugin).use(tasklists_plugin)
+
+    def limit_items(state: StateCore) -> None:
+        items = 0
+        for token in state.tokens:
+            if token.type == "list_item_open":
+                items += 1
+                if items > MAX_LIST_ITEMS:
+                    line = token.map[0] + 1 if token.map else 1
+                    raise RunbookError(
+                        [Problem(path, line, "", f"more than {MAX_LIST_ITEMS} list items")]
+                    )
+
+    md.core.ruler.after("block", "ripcord_list_limit", limit_items)
+    return md
 
 
 def parse(text: str, *, path: str) -> tuple[list[Token], list[Repair]]:
     """Block tokens of ``text`` (fences repaired) and the repairs made, in the file's lines."""
-    md = parser()
+    md = parser(path)
     lines = text.split("\n")
     origin: list[int | None] = list(range(len(lines)))  # current line index -> original index
     repairs: list[Repair] = []
     tokens = md.parse(text)
-    while len(repairs) < MAX_REPAIRS:
+    max_repairs = min(MAX_REPAIRS, MAX_REPARSED // max(len(text), 1))
+    while len(repairs) < max_repairs:
         found = _first_repair(tokens, lines)
         if found is None:
             break
