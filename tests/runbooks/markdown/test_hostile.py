@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -58,7 +59,7 @@ def assert_refused(run: Run, line: int, message: str) -> None:
     assert not run.out.exists(), "a failed import leaves nothing"
 
 
-def loaded(run: Run) -> dict:
+def loaded(run: Run) -> dict[str, Any]:
     assert run.code == 0, run.stderr
     call_command("check_runbook", str(run.out), stdout=io.StringIO())
     return yaml.safe_load((run.out / "runbook.yaml").read_text())
