@@ -69,8 +69,8 @@ def parse(text: str, *, path: str) -> tuple[list[Token], list[Repair]]:
         found = _first_repair(tokens, lines)
         if found is None:
             break
-        opened, before, markup = found  # 0-based indexes in the current text
-        repairs.append(Repair(_line(origin, opened), _line(origin, before)))
+        opened, before, reported, markup = found  # 0-based indexes in the current text
+        repairs.append(Repair(_line(origin, opened), _line(origin, reported)))
         opener = lines[opened]
         indent = opener[: len(opener) - len(opener.lstrip())]
         lines.insert(before, indent + markup)
@@ -90,7 +90,8 @@ def _line(origin: list[int | None], index: int) -> int:
     return len(origin) + 1
 
 
-def _first_repair(tokens: list[Token], lines: list[str]) -> tuple[int, int, str] | None:
+def _first_repair(tokens: list[Token], lines: list[str]) -> tuple[int, int, int, str] | None:
+    """(opener, where the closer goes, the line it is reported before, fence) of the first repair."""
     for token in tokens:
         if token.type != "fence" or token.map is None or _is_closed(token, lines):
             continue
@@ -99,11 +100,11 @@ def _first_repair(tokens: list[Token], lines: list[str]) -> tuple[int, int, str]
         for i, line in enumerate(content):
             stripped = line.lstrip()
             if stripped.startswith(token.markup) and stripped[len(token.markup) :].strip():
-                return start, start + 1 + i, token.markup
+                return start, start + 1 + i, start + 1 + i, token.markup
         for i, line in enumerate(content):
             hashes = len(line) - len(line.lstrip("#"))
             if 2 <= hashes <= 6 and line[hashes : hashes + 1] == " " and i and not content[i - 1]:
-                return start, start + 1 + i, token.markup
+                return start, start + i, start + 1 + i, token.markup  # closed at the blank line
     return None
 
 
