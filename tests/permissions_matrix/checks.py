@@ -83,7 +83,10 @@ def runbook_imported(case: Case) -> bool:
     version = RunbookVersion.objects.filter(runbook__slug=IMPORTED_ID).first()
     if version is None:
         return False
-    shutil.rmtree(Path(version.source_path).parent, ignore_errors=True)
+    folder = Path(version.source_path).parent
+    shutil.rmtree(folder, ignore_errors=True)
+    if folder.parent.is_dir() and not any(folder.parent.iterdir()):
+        folder.parent.rmdir()
     return True
 
 
