@@ -120,10 +120,10 @@ def test_keys_are_unique_slugs():
 def test_an_unclosed_fence_is_closed_before_the_inner_opener_and_reported():
     text = "# Up\n\n```shell\nsudo psql\n```sql\nselect 1;\n\n### Post checks\n1. Check it\n"
     tokens, repairs = parse(text, path="doc.md")
-    fences = [(t.info, t.content, t.map[0] + 1) for t in tokens if t.type == "fence"]
+    fences = [(t.info, t.content, (t.map or [0])[0] + 1) for t in tokens if t.type == "fence"]
     assert fences == [("shell", "sudo psql\n", 3), ("sql", "select 1;\n", 5)]
     assert [(r.opened_line, r.closed_before) for r in repairs] == [(3, 5), (5, 8)]
-    headings = [t.map[0] + 1 for t in tokens if t.type == "heading_open"]
+    headings = [(t.map or [0])[0] + 1 for t in tokens if t.type == "heading_open"]
     assert headings == [1, 8]  # lines of the file as written, despite the inserted closers
 
 
