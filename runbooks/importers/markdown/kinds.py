@@ -125,19 +125,18 @@ def is_instruction(text: str) -> bool:
 
 
 def _instruction(text: str, *, allow_condition: bool) -> bool:
-    lowered = " ".join(text[:300].lower().replace("*", "").replace("_", " ").split())
+    lowered = " ".join(text[:240].lower().replace("*", "").replace("_", " ").split())
     if lowered.startswith(_NOT_INSTRUCTIONS):
         return False
     if lowered.startswith(_NEGATIVE) or lowered.startswith(_MODAL):
         return True
-    words = [word.lower() for word in _WORD.findall(lowered)[:6]]
-    words = [word for word in words if word not in _SKIPPED_OPENERS] or [""]
-    if words[0] in IMPERATIVE_VERBS or (words[0].startswith("re-") and len(words[0]) > 4):
+    first = next((w for w in _WORD.findall(lowered, 0, 80) if w not in _SKIPPED_OPENERS), "")
+    if first in IMPERATIVE_VERBS or (first.startswith("re-") and len(first) > 4):
         return True
-    if allow_condition and words[0] in _CONDITIONS:
+    if allow_condition and first in _CONDITIONS:
         for mark in (", ", " then "):
-            cut = lowered.find(mark)
-            if 0 < cut < 200:
+            cut = lowered.find(mark, 0, 200)
+            if cut > 0:
                 return _instruction(lowered[cut + len(mark) :], allow_condition=False)
     return False
 
