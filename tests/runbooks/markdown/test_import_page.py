@@ -10,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from incidents import services
 from runbooks.importers.files import read_runbook_file
 from runbooks.models import Runbook
 from runbooks.services import load_runbook_files
@@ -160,3 +161,25 @@ def test_a_responder_may_not_save(client, backend):
     response = client.post(reverse("runbooks:import_save"), imported_form())
     assert response.status_code == 403
     assert not Runbook.objects.filter(slug="mig-002-imported").exists()
+
+
+def test_saved_html_stays_text_on_the_runbook_and_incident_pages(commander, ic):
+    """Imported HTML shown wherever the runbook goes: its page and an incident's page."""
+    commander.post(reverse("runbooks:import_save"), imported_form(HOSTILE_HTML.decode(), "hostile"))
+    version = Runbook.objects.get(slug="hostile").current_version
+    assert version is not None
+    incident = services.open_incident(
+        version=version,
+        environment="production",
+        title="Hostile drill",
+        severity="sev3",
+        is_drill=True,
+        opened_by=ic,
+    )
+    for url in (
+        reverse("runbooks:detail", args=["hostile"]),
+        reverse("incidents:detail", args=[incident.pk]),
+    ):
+        html = commander.get(url).content.decode()
+        assert "Run the &lt;script&gt;alert(2)&lt;/script&gt; restore" in html, url
+        assert "<script>alert(" not in html and "<b onclick" not in html, url
