@@ -150,10 +150,9 @@ class _Builder:
             self.placeholder_steps = 1
             return [self._placeholder_phase()]
         keys, step_keys, script_keys = Keys(), Keys(), Keys()
-        out, end = [], 0
+        out, previous = [], (0, 0)
         for phase in phases:
-            start, stop = self._budget(phase, end)
-            end = stop
+            start, stop = previous = self._budget(phase, previous)
             steps = [self._step(draft, step_keys, script_keys) for draft in phase.steps]
             out.append(
                 {
@@ -166,15 +165,25 @@ class _Builder:
             )
         return out
 
-    def _budget(self, phase: PhaseDraft, previous_end: int) -> tuple[int, int]:
-        if phase.window is not None and phase.window[0] >= previous_end - PLACEHOLDER_MINUTES * 100:
+    def _budget(self, phase: PhaseDraft, previous: tuple[int, int]) -> tuple[int, int]:
+        """The document's window; else a placeholder after the previous phase, and a TODO.
+
+        A window starting before the previous phase's is refused by the format
+        (phases run in order), so it is replaced the same way.
+        """
+        if phase.window is not None and phase.window[0] >= previous[0]:
             return phase.window
-        start = previous_end
+        start = previous[1]
+        why = (
+            "no time window in the document"
+            if phase.window is None
+            else "its window starts too early"
+        )
         self.todos.append(
             Todo(
                 phase.line,
-                f"phase {phase.title!r}: no time window in the document;"
-                f" budget set to minutes {start}-{start + PLACEHOLDER_MINUTES}",
+                f"phase {phase.title!r}: {why}; budget set to minutes"
+                f" {start}-{start + PLACEHOLDER_MINUTES}",
             )
         )
         return start, start + PLACEHOLDER_MINUTES

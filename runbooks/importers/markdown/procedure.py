@@ -2,15 +2,19 @@
 
 What becomes a step (the rest stays text):
 
-* a list item that is an instruction: any numbered or task-list item, and a
-  bullet with a bold lead or opening with an imperative verb. Its bold lead is
-  the title; nested items, paragraphs and code are its description, and a shell
-  (or SQL) block directly inside it makes it a shell (or SQL) step;
+* a list item that instructs: a task-list item, one with a bold lead, or one
+  opening with an imperative verb (or a prohibition, or a condition followed by
+  one); every item of a numbered list unless fewer than a third instruct, of a
+  bulleted list where at least half do, and of a section whose heading says it
+  lists steps ("Potential resolution steps", "Mitigation"). Its bold lead is the
+  title; nested items, paragraphs and code are its description, and a shell (or
+  SQL) block directly inside it makes it a shell (or SQL) step;
 * a shell or SQL code block, titled by the paragraph introducing it ("To resize
   the volume run:"), else by the name in its first comment line, else by the heading;
 * other code introduced by an instruction ("Check which database it uses:"), as
   a manual step showing the code; other code joins the step before it;
-* a paragraph opening with an imperative verb that introduces no list or code;
+* each sentence of a paragraph that instructs (the last one, when the paragraph
+  introduces a list or code, titles that instead);
 * a row of a table whose header has a step, action, task or command column.
 
 A numbered list whose items mostly repeat later headings ("1. Cut off the attack
