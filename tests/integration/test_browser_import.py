@@ -96,3 +96,8 @@ def test_commander_imports_the_seed_plan_and_opens_an_incident_from_it(
     assert incident.runbook_version.runbook.slug == RUNBOOK_ID
     assert incident.phases.count() == 4
     assert incident.steps.count() == 22
+    # The page carried the document back and forth (as form data, CRLF line ends): the saved
+    # scripts are still the plan's blocks byte for byte.
+    files = incident.runbook_version.files
+    block = PLAN.read_text().split("```bash\n")[1].split("\n```")[0] + "\n"
+    assert files["scripts/rollback_database.sh"] == block
