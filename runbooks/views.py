@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from common.capabilities import can_see_runbook_details, can_use_ripcord
+from common.capabilities import can_open_incident, can_see_runbook_details, can_use_ripcord
 from runbooks.selectors import latest_version, latest_versions, versions_of
 
 
@@ -17,7 +17,8 @@ from runbooks.selectors import latest_version, latest_versions, versions_of
 def runbook_list(request: HttpRequest) -> HttpResponse:
     if not can_use_ripcord(request.user):
         raise PermissionDenied
-    return render(request, "runbooks/list.html", {"versions": latest_versions()})
+    context = {"versions": latest_versions(), "can_import": can_open_incident(request.user)}
+    return render(request, "runbooks/list.html", context)
 
 
 @login_required

@@ -7,6 +7,8 @@ What "it happened" means for each write, what HIDDEN leaves out, and the rules
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -21,6 +23,8 @@ from incidents.models import (
     StepRun,
     TimelineEntry,
 )
+from runbooks.models import RunbookVersion
+from tests.permissions_matrix.prepare import IMPORTED_ID
 from tests.permissions_matrix.world import LOG_LINE, SECRET_SOURCE, Case, Check, criterion_of
 
 # --- what "it happened" means for each write ------------------------------------
@@ -72,6 +76,18 @@ def sysadmin_unassigned(case: Case) -> bool:
 
 def incident_opened(case: Case) -> bool:
     return Incident.objects.filter(title="Opened by the matrix", opened_by=case.user).exists()
+
+
+def runbook_imported(case: Case) -> bool:
+    """The save made the runbook; its folder (under VAR_DIR/imported) is removed again."""
+    version = RunbookVersion.objects.filter(runbook__slug=IMPORTED_ID).first()
+    if version is None:
+        return False
+    folder = Path(version.source_path).parent
+    shutil.rmtree(folder, ignore_errors=True)
+    if folder.parent.is_dir() and not any(folder.parent.iterdir()):
+        folder.parent.rmdir()
+    return True
 
 
 def token_created(case: Case) -> bool:

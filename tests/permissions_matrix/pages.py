@@ -32,6 +32,7 @@ from tests.permissions_matrix.checks import (
     resolved,
     run_is,
     run_requested,
+    runbook_imported,
     runbook_page_shows_details,
     signed_in,
     signed_off,
@@ -45,6 +46,8 @@ from tests.permissions_matrix.prepare import (
     criterion_kwargs,
     done_step,
     environments_query,
+    import_text,
+    imported_source,
     note,
     on_incident,
     open_form,
@@ -260,6 +263,29 @@ HTML: list[Endpoint] = [
         prepare=runbook_kwargs,
         shows=runbook_page_shows_details,
         shows_rule=can_see_runbook_details,
+    ),
+    # Importing a Markdown runbook: commanders only (who may open incidents).
+    Endpoint("import-form", "runbooks:import", "GET", OPEN_INCIDENT, can_open, prepare=nothing),
+    Endpoint(
+        "import-preview", "runbooks:import", "POST", OPEN_INCIDENT, can_open, prepare=import_text
+    ),
+    Endpoint(
+        "import-download",
+        "runbooks:import_download",
+        "POST",
+        OPEN_INCIDENT,
+        can_open,
+        prepare=imported_source,
+    ),
+    Endpoint(
+        "import-save",
+        "runbooks:import_save",
+        "POST",
+        OPEN_INCIDENT,
+        can_open,
+        ok_status=302,
+        prepare=imported_source,
+        done=runbook_imported,
     ),
     Endpoint(
         "tokens",

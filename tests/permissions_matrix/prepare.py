@@ -180,3 +180,29 @@ def with_reason(world: World, user: User | None) -> Prepared:
     return Prepared(
         kwargs={"incident_id": world.incident.pk}, data={"reason": "the matrix says so"}
     )
+
+
+IMPORTED_ID = "imported-by-matrix"
+IMPORT_MARKDOWN = """# Imported by the matrix
+
+## Steps for Backend Engineer
+
+1. Disable the v2 endpoints
+2. Restart the API
+
+```bash
+systemctl restart api
+```
+"""
+
+
+def import_text(world: World, user: User | None) -> Prepared:
+    """The import page's form, with pasted Markdown."""
+    return Prepared(data={"text": IMPORT_MARKDOWN, "runbook_id": IMPORTED_ID})
+
+
+def imported_source(world: World, user: User | None) -> Prepared:
+    """What the preview posts back to download or save."""
+    return Prepared(
+        data={"source": IMPORT_MARKDOWN, "name": "matrix.md", "runbook_id": IMPORTED_ID}
+    )
