@@ -12,7 +12,9 @@ makes while a run is under way goes through here, or follows the same rule:
   the run is no longer ours), or ``deadline`` passes; then the last error is raised.
 - Every write retried this way is safe to repeat: a commit whose answer was lost may
   have happened, so what is retried is a compare-and-set (the claim, the outcome) or
-  detects its own earlier success (the log sink's chunks).
+  detects its own earlier success (the log sink's chunks). A claim whose answer was
+  lost is the one case that errs: the retry finds the run RUNNING and leaves it, so
+  the sweeper interrupts it though its script never started (the safe way to be wrong).
 
 Other errors are not retried: they are bugs or refusals, not an outage. How long the
 worker keeps trying is WRITE_RETRY_SECONDS: the sweeper gives a run a full lease after

@@ -183,8 +183,8 @@ class _Attempt:
             self._finish(status, outcome)
         except durable.UNRECORDABLE:
             logger.error(
-                "run %s: could not record its end (%s, exit code %s, %r); "
-                "the sweeper will interrupt it\n%s",
+                "run %s: could not record its end (%s, exit code %s, %r): the database stayed "
+                "away, or the sweeper took the run meanwhile; the sweeper's word stands\n%s",
                 self.run_id,
                 status,
                 outcome.exit_code,

@@ -26,6 +26,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
+import redis
 from django.db import connections
 
 from tests.integration.processes import free_port, wait_for
@@ -85,10 +87,8 @@ class RedisServer:
 
     def answers(self) -> bool:
         try:
-            import redis
-
             return bool(redis.Redis(port=self.port, socket_timeout=1).ping())
-        except Exception:
+        except redis.RedisError:
             return False
 
     @property
@@ -167,8 +167,6 @@ class PostgresCluster:
         )
 
     def _psql_admin(self, sql: str) -> None:
-        import psycopg
-
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             conn.execute(sql.encode())
 
