@@ -10,6 +10,7 @@ from celery import Celery
 from celery.signals import worker_init, worker_ready
 
 from common.worker import Heartbeat, MetricsEndpoint
+from incidents.execution.rundir import start_up_problem
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -50,9 +51,7 @@ def refuse_a_run_dir_it_cannot_write(sender: Any = None, **kwargs: Any) -> None:
     Checked as the user the worker runs as, once its queues are known: a worker consuming
     only the housekeeping queue runs no step and needs no run directory.
     """
-    from django.conf import settings
-
-    from incidents.execution.rundir import start_up_problem
+    from django.conf import settings  # configured by now; this module loads with the settings
 
     queues = set(getattr(sender, "app", app).amqp.queues.consume_from or ())
     if queues and queues <= {settings.RIPCORD_CONTROL_QUEUE}:
@@ -61,17 +60,50 @@ def refuse_a_run_dir_it_cannot_write(sender: Any = None, **kwargs: Any) -> None:
         raise SystemExit(problem)
 
 
+@worker_init.connect
+def refuse_more_than_one_slot(sender: Any = None, **kwargs: Any) -> None:
+    """A worker on Redis takes one task at a time (CELERY_WORKER_CONCURRENCY = 1): stop, saying why.
+
+    Why: a worker with a free slot waits on the broker (a blocking BRPOP) while a task it
+    runs is unacknowledged (acks_late). When Redis restarts then, Celery 5.7's consumer
+    (``on_connection_error_after_connected``) first ``collect()``s the connection, whose
+    channel close is cut short by the BRPOP's connection error and which then drops the
+    transport's link to its connection (``transport.client = None``); its ``close()`` then
+    closes that channel again, which restores the unacknowledged message through a new
+    Redis client built from ``transport.client.hostname``: AttributeError, "Unrecoverable
+    error", and the worker and its running step are gone. A worker whose only slot is busy
+    does not wait on the broker (its prefetch of one is used), so the close is not cut
+    short and nothing is left to restore. More steps at once: more worker processes.
+    """
+    if getattr(sender, "in_process", False):
+        return  # the embedded worker: in-memory broker, thread pool
+    concurrency = getattr(sender, "concurrency", 1)  # "auto" is resolved later: more than one
+    several = not isinstance(concurrency, int) or concurrency > 1
+    solo = "solo" in str(getattr(sender, "pool_cls", "")).lower()  # runs tasks in the consumer
+    broker = str(getattr(sender, "app", app).conf.broker_url)
+    if several and not solo and broker.startswith(("redis://", "rediss://")):
+        raise SystemExit(
+            f"celery worker: --concurrency {concurrency}: Ripcord's workers run one task per "
+            "process, since a Redis restart kills a Celery 5.7 worker that waits for a task "
+            "while another is running (config/celery.py). Start more worker processes instead."
+        )
+
+
 @worker_ready.connect
 def reap_leftovers(**kwargs: Any) -> None:
-    """Stop what killed workers on this host left running, before this one takes a task.
+    """Stop what killed workers on this host left running (and remove their runs' working
+    folders), before this one takes a task.
 
     Sent by the worker's main process once its pool is up, from inside the consumer loop
     before the first message is dispatched.
     """
-    from incidents.execution.reaping import reap_at_start  # apps are loaded by now, not at import
+    # Apps are loaded by now, not at import.
+    from incidents.execution.reaping import reap_at_start
+    from incidents.execution.workdirs import remove_dead_workdirs
 
     try:
         if reaped := reap_at_start():
             log.warning("stopped the leftovers of runs %s", reaped)
+        remove_dead_workdirs()
     except Exception:  # a worker that cannot look (database down?) still serves its queues
         log.exception("could not look for the leftovers of earlier workers")

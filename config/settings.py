@@ -108,7 +108,14 @@ else:
     # thread, Celery workers): with none, 500 simultaneous websocket connects timed out
     # reconnecting. HTTP requests under ASGI run on short-lived threads, so config.asgi
     # closes their connections when each request ends instead of leaking one per request.
-    DATABASES = {"default": {**dj_database_url.parse(DATABASE_URL, conn_max_age=60)}}
+    # Health checks: a connection a PostgreSQL restart killed is replaced before it is used
+    # again (where Django looks: each request, each consumer call); the worker's writes
+    # during a run retry on their own (incidents.execution.durable). A bounded connect
+    # keeps those retries from hanging on a database host that does not answer at all.
+    DATABASES = {
+        "default": {**dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    }
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
 
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -162,6 +169,11 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# One task per worker process: run more processes for more at once. A worker with a free
+# slot waits on the broker (BRPOP) while its running task is unacknowledged, and with
+# Celery 5.7 / kombu 5.7 a Redis restart then kills it (config/celery.py says how), so a
+# worker started with more refuses to start.
+CELERY_WORKER_CONCURRENCY = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -170,7 +182,7 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3 * 3600 + 300, minim
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
     raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must exceed CELERY_TASK_SOFT_TIME_LIMIT")
 # Defaults for every task; a step run gets its own limits from its step's timeout (up
-# to 24 h, incidents.services.runs.run_time_limits).
+# to 24 h, incidents.services.delivery.run_time_limits).
 #
 # Longer than the longest task but deliberately not the longest run: Redis redelivers a
 # task unacknowledged this long, and a run may go on for a day. That redelivery is

@@ -107,10 +107,11 @@ def pushing(kind: str, since: float | None = None) -> Iterator[None]:
 SWEEPER_ACTIONS = Counter(
     "ripcord_sweeper_actions_total",
     "What the sweeper did: interrupted (a run's worker stopped renewing its lease), "
-    "flagged_waiting (told an incident a run waits for a worker).",
+    "flagged_waiting (told an incident a run waits for a worker), resent (sent again a run "
+    "the broker never took), cleaned (removed an ended run's working folder).",
     ["action"],
 )
-for _action in ("interrupted", "flagged_waiting"):
+for _action in ("interrupted", "flagged_waiting", "resent", "cleaned"):
     SWEEPER_ACTIONS.labels(_action)
 
 

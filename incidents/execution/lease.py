@@ -38,6 +38,7 @@ class LeaseKeeper:
         # The run is no longer RUNNING (the sweeper took it), or the keeper itself stopped.
         self.lost = threading.Event()
         self.failure: str | None = None  # why the keeper stopped, when it was not asked to
+        self._failures = 0  # renewals failed in a row
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._keep, name=f"lease-{run_id}", daemon=True)
 
@@ -74,13 +75,23 @@ class LeaseKeeper:
         """One renewal; any error is logged and the next interval tries again.
 
         Not only DatabaseError: InterfaceError (a closed connection) is not one, and a
-        keeper that died of anything would let the lease lapse under a live step.
+        keeper that died of anything would let the lease lapse under a live step. While
+        the database is away (a restart) only the first failure is logged, with its
+        traceback, and then the renewal that works again.
         """
         try:
             self._renew()
         except Exception:
-            logger.warning("run %s: could not renew the lease", self.run_id, exc_info=True)
+            self._failures += 1
+            if self._failures == 1:
+                logger.warning("run %s: could not renew the lease", self.run_id, exc_info=True)
             connections.close_all()  # a broken connection is replaced on the next try
+            return
+        if self._failures:
+            logger.warning(
+                "run %s: lease renewed again after %d failed renewals", self.run_id, self._failures
+            )
+            self._failures = 0
 
     def _renew(self) -> None:
         running = StepRun.objects.filter(pk=self.run_id, status=StepRun.Status.RUNNING)

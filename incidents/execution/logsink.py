@@ -19,20 +19,37 @@ Executors call ``emit`` on the worker's own thread with the output's bytes, cut 
   browser never receives more than a screenful.
 - ``log_lines`` counts lines as the page speaks of them: every newline, plus one for a
   last line still without one.
+- An outage never stops the step (its outcome is the process's outcome, and its log is
+  all it printed). A write that fails because the database is away leaves the bytes
+  pending, to be written (as MAX_CHUNK_BYTES chunks, in one transaction with the run's
+  counters) at a later flush, tried no sooner than a growing pause
+  (``incidents.execution.durable``); past MAX_HELD_BYTES pending, ``emit`` waits for the
+  database, holding the step back on its pipe. A write whose commit happened though its
+  answer was lost is recognised by its chunks' numbers and not written twice. ``close``
+  keeps trying until the caller's deadline. A push that fails (Redis away) is logged and
+  dropped: the newest tail is pushed again at a flush PUSH_RETRY_SECONDS later.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 
+from django.db import DatabaseError, IntegrityError, transaction
+
 from incidents import broadcast
+from incidents.execution import durable
 from incidents.models import StepRun, StepRunLogChunk
 from incidents.redaction import Redactor
+
+logger = logging.getLogger(__name__)
 
 TAIL_LINES = 20
 TAIL_BYTES = 8 * 1024
 FLUSH_SECONDS = 0.1
 MAX_CHUNK_BYTES = 1024 * 1024  # bounds a chunk, and what a fast printer makes the worker hold
+MAX_HELD_BYTES = 64 * MAX_CHUNK_BYTES  # output held while the database is away, at most
+PUSH_RETRY_SECONDS = 1.0  # after a failed push, the next is tried no sooner
 
 # C0 controls (but tab) as their Unicode "control pictures" (NUL → ␀, CR → ␍, ESC → ␛),
 # DEL as ␡, C1 controls as U+FFFD: none of them reaches the page or the database as such
@@ -70,16 +87,23 @@ def tail_text(tail: bytes) -> str:
 
 
 class LogSink:
+    """One run's output on its way to the database and the page (see the module docstring)."""
+
     def __init__(self, run: StepRun, redactor: Redactor) -> None:
         self.run_id = run.pk
         self.incident_id = run.incident_id
         self._redactor = redactor.stream()
         self._pending = bytearray()  # redacted, not yet stored
-        self._tail = b""  # the end of what is stored, enough for the tail
+        # What is stored: its end (enough for the tail), size, newlines, and the next seq.
+        self._tail = b""
         self._bytes = 0
         self._newlines = 0
         self._seq = 0
         self._flushed_at = time.monotonic()
+        self._store_after = 0.0  # after a failed write, the next is not tried before this
+        self._store_pause = durable.RETRY_FIRST_SECONDS
+        self._unpushed: str | None = None  # the newest tail not yet pushed
+        self._push_after = 0.0
 
     @property
     def lines(self) -> int:
@@ -93,29 +117,117 @@ class LogSink:
             or time.monotonic() - self._flushed_at >= FLUSH_SECONDS
         ):
             self.flush()
+        while len(self._pending) >= MAX_HELD_BYTES:
+            # The database has been away for a while and the step prints fast: hold the step
+            # back on its pipe rather than hold its output without bound.
+            time.sleep(max(0.0, self._store_after - time.monotonic()))
+            self.flush()
 
     def flush(self) -> None:
-        self._flushed_at = time.monotonic()
-        if not self._pending:
-            return
-        data = bytes(self._pending)
-        self._pending.clear()
-        first_line = self._newlines
-        self._newlines += data.count(b"\n")
-        self._bytes += len(data)
-        self._tail = tail_of(self._tail + data)
-        tail = tail_text(self._tail)
-        StepRunLogChunk.objects.create(
-            run_id=self.run_id, seq=self._seq, first_line=first_line, data=data
-        )
-        self._seq += 1
-        # Absolute values: this sink is the run's only writer of its log.
-        StepRun.objects.filter(pk=self.run_id).update(
-            log_lines=self.lines, log_bytes=self._bytes, log_tail=tail
-        )
-        broadcast.push_tail(self.incident_id, self.run_id, tail, self.lines)
+        """Store what is pending and push the tail, each if it may be tried now; never raises
+        for an unreachable database or channel layer (what failed is tried again later)."""
+        now = self._flushed_at = time.monotonic()
+        if self._pending and now >= self._store_after:
+            self._store()
+        if self._unpushed is not None and now >= self._push_after:
+            self._push()
 
-    def close(self) -> None:
-        """Store what is left, including what the redactor held back to the very end."""
+    def close(self, *, deadline: float | None = None) -> None:
+        """Store what is left, including what the redactor held back to the very end.
+
+        Retried while the database is away, until ``deadline`` (a ``time.monotonic()``
+        value; WRITE_RETRY_SECONDS from now by default); then an error is raised and the
+        unstored end is lost.
+        """
+        if deadline is None:
+            deadline = time.monotonic() + durable.WRITE_RETRY_SECONDS
         self._pending += self._redactor.finish()
-        self.flush()
+        while self._pending:
+            self._store_after = 0.0
+            if not self._store() and time.monotonic() + self._store_pause > deadline:
+                raise DatabaseError(f"run {self.run_id}: the log's last bytes could not be stored")
+            if self._pending:
+                time.sleep(self._store_pause)
+        if self._unpushed is not None:
+            self._push()  # once: a page that missed it catches up from the outcome's push
+
+    def _store(self) -> bool:
+        """One attempt at storing everything pending; whether it went through."""
+        data = bytes(self._pending)
+        chunks = []
+        seq, newlines, size, tail = self._seq, self._newlines, self._bytes, self._tail
+        for start in range(0, len(data), MAX_CHUNK_BYTES):
+            piece = data[start : start + MAX_CHUNK_BYTES]
+            chunks.append(
+                StepRunLogChunk(run_id=self.run_id, seq=seq, first_line=newlines, data=piece)
+            )
+            seq, newlines, size = seq + 1, newlines + piece.count(b"\n"), size + len(piece)
+            tail = tail_of(tail + piece)
+        lines = newlines + (size > 0 and not tail.endswith(b"\n"))
+        try:
+            with transaction.atomic():
+                StepRunLogChunk.objects.bulk_create(chunks)
+                # Absolute values: this sink is the run's only writer of its log.
+                StepRun.objects.filter(pk=self.run_id).update(
+                    log_lines=lines, log_bytes=size, log_tail=tail_text(tail)
+                )
+        except IntegrityError:
+            # An earlier attempt was committed though its answer was lost: take what it
+            # stored. Anything else (the run is gone) is a refusal, not an outage.
+            if not self._adopt_stored():
+                raise
+            return True
+        except durable.CONNECTION_ERRORS as exc:
+            self._store_failed(exc)
+            return False
+        if self._store_pause > durable.RETRY_FIRST_SECONDS:
+            logger.warning("run %s: its output is being stored again", self.run_id)
+        self._store_pause = durable.RETRY_FIRST_SECONDS
+        self._seq, self._newlines, self._bytes, self._tail = seq, newlines, size, tail
+        del self._pending[: len(data)]
+        self._unpushed = tail_text(tail)
+        return True
+
+    def _store_failed(self, exc: Exception) -> None:
+        durable.replace_connection()
+        if self._store_pause == durable.RETRY_FIRST_SECONDS:
+            logger.warning(
+                "run %s: could not store its output (%s); holding it and retrying", self.run_id, exc
+            )
+        self._store_after = time.monotonic() + self._store_pause
+        self._store_pause = durable.next_pause(self._store_pause)
+
+    def _adopt_stored(self) -> bool:
+        """Count the chunks already stored from ``_seq`` on as stored (they are the start of
+        what is pending: nobody else writes this run's log); whether there were any."""
+        stored = list(
+            StepRunLogChunk.objects.filter(run_id=self.run_id, seq__gte=self._seq)
+            .order_by("seq")
+            .values_list("data", flat=True)
+        )
+        for data in map(bytes, stored):
+            if not self._pending.startswith(data):
+                raise DatabaseError(f"run {self.run_id}: its stored log is not what it printed")
+            del self._pending[: len(data)]
+            self._seq += 1
+            self._newlines += data.count(b"\n")
+            self._bytes += len(data)
+            self._tail = tail_of(self._tail + data)
+            self._unpushed = tail_text(self._tail)
+        return bool(stored)
+
+    def _push(self) -> None:
+        """Push the newest tail. Best effort: a push that fails (Redis away) is logged and the
+        newest tail pushed at a later flush; it never reaches the step."""
+        assert self._unpushed is not None
+        try:
+            broadcast.push_tail(self.incident_id, self.run_id, self._unpushed, self.lines)
+        except Exception as exc:
+            if self._push_after == 0.0:
+                logger.warning("run %s: could not push its output live (%s)", self.run_id, exc)
+            self._push_after = time.monotonic() + PUSH_RETRY_SECONDS
+            return
+        if self._push_after:
+            logger.warning("run %s: its output is pushed live again", self.run_id)
+        self._unpushed = None
+        self._push_after = 0.0

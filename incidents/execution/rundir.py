@@ -6,7 +6,7 @@ root, so that every step of a worker running as another user fails on Permission
 The worker checks at start-up (config/celery.py) that it can write here, so that a wrong
 owner is one clear line in its log instead of a failure on every step.
 
-Standard library only: the start-up check runs before Django is configured.
+Standard library only, so that config/celery.py can import it while the settings load.
 """
 
 from __future__ import annotations
@@ -23,11 +23,6 @@ def ensure(run_dir: Path) -> Path:
     """``run_dir``, created (owner-only) if it is missing."""
     run_dir.mkdir(mode=MODE, parents=True, exist_ok=True)
     return run_dir
-
-
-def new_workdir(run_dir: Path, run_id: int) -> Path:
-    """A fresh, empty working directory for one run."""
-    return Path(tempfile.mkdtemp(prefix=f"run-{run_id}-", dir=ensure(run_dir)))
 
 
 def _user_name(uid: int) -> str:

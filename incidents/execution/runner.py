@@ -1,10 +1,17 @@
 """Execute one queued run. Safe under redelivery: only the caller that flips QUEUED→RUNNING runs it.
 
 Once claimed, a run always ends in a recorded state: an executor's own errors
-become the step's failure, and anything else (a bug, the database going away, a
-template error while publishing) becomes "internal error: …" rather than a run
-left RUNNING until the sweeper calls its worker lost. Nothing is raised back into
-Celery: the task is acks_late, and a redelivery must never be how a step re-runs.
+become the step's failure, and anything else (a bug, a template error while
+publishing) becomes "internal error: …" rather than a run left RUNNING until the
+sweeper calls its worker lost. Nothing is raised back into Celery: the task is
+acks_late, and a redelivery must never be how a step re-runs.
+
+The outcome is the process's outcome, whatever fails around it. A live push that
+fails (Redis away) is the log sink's to retry, never the step's end; while
+PostgreSQL is away the sink holds the output, and the claim, the last output and
+the outcome are retried (``incidents.execution.durable``) for up to
+WRITE_RETRY_SECONDS, so a run whose process exited during the outage is recorded with
+its exit code, its last lines or a person's cancel once the database is back.
 """
 
 from __future__ import annotations
@@ -13,21 +20,22 @@ import logging
 import os
 import shutil
 import socket
+import time
 import traceback
 from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.conf import settings
 from django.utils import timezone
 
 from incidents import environment
 from incidents.checks.services import command_for_step
-from incidents.execution import rundir
+from incidents.execution import durable
 from incidents.execution.finish import NO_SECRETS, finish_run, mark_started
 from incidents.execution.lease import LeaseKeeper
 from incidents.execution.logsink import LogSink
 from incidents.execution.needs import check_needs
 from incidents.execution.reaping import instance_id
+from incidents.execution.workdirs import make_workdir, remove_dead_workdirs
 from incidents.models import StepRun
 from incidents.redaction import Redactor
 from runbooks.executors import get_executor
@@ -78,6 +86,8 @@ class _Attempt:
         self.keeper = keeper
         self.redact: Redactor = NO_SECRETS  # until the secrets are read there are none to hide
         self.timeout_seconds: int | None = None
+        # Until when the last output and the outcome are retried while the database is away.
+        self.deadline = time.monotonic() + durable.WRITE_RETRY_SECONDS
 
     def run(self) -> tuple[StepRun.Status, Outcome]:
         workdir: Path | None = None
@@ -88,7 +98,7 @@ class _Attempt:
             )
             self.timeout_seconds = run.step.timeout_seconds
             mark_started(run)
-            workdir = rundir.new_workdir(settings.RIPCORD_RUN_DIR, run.pk)
+            workdir = make_workdir(run.pk)
             env = environment.resolve(run, dict(os.environ))
             self.redact = env.redact
             check_needs(run.step.needs, env.env, kind=run.step.kind)
@@ -147,9 +157,10 @@ class _Attempt:
         return Outcome(False, summary=f"internal error: {type(exc).__name__}: {exc}")
 
     def _clean_up(self, sink: LogSink | None, workdir: Path | None) -> None:
+        self.deadline = time.monotonic() + durable.WRITE_RETRY_SECONDS
         try:
             if sink is not None:
-                sink.close()
+                sink.close(deadline=self.deadline)
         except Exception:
             # The output's last bytes are lost, but the run must still be recorded as ended.
             logger.error(
@@ -162,17 +173,28 @@ class _Attempt:
                 shutil.rmtree(workdir, ignore_errors=True)
 
     def record(self, status: StepRun.Status, outcome: Outcome) -> None:
-        """Store how the run ended; if even that fails, store the failure, else leave it be.
+        """Store how the run ended, retried while the database is away.
 
-        A second failure (the database is gone) leaves the run RUNNING with a lease that
-        is no longer renewed: the sweeper declares it interrupted, and a person decides.
+        If it cannot be stored for another reason, the failure to store it is stored
+        instead. If the database stays away past the deadline (or the sweeper took the
+        run meanwhile), the outcome is logged here and the sweeper's word stands.
         """
         try:
-            finish_run(self.run_id, status, outcome, redact=self.redact)
+            self._finish(status, outcome)
+        except durable.UNRECORDABLE:
+            logger.error(
+                "run %s: could not record its end (%s, exit code %s, %r): the database stayed "
+                "away, or the sweeper took the run meanwhile; the sweeper's word stands\n%s",
+                self.run_id,
+                status,
+                outcome.exit_code,
+                self.redact.text(outcome.summary),
+                self.redact.text(traceback.format_exc()),
+            )
         except Exception as exc:
             failure = self.internal_error(exc, "while recording the outcome")
             try:
-                finish_run(self.run_id, StepRun.Status.FAILED, failure, redact=self.redact)
+                self._finish(StepRun.Status.FAILED, failure)
             except Exception:
                 logger.error(
                     "run %s: could not record its end either; the sweeper will interrupt it\n%s",
@@ -180,10 +202,24 @@ class _Attempt:
                     self.redact.text(traceback.format_exc()),
                 )
 
+    def _finish(self, status: StepRun.Status, outcome: Outcome) -> None:
+        # A compare-and-set on RUNNING: a retry after a commit whose answer was lost is a no-op.
+        durable.keep_trying(
+            lambda: finish_run(self.run_id, status, outcome, redact=self.redact),
+            what=f"record the end of run {self.run_id}",
+            deadline=self.deadline,
+            give_up=self.keeper.lost.is_set,  # the sweeper took it: its word stands
+        )
+
 
 def execute_run(run_id: int) -> None:
     """Run a queued run to its end and record how it ended; returns quietly if not ours."""
-    if not claim(run_id):
+    claimed = durable.keep_trying(
+        lambda: claim(run_id),
+        what=f"claim run {run_id}",
+        deadline=time.monotonic() + durable.WRITE_RETRY_SECONDS,
+    )
+    if not claimed:
         return  # a duplicate delivery, a cancelled run, or one already finished
     # Renewed from here on, whatever the executor does, until the end is recorded.
     keeper = LeaseKeeper(run_id).start()
@@ -193,3 +229,7 @@ def execute_run(run_id: int) -> None:
         attempt.record(status, outcome)
     finally:
         keeper.stop()
+    try:
+        remove_dead_workdirs()  # what killed workers left on this host
+    except Exception:
+        logger.exception("could not remove the working folders of ended runs")

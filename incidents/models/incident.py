@@ -270,6 +270,9 @@ class StepRun(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     worker = models.CharField(max_length=200, blank=True)
+    # Set when the broker did not take the run's task (incidents.services.delivery);
+    # cleared once the sweeper has sent it.
+    undelivered_at = models.DateTimeField(null=True, blank=True)
     exit_code = models.IntegerField(null=True, blank=True)
     summary = models.CharField(max_length=500, blank=True)
     evidence = models.JSONField(default=dict, blank=True)

@@ -1,6 +1,7 @@
 """Asking for, approving and cancelling runs of scripted steps (the people's side).
 
-The worker's side (claiming, executing, finishing) is incidents.execution.
+The worker's side (claiming, executing, finishing) is incidents.execution; handing a
+queued run to the broker, and again if it was away, is incidents.services.delivery.
 """
 
 from __future__ import annotations
@@ -10,40 +11,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from incidents import dispatch
 from incidents.broadcast import publish
 from incidents.events import Change
 from incidents.models import Step, StepRun, TimelineEntry
+from incidents.services.delivery import enqueue
 from incidents.services.errors import ServiceError
 from incidents.services.locking import lock_incident
 from incidents.services.steps import unmet_requirements
 from incidents.services.timeline import record
-
-# What a run does besides its step's own timeout: the needs checks (a few seconds each),
-# stopping what the executor started after a cancel or timeout (SQL waits 10 s for its
-# cancel, docker 5 s for a container), recording the end.
-RUN_SOFT_GRACE_SECONDS = 60
-# Between the soft limit (SoftTimeLimitExceeded: the run is stopped, cleaned up and
-# recorded as timed out) and the hard one, which kills the pool process without cleanup.
-RUN_HARD_GRACE_SECONDS = 60
-
-
-def run_time_limits(timeout_seconds: int) -> tuple[int, int]:
-    """Celery's (soft, hard) time limits for a run of a step with this timeout.
-
-    Per call, from the step: the global task limits (3 h by default) would cut short a
-    step allowed up to 24 h, or let a 2-minute step hang for hours.
-    """
-    soft = timeout_seconds + RUN_SOFT_GRACE_SECONDS
-    return soft, soft + RUN_HARD_GRACE_SECONDS
-
-
-def enqueue(run: StepRun) -> None:
-    """Hand a queued run to a worker of its queue, once the row is committed."""
-    soft, hard = run_time_limits(run.step.timeout_seconds)
-    dispatch.send_on_commit(
-        dispatch.EXECUTE_STEP_RUN, run.pk, queue=run.queue, soft_time_limit=soft, time_limit=hard
-    )
 
 
 def request_run(*, step_id: int, by: User) -> StepRun:

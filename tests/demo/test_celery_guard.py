@@ -1,4 +1,5 @@
-"""A ``celery worker`` that could never receive a task refuses to start, saying why."""
+"""A ``celery worker`` that could never receive a task, or that a Redis restart would kill,
+refuses to start, saying why."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 from celery import Celery
 
-from config.celery import refuse_a_broker_nobody_else_can_reach
+from config.celery import refuse_a_broker_nobody_else_can_reach, refuse_more_than_one_slot
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,3 +53,21 @@ def test_embedded_worker_may_use_the_in_memory_broker():
 def test_worker_with_a_real_broker_starts():
     redis = Celery("guard-test", broker="redis://127.0.0.1:6379/9", set_as_current=False)
     refuse_a_broker_nobody_else_can_reach(sender=SimpleNamespace(app=redis))
+
+
+def test_worker_with_more_than_one_slot_on_redis_refuses_to_start():
+    """Celery 5.7 / kombu 5.7: a free slot waiting on Redis while a task is unacknowledged
+    dies of the restart (config/celery.py); tests/integration/test_faults_outages.py
+    restarts Redis under a worker started as compose.yaml starts it."""
+    redis = Celery("guard-test", broker="redis://127.0.0.1:6379/9", set_as_current=False)
+    memory = Celery("guard-test", broker="memory://", set_as_current=False)
+    refuse_more_than_one_slot(sender=SimpleNamespace(app=redis, concurrency=1, pool_cls="prefork"))
+    refuse_more_than_one_slot(sender=SimpleNamespace(app=redis, concurrency=4, pool_cls="solo"))
+    refuse_more_than_one_slot(
+        sender=SimpleNamespace(app=memory, concurrency=4, pool_cls="threads", in_process=True)
+    )
+    for concurrency in (2, "auto"):
+        with pytest.raises(SystemExit, match="one task per process"):
+            refuse_more_than_one_slot(
+                sender=SimpleNamespace(app=redis, concurrency=concurrency, pool_cls="prefork")
+            )

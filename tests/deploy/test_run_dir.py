@@ -19,7 +19,7 @@ import pytest
 from celery import Celery
 
 from config.celery import refuse_a_run_dir_it_cannot_write
-from incidents.execution import rundir
+from incidents.execution import workdirs
 
 ROOT = Path(__file__).resolve().parents[2]
 NOBODY = 65534
@@ -70,11 +70,13 @@ def test_embedded_database_folder_is_made_at_first_connection(tmp_path):
     assert not (var_dir / "runs").exists()  # made by the first step, not by the database
 
 
-def test_a_run_gets_a_fresh_workdir_in_a_run_dir_made_owner_only(tmp_path):
+def test_a_run_gets_a_fresh_workdir_in_a_run_dir_made_owner_only(tmp_path, settings):
     run_dir = tmp_path / "var" / "runs"
-    first = rundir.new_workdir(run_dir, 7)
-    second = rundir.new_workdir(run_dir, 7)
-    assert first.parent == run_dir and first.name.startswith("run-7-") and first != second
+    settings.RIPCORD_RUN_DIR = run_dir
+    first = workdirs.make_workdir(7)
+    second = workdirs.make_workdir(7)
+    assert first.parent == run_dir and first != second
+    assert first.name.startswith("run-") and "-7-" in first.name
     assert stat.S_IMODE(run_dir.stat().st_mode) == 0o700
 
 

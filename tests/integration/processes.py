@@ -19,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +57,35 @@ def database_url_for_tests() -> str:
     host = db.get("HOST") or "127.0.0.1"
     port = db.get("PORT") or 5432
     return f"postgres://{user}@{host}:{port}/{db['NAME']}"
+
+
+@contextlib.contextmanager
+def sending_to(broker_url: str, prefix: str) -> Iterator[None]:
+    """Tasks this process sends go to ``broker_url`` under ``prefix`` (as the workers' do)."""
+    from config.celery import app
+
+    before = app.conf.broker_url, app.conf.broker_transport_options
+    app.conf.broker_url = broker_url  # type: ignore[misc]  # writable at run time
+    app.conf.broker_transport_options = {
+        **app.conf.broker_transport_options,
+        "global_keyprefix": prefix,
+    }
+    # The app keeps the connection and producer pools of the broker it first used: an earlier
+    # test that sent a task on another broker would make these sends vanish there.
+    _forget_broker_connections()
+    try:
+        yield
+    finally:
+        app.conf.broker_url, app.conf.broker_transport_options = before  # type: ignore[misc]
+        _forget_broker_connections()
+
+
+def _forget_broker_connections() -> None:
+    """Drop the app's cached connection and producer pools (Celery does so in a forked child)."""
+    from config.celery import app
+
+    app._pool = None  # type: ignore[attr-defined]  # private: no public way to switch brokers
+    app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
 
 def service_env(**extra: str) -> dict[str, str]:
@@ -166,8 +195,14 @@ def start_server(log_dir: Path, **env: str) -> Process:
     return server
 
 
-def start_worker(log_dir: Path, *, queues: str = "default", **env: str) -> Process:
-    """A real Celery worker process (prefork, one child), ready when it says so."""
+def start_worker(
+    log_dir: Path, *, queues: str = "default", concurrency: str | None = "1", **env: str
+) -> Process:
+    """A real Celery worker process (prefork), ready when it says so.
+
+    One pool process unless ``concurrency`` says otherwise; ``None`` leaves it to the
+    settings, as compose.yaml's worker does.
+    """
     argv = [
         sys.executable,
         "-m",
@@ -177,8 +212,7 @@ def start_worker(log_dir: Path, *, queues: str = "default", **env: str) -> Proce
         "worker",
         "--loglevel",
         "INFO",
-        "--concurrency",
-        "1",
+        *(["--concurrency", concurrency] if concurrency is not None else []),
         "--prefetch-multiplier",
         "1",
         "-Q",

@@ -16,7 +16,6 @@ import re
 import signal
 import socket
 import subprocess
-import textwrap
 import threading
 import time
 from datetime import timedelta
@@ -25,8 +24,6 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
-from celery import Celery
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -48,7 +45,6 @@ from incidents.models import (
     Incident,
     SafeguardCheck,
     StepRun,
-    StepRunLogChunk,
     TimelineEntry,
 )
 from incidents.tasks import run_preflight_task
@@ -61,9 +57,19 @@ from tests.integration.processes import (
     BROKER_URL,
     RUN_ID,
     database_url_for_tests,
+    sending_to,
     start_beat,
     start_worker,
     wait_for,
+)
+from tests.integration.runs import (
+    assign,
+    log_of,
+    open_incident,
+    open_lab_incident,
+    step_id,
+    wait_run,
+    write_runbook,
 )
 from tests.integration.sockets import SocketListener
 from tests.marked_processes import Orphans
@@ -116,26 +122,8 @@ def worker(django_db_setup, django_db_blocker, demo_app_url):
 @pytest.fixture(scope="session", autouse=True)
 def broker():
     """This process sends tasks to the same Redis broker as the worker processes."""
-    from config.celery import app
-
-    before = app.conf.broker_url, app.conf.broker_transport_options
-    app.conf.broker_url = BROKER_URL  # type: ignore[misc]  # writable at run time
-    app.conf.broker_transport_options = {
-        **app.conf.broker_transport_options,
-        "global_keyprefix": BROKER_PREFIX,
-    }
-    # The app keeps the connection and producer pools of the broker it first used: an earlier
-    # test that sent a task on the in-memory broker would make these sends vanish there.
-    forget_broker_connections(app)
-    yield
-    app.conf.broker_url, app.conf.broker_transport_options = before  # type: ignore[misc]
-    forget_broker_connections(app)
-
-
-def forget_broker_connections(app: Celery) -> None:
-    """Drop the app's cached connection and producer pools (Celery does so in a forked child)."""
-    app._pool = None  # type: ignore[attr-defined]  # private: no public way to switch brokers
-    app.amqp._producer_pool = None  # type: ignore[attr-defined]
+    with sending_to(BROKER_URL, BROKER_PREFIX):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -183,50 +171,6 @@ def api(asgi_server, people):
         return ApiClient(asgi_server.url, create_token(people[name], "it")[1])
 
     return client
-
-
-def wait_run(run_id: int, *statuses: str, timeout: float = 30) -> StepRun:
-    wait_for(
-        lambda: StepRun.objects.filter(pk=run_id, status__in=statuses).exists(),
-        timeout=timeout,
-        what=f"run {run_id} to become {'/'.join(statuses)}",
-    )
-    return StepRun.objects.get(pk=run_id)
-
-
-def log_of(run_id: int) -> str:
-    """The run's stored output, with its summary in front (for assertion messages)."""
-    summary = StepRun.objects.get(pk=run_id).summary
-    chunks = StepRunLogChunk.objects.filter(run_id=run_id).order_by("seq")
-    data = b"".join(bytes(d) for d in chunks.values_list("data", flat=True))
-    return f"[{summary}]\n" + data.decode("utf-8", errors="replace")
-
-
-def open_incident(api, runbook: str, environment: str) -> dict[str, Any]:
-
-    created = api("ic").post(
-        "/incidents",
-        {
-            "runbook": runbook,
-            "environment": environment,
-            "title": f"{runbook} test",
-            "severity": "sev1",
-            "is_drill": True,
-        },
-    )
-    assert created.status_code == 201, created.body
-    return created.json()
-
-
-def step_id(incident: dict[str, Any], key: str) -> int:
-    return next(s["id"] for p in incident["phases"] for s in p["steps"] if s["key"] == key)
-
-
-def assign(api, incident: dict[str, Any], role: str, username: str) -> None:
-    response = api("ic").post(
-        f"/incidents/{incident['id']}/roles", {"role": role, "username": username}
-    )
-    assert response.status_code in (200, 201), response.body
 
 
 def roll_back(api, incident: dict[str, Any]) -> StepRun:
@@ -371,63 +315,6 @@ def test_corrupted_restore_fails_the_right_checks_and_holds_the_phase(
     ).first()  # newest first
 
     assert ended is not None and "Reason: 5 tasks restored from the export" in ended.text
-
-
-def write_runbook(
-    folder: Path,
-    *,
-    queue: str,
-    script: str,
-    variables: dict[str, str],
-    secrets: dict[str, dict[str, str]] | None = None,
-    idempotent: bool = False,
-    kind_and_command: dict[str, Any] | None = None,
-) -> Path:
-    """A one-step runbook around ``script``, written beside its script like a real one.
-
-    ``kind_and_command`` makes the step another kind (``{"kind": "http", "command": ...}``).
-    """
-    (folder / "scripts").mkdir(parents=True, exist_ok=True)
-    (folder / "scripts" / "step.sh").write_text(textwrap.dedent(script))
-    spec = {
-        "id": f"it-{folder.name}",
-        "title": f"Integration {folder.name}",
-        "roles": [{"id": "system_administrator", "title": "System administrator"}],
-        "environments": [
-            {"id": "lab", "title": "Lab", "variables": variables, "secrets": secrets or {}}
-        ],
-        "phases": [
-            {
-                "id": "only",
-                "title": "Only",
-                "starts_at_minutes": 0,
-                "ends_at_minutes": 30,
-                "steps": [
-                    {
-                        "id": "act",
-                        "title": "Do the thing once",
-                        "owner": "system_administrator",
-                        "kind": "shell",
-                        "command": {"script": "scripts/step.sh"},
-                        **(kind_and_command or {}),
-                        "idempotent": idempotent,
-                        "queue": queue,
-                        "timeout_seconds": 120,
-                    }
-                ],
-            }
-        ],
-    }
-    path = folder / "runbook.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    return path
-
-
-def open_lab_incident(api, folder: Path) -> tuple[dict[str, Any], int]:
-    call_command("load_runbooks", str(folder), verbosity=0)
-    incident = open_incident(api, f"it-{folder.name}", "lab")
-    assign(api, incident, "system_administrator", "sysadmin")
-    return incident, step_id(incident, "act")
 
 
 def marked_pids(run_id: int) -> list[int]:
