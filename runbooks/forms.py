@@ -7,7 +7,13 @@ from typing import Any
 from django import forms
 from django.core.validators import RegexValidator
 
-from runbooks.importers.markdown.source import MAX_BYTES
+PAGE_MAX_BYTES = 2 * 1024 * 1024
+"""What the page takes: the preview posts the document back to save or download it as a form
+field, and Django refuses a request whose fields pass DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB).
+Larger documents (up to the importer's 6 MB) go through ``manage.py import_runbook``."""
+TOO_LARGE = (
+    "The page takes documents up to 2 MB; import a larger one with manage.py import_runbook."
+)
 
 
 class ImportForm(forms.Form):
@@ -30,8 +36,10 @@ class ImportForm(forms.Form):
         document, text = data.get("document"), data.get("text")
         if bool(document) == bool(text):
             raise forms.ValidationError("Give a Markdown file or paste its text (one of them).")
-        if document is not None and document.size > MAX_BYTES:
-            raise forms.ValidationError(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.")
+        if document is not None and document.size > PAGE_MAX_BYTES:
+            raise forms.ValidationError(TOO_LARGE)
+        if text and len(text.encode()) > PAGE_MAX_BYTES:
+            raise forms.ValidationError(TOO_LARGE)
         return data
 
     def source(self) -> tuple[bytes, str]:

@@ -29,6 +29,6 @@ def imported_folder(runbook_id: str) -> Path:
 def save_imported(imported: Imported) -> LoadResult:
     folder = imported_folder(imported.spec.id)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    written = write_folder(imported, folder)
+    written = write_folder(imported, folder, shown=f"{imported.spec.id}/{folder.name}")
     [result] = load_runbook_files([written])
     return result

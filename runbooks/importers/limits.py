@@ -38,6 +38,9 @@ MAX_ITEMS = {
     "contacts": 200,
 }
 MAX_NAMES_PER_ENVIRONMENT = 200  # variables and secrets together
+RESERVED_IDS = frozenset({"import"})
+"""Runbook ids that name a page of their own (``/runbooks/import/``, runbooks/urls.py):
+a runbook with such an id could never be opened."""
 
 MAX_TITLE_CHARS = {
     "title": 200,  # Runbook.title
@@ -75,6 +78,10 @@ def check_limits(spec: RunbookSpec, locator: Locator) -> list[Problem]:
                 "variables and secrets together"
             )
             problems.append(locator.problem(names[MAX_NAMES_PER_ENVIRONMENT], message))
+    if spec.id in RESERVED_IDS:
+        problems.append(
+            locator.problem(("id",), f"{spec.id!r} is reserved: it names a page of Ripcord's")
+        )
     return problems + _long_titles(spec, locator)
 
 

@@ -121,3 +121,12 @@ def test_title_limits_fit_the_columns_they_are_stored_in(where, model, field):
     from runbooks.importers import limits
 
     assert limits.MAX_TITLE_CHARS[where] <= model._meta.get_field(field).max_length
+
+
+def test_a_runbook_id_that_names_a_page_is_refused(write_runbook):
+    """``/runbooks/import/`` is the import page: a runbook with that id could never be opened."""
+    text = runbook().replace("id: big", "id: import", 1)
+    assert "id: import" in text
+    assert problems(write_runbook, text) == [
+        "1: id: 'import' is reserved: it names a page of Ripcord's"
+    ]

@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from common.text import unstorable
+from runbooks.importers.limits import RESERVED_IDS
 from runbooks.importers.markdown import blocks as b
 from runbooks.importers.markdown.ids import Keys, script_name, slug
 from runbooks.importers.markdown.kinds import Kind
@@ -32,7 +34,6 @@ MAX_STEPS = 1000
 PLACEHOLDER_MINUTES = 30  # a phase without a window in the document gets this, and a TODO
 MAX_DESCRIPTION = 10_000
 DEFAULT_ROLE = Role("responder", "Responder", "", 0)
-RESERVED_IDS = {"import"}  # the import page's own URL (runbooks/urls.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,9 @@ def import_markdown(data: bytes, *, path: str, runbook_id: str | None = None) ->
         for r in repairs
     ]
     runbook = _Builder(reading, todos, path)
+    if runbook_id in RESERVED_IDS:
+        message = f"runbook id {runbook_id!r} is reserved: it names a page of Ripcord's"
+        raise RunbookError([Problem(path, 0, "", message)])
     spec = runbook.spec(runbook_id or _default_id(title), title, summary, path)
     placeholders = runbook.placeholder_steps
     return Imported(
@@ -120,9 +124,16 @@ class _Builder:
             "post_actions": self._post_actions(),
             "contacts": self._contacts(),
         }
+        if found := _unstorable_in(data):
+            # Markdown text is checked as it is decoded; only front matter's YAML escapes
+            # ("\0", "\ud800") can bring such text this far.
+            where, reason = found
+            raise RunbookError(
+                [Problem(path, 1, "", f"the front matter (the runbook's {where}) {reason}")]
+            )
         try:
             return RunbookSpec.model_validate(data)
-        except ValidationError as exc:  # a bug here, never the document's fault
+        except ValidationError as exc:  # what the builder made from this document is not a runbook
             errors = "; ".join(f"{e['loc']}: {e['msg']}" for e in exc.errors()[:5])
             raise RunbookError(
                 [Problem(path, 1, "", f"import produced an invalid runbook: {errors}")]
@@ -371,3 +382,21 @@ class _Builder:
             }
             for e in self._entries(Kind.CONTACTS)
         ]
+
+
+def _unstorable_in(value: Any, where: str = "value") -> tuple[str, str] | None:
+    """The first text in ``value`` that cannot be stored: (where it is, why), or None."""
+    if isinstance(value, str):
+        reason = unstorable(value)
+        return (where, reason) if reason else None
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, item in items:
+        if found := _unstorable_in(item, str(key) if where == "value" else f"{where}.{key}"):
+            return found
+    return None

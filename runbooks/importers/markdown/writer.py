@@ -60,9 +60,13 @@ def zip_folder(imported: Imported) -> bytes:
     return buffer.getvalue()
 
 
-def write_folder(imported: Imported, out: Path) -> Path:
-    """Write the runbook into ``out`` (new, or an empty folder), checked; its ``runbook.yaml``."""
-    shown = str(out)
+def write_folder(imported: Imported, out: Path, *, shown: str | None = None) -> Path:
+    """Write the runbook into ``out`` (new, or an empty folder), checked; its ``runbook.yaml``.
+
+    Problems name the folder as ``shown`` (default: ``out``): the import page passes a name
+    of its own, so that a message never shows the server's paths.
+    """
+    shown = str(out) if shown is None else shown
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise RunbookError([Problem(shown, 0, "", "exists and is not an empty folder")])
     if not out.parent.is_dir():
@@ -74,9 +78,16 @@ def write_folder(imported: Imported, out: Path) -> Path:
         for relpath, content in runbook_files(imported).items():
             _write_inside(staging, relpath, content)
         _, problems = read_runbook_files([staging / RUNBOOK_FILE])
-        if problems:  # the builder's bug, never the document's: say so and keep nothing
+        if problems:  # e.g. a title past its column's length: say so and keep nothing
             raise RunbookError(
-                [Problem(shown, 0, "", f"the written runbook failed its check: {problems[0]}")]
+                [
+                    Problem(
+                        shown,
+                        0,
+                        "",
+                        f"the written runbook failed its check: {_inside(problems[0])}",
+                    )
+                ]
             )
         for entry in sorted(os.listdir(staging)):
             os.replace(staging / entry, out / entry)
@@ -99,3 +110,13 @@ def _write_inside(root: Path, relpath: str, content: bytes) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
     with os.fdopen(os.open(target, flags, 0o644), "wb") as handle:
         handle.write(content)
+
+
+def _inside(problem: Problem) -> str:
+    """The problem as it stands in the written folder: line, field, message, no server path."""
+    where = f"{RUNBOOK_FILE}:{problem.line}" if problem.line else RUNBOOK_FILE
+    return (
+        f"{where}: {problem.field}: {problem.message}"
+        if problem.field
+        else f"{where}: {problem.message}"
+    )

@@ -17,8 +17,10 @@ from typing import Any, NoReturn
 from django.core.management.base import BaseCommand, CommandError
 
 from runbooks.importers.markdown import Imported, import_markdown
+from runbooks.importers.markdown.source import MAX_BYTES
 from runbooks.importers.markdown.writer import write_folder
 from runbooks.importers.problems import Problem, RunbookError
+from runbooks.importers.reading import NotRegularFile, TooLarge, read_regular_file
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")  # runbooks.specs.Key
 
@@ -43,9 +45,15 @@ class Command(BaseCommand):
                 [Problem("--id", 0, "", f"{runbook_id!r} is not a runbook id (a-z, 0-9, _ and -)")]
             )
         try:
-            data = file.read_bytes()
+            data = read_regular_file(file.resolve(), MAX_BYTES)
         except OSError as exc:
             self._fail([Problem(str(file), 0, "", f"cannot read: {exc.strerror}")])
+        except NotRegularFile:
+            self._fail([Problem(str(file), 0, "", "is not a regular file")])
+        except TooLarge:
+            self._fail(
+                [Problem(str(file), 0, "", f"is larger than {MAX_BYTES // (1024 * 1024)} MB")]
+            )
         try:
             imported = import_markdown(data, path=str(file), runbook_id=runbook_id)
             written = write_folder(imported, out)

@@ -183,3 +183,44 @@ def test_saved_html_stays_text_on_the_runbook_and_incident_pages(commander, ic):
         html = commander.get(url).content.decode()
         assert "Run the &lt;script&gt;alert(2)&lt;/script&gt; restore" in html, url
         assert "<script>alert(" not in html and "<b onclick" not in html, url
+
+
+def test_a_runbook_may_not_take_the_import_pages_id(commander):
+    """``import`` names the import page: a runbook with that id could never be opened."""
+    response = commander.post(reverse("runbooks:import_save"), imported_form(runbook_id="import"))
+    assert response.status_code == 400
+    assert "runbook id 'import' is reserved" in response.content.decode()
+    assert not Runbook.objects.filter(slug="import").exists()
+    preview = commander.post(IMPORT, {"text": PLAN_TEXT, "runbook_id": "import"})
+    assert preview.status_code == 400
+    assert "runbook id &#x27;import&#x27; is reserved" in preview.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("front", "said"),
+    [
+        ('title: "nul\\0here"', "front matter (the runbook&#x27;s title) contains a NUL character"),
+        ('description: "\\ud800"', "(the runbook&#x27;s summary) contains a lone surrogate"),
+    ],
+)
+def test_front_matter_text_that_cannot_be_stored_is_refused_at_line_1(commander, front, said):
+    response = commander.post(IMPORT, {"text": f"---\n{front}\n---\n\n# Plan\n\n1. Stop writes\n"})
+    assert response.status_code == 400
+    problem = response.content.decode().split('<li class="problem">', 1)[1].split("</li>", 1)[0]
+    assert "line 1" in problem and said in problem
+
+
+def test_a_document_the_page_could_not_post_back_is_refused_with_the_command_named(commander):
+    big = PLAN_TEXT + "\n" + ("Filler prose line for the size limit.\n" * 60_000)
+    assert len(big.encode()) > 2 * 1024 * 1024
+    upload = SimpleUploadedFile("big.md", big.encode())
+    response = commander.post(IMPORT, {"document": upload})
+    assert response.status_code == 400
+    assert "up to 2 MB; import a larger one with manage.py import_runbook" in (
+        response.content.decode()
+    )
+
+
+def test_a_save_that_fails_names_no_server_path(commander, var_dir):
+    response = commander.post(reverse("runbooks:import_save"), imported_form(runbook_id="import"))
+    assert str(var_dir) not in response.content.decode()
