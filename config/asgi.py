@@ -32,17 +32,17 @@ request_finished.connect(
     close_request_connections, sender=ASGIHandler, dispatch_uid="ripcord.close_request_db"
 )
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from common.websocket_auth import LazyAuthMiddlewareStack  # noqa: E402
 from incidents.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            LazyAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }
 )

@@ -158,6 +158,11 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Each process checks that its layer delivers (a message to itself) this often while any
+# socket is open, and tells the pages at once when it stops and starts again; every beat it
+# tells them anyway, so a page that hears nothing knows its socket is dead (common/layer_watch.py).
+RIPCORD_LIVE_CHECK_MS = env_int("RIPCORD_LIVE_CHECK_MS", 500, minimum=50)
+RIPCORD_LIVE_BEAT_SECONDS = env_int("RIPCORD_LIVE_BEAT_SECONDS", 10, minimum=1)
 
 # --- Celery -----------------------------------------------------------------
 # Empty counts as unset: compose passes every variable, set or not.

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import FilteredRelation, Q
 from django.http import Http404
 
 from common.capabilities import (
@@ -131,22 +132,50 @@ class IncidentAccess:
         return self.is_commander or (self.may_act and holds_gate)
 
 
-def access_for(user: AnyUser, incident: Incident) -> IncidentAccess:
+def _access(
+    user: AnyUser, incident_id: int, *, is_active: bool, roles: frozenset[str]
+) -> IncidentAccess:
     if not user.is_authenticated:
-        return IncidentAccess(incident.pk, None, incident.is_active, frozenset(), frozenset())
-    roles = frozenset(
-        RoleAssignment.objects.filter(incident=incident, user_id=user.pk).values_list(
-            "role__key", flat=True
-        )
-    )
+        return IncidentAccess(incident_id, None, is_active, frozenset(), frozenset())
     return IncidentAccess(
-        incident_id=incident.pk,
+        incident_id=incident_id,
         user_id=user.pk,
-        is_active_incident=incident.is_active,
+        is_active_incident=is_active,
         groups=user_groups(user),
         roles=roles,
         is_superuser=is_superuser(user),
     )
+
+
+def access_for(user: AnyUser, incident: Incident) -> IncidentAccess:
+    roles: frozenset[str] = frozenset()
+    if user.is_authenticated:
+        roles = frozenset(
+            RoleAssignment.objects.filter(incident=incident, user_id=user.pk).values_list(
+                "role__key", flat=True
+            )
+        )
+    return _access(user, incident.pk, is_active=incident.is_active, roles=roles)
+
+
+def access_to(user: AnyUser, incident_id: int) -> IncidentAccess | None:
+    """``access_for`` from the incident's id alone, or None if there is no such incident.
+
+    The incident's status and the user's roles on it come in one query (a left join
+    on the user's assignments): the websocket's connect, which a reconnect storm
+    repeats for every open page, needs nothing else of the incident.
+    """
+    user_id = user.pk if user.is_authenticated else None
+    rows = list(
+        Incident.objects.filter(pk=incident_id)
+        .annotate(mine=FilteredRelation("assignments", condition=Q(assignments__user_id=user_id)))
+        .values_list("status", "mine__role__key")
+        .order_by()
+    )
+    if not rows:
+        return None
+    roles = frozenset(key for _, key in rows if key is not None)
+    return _access(user, incident_id, is_active=rows[0][0] == Incident.Status.ACTIVE, roles=roles)
 
 
 def get_incident_for_user(user: AnyUser, incident_id: int) -> tuple[Incident, IncidentAccess]:

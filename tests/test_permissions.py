@@ -439,3 +439,29 @@ async def test_websocket_matrix(
         # The thread that ran the sync calls keeps a connection; close it, or the
         # test database cannot be dropped at the end of the session.
         await sync_to_async(connections.close_all)()
+
+
+@pytest.mark.django_db
+def test_the_websockets_one_query_access_answers_as_access_for(world):
+    """``access_to`` (the websocket's connect: status and roles in one query) is ``access_for``.
+
+    Every person of the matrix, a superuser and a viewer holding a role, on the
+    incident while active and once resolved; and no answer for an unknown incident.
+    """
+    pm = make_user("pm-with-role", RESPONDERS)
+    services.assign_role(
+        incident_id=world.incident.pk, role_key="backend_engineer", user_id=pm.pk, by=world.ic
+    )
+    pm.groups.set([Group.objects.get(name=VIEWERS)])
+    pm = User.objects.get(pk=pm.pk)
+    root = User.objects.create_superuser("root", password=None)
+    people = [AnonymousUser(), world.ic, world.backend, world.sysadmin, world.other_responder]
+    people += [world.viewer, world.outsider, pm, root]
+    for status in (Incident.Status.ACTIVE, Incident.Status.RESOLVED):
+        Incident.objects.filter(pk=world.incident.pk).update(status=status)
+        incident = Incident.objects.get(pk=world.incident.pk)
+        for person in people:
+            assert access.access_to(person, incident.pk) == access.access_for(person, incident), (
+                f"{person} on a {status} incident"
+            )
+    assert access.access_to(world.ic, incident.pk + 1000) is None

@@ -1,11 +1,13 @@
 // Ripcord live updates for the incident page.
 //
-// The websocket only pushes HTML fragments; every write is an htmx POST whose
-// response is applied here too. Each fragment has a stable id and carries the
-// incident revision it was rendered at (data-rev), so a fragment older than the
-// one on screen is ignored, whatever order responses and pushes arrive in.
-// Whenever the socket (re)opens, the page fetches its panels again: events are
-// hints, the server is the truth, and nothing sent while disconnected is lost.
+// The websocket only pushes HTML fragments, and small JSON frames saying whether
+// pushes reach it (the heartbeat); every write is an htmx POST whose response is
+// applied here too. Each fragment has a stable id and carries the incident revision
+// it was rendered at (data-rev), so a fragment older than the one on screen is
+// ignored, whatever order responses and pushes arrive in. Whenever the socket
+// (re)opens, or the server says pushes may have been lost, the page fetches its
+// panels again: events are hints, the server is the truth, and nothing sent while
+// disconnected is lost.
 (function () {
   "use strict";
   const body = document.body;
@@ -85,38 +87,85 @@
   let socket = null;
   let attempt = 0;
   let held = false; // tests and users may hold the connection closed
+  // True while pushes may have been missed and the panels not fetched since: the
+  // server said its channel layer is down (incidents/consumers.py: nothing is pushed
+  // to this socket, open as it is), or a fetch failed. Not live meanwhile; the next
+  // {"live": true} frame fetches the panels again.
+  let behind = false;
+  let beatMs = 10000; // until the server says; it sends a frame at least this often
+  let lastFrame = 0;
 
   function resync() {
     return fetch(resyncUrl, { credentials: "same-origin", headers: { "HX-Request": "true" } })
       .then((r) => (r.ok ? r.text() : ""))
       .then((html) => {
         apply(html);
-        if (socket && socket.readyState === WebSocket.OPEN) setState("live", "Live");
+        if (socket && socket.readyState === WebSocket.OPEN && !behind) setState("live", "Live");
       })
-      .catch(() => setState("reconnecting", "Reconnecting…"));
+      .catch(() => {
+        behind = true;
+        setState("reconnecting", "Reconnecting…");
+      });
+  }
+
+  // {"live": false}: pushes are not reaching us. {"live": true} after that, or with
+  // "resync": pushes may have been lost meanwhile, so fetch the panels again.
+  function control(frame) {
+    if (frame.beat) beatMs = frame.beat * 1000;
+    if (frame.live === false) {
+      behind = true;
+      setState("reconnecting", "Reconnecting…");
+    } else if (behind || frame.resync) {
+      behind = false;
+      setState("syncing", "Syncing…");
+      resync();
+    }
+  }
+
+  function retry() {
+    setState("reconnecting", "Reconnecting…");
+    const delay = Math.min(5000, 250 * 2 ** attempt++) * (0.75 + Math.random() / 2);
+    setTimeout(connect, delay);
   }
 
   function connect() {
+    if (held || socket) return; // held closed, or a retry already made one
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + wsPath);
-    socket.onopen = () => {
+    const ws = new WebSocket(scheme + location.host + wsPath);
+    socket = ws;
+    ws.onopen = () => {
       attempt = 0;
+      behind = false;
+      lastFrame = Date.now();
       setState("syncing", "Syncing…");
       resync();
     };
-    socket.onmessage = (event) => apply(event.data);
-    socket.onclose = (event) => {
+    ws.onmessage = (event) => {
+      lastFrame = Date.now();
+      if (event.data.charAt(0) === "{") control(JSON.parse(event.data));
+      else apply(event.data);
+    };
+    ws.onclose = (event) => {
+      if (socket !== ws) return; // given up on already (silent too long)
       socket = null;
       if (event.code === 4403) {
         setState("denied", "Access refused");
         return;
       }
-      if (held) return;
-      setState("reconnecting", "Reconnecting…");
-      const delay = Math.min(5000, 250 * 2 ** attempt++) * (0.75 + Math.random() / 2);
-      setTimeout(connect, delay);
+      if (!held) retry();
     };
   }
+
+  // A socket that hears nothing for two beats is dead, whatever TCP says (a server
+  // that hangs, a network that drops packets): give it up and connect again.
+  setInterval(() => {
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    if (Date.now() - lastFrame < 2 * beatMs + 2000) return;
+    const dead = socket;
+    socket = null;
+    dead.close();
+    retry();
+  }, 1000);
 
   // --- htmx responses go through the same revision-aware apply ----------------
   document.addEventListener("htmx:beforeSwap", (event) => {

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import json
+
 import pytest
+import pytest_asyncio
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.db import connections
 
 from incidents import events, services
 from incidents.routing import websocket_urlpatterns
@@ -14,10 +19,23 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 app = URLRouter(websocket_urlpatterns)
 
 
+@pytest_asyncio.fixture(autouse=True)
+async def _close_database_thread_connection():
+    """The access check's thread keeps its connection; close it, or the test database stays in use."""
+    yield
+    await sync_to_async(connections.close_all)()
+
+
 async def open_socket(user, incident_id):
+    """Connect; once accepted, the first frame is the live state, taken off here."""
     comm = WebsocketCommunicator(app, f"/ws/incidents/{incident_id}/")
     comm.scope["user"] = user
     connected, code = await comm.connect(timeout=5)
+    if connected:
+        assert json.loads(await comm.receive_from(timeout=5)) == {
+            "live": True,
+            "beat": settings.RIPCORD_LIVE_BEAT_SECONDS,
+        }
     return comm, connected, code
 
 
