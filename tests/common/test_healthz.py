@@ -16,7 +16,8 @@ from common import heartbeat
 from common.worker import Heartbeat
 from demo import embedded_worker
 from tests.common.conftest import URLS
-from tests.redis_server import OwnRedis, free_port
+from tests.integration.processes import free_port
+from tests.integration.servers import RedisServer
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(URLS)]
 
@@ -24,8 +25,8 @@ PREFIX = "healthz-test:"
 
 
 @pytest.fixture
-def own_redis(tmp_path) -> Iterator[OwnRedis]:
-    server = OwnRedis(tmp_path)
+def own_redis(tmp_path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path).start()
     yield server
     server.stop()
 
@@ -43,8 +44,8 @@ def use_redis(settings, url: str) -> None:
 
 
 @pytest.fixture
-def on_redis(own_redis, settings) -> OwnRedis:
-    use_redis(settings, own_redis.url)
+def on_redis(own_redis, settings) -> RedisServer:
+    use_redis(settings, own_redis.url())
     return own_redis
 
 
@@ -81,7 +82,7 @@ def test_no_live_worker_is_degraded_yet_serving(client, on_redis):
 
 def test_worker_beats_expire(on_redis):
     beat("default")
-    client = heartbeat.redis_client(on_redis.url)
+    client = heartbeat.redis_client(on_redis.url())
     assert 0 < client.ttl(f"{PREFIX}ripcord:worker-alive:default") <= heartbeat.ALIVE_SECONDS
     assert client.ttl(f"{PREFIX}ripcord:worker-alive:control") == -2  # never beat: no key
 

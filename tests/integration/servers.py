@@ -101,6 +101,14 @@ class RedisServer:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(timeout=20)
         self.proc = None
+        wait_for(
+            lambda: not self.answers(), timeout=10, what=f"redis-server on {self.port} to stop"
+        )
+
+    def close(self) -> None:
+        """Stop it if it runs, whatever state a test left it in."""
+        with contextlib.suppress(Exception):
+            self.stop()
 
 
 class PostgresCluster:

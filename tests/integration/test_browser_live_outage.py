@@ -28,7 +28,7 @@ from incidents.models import Incident
 from tests.integration.browser import LOAD_MS, report, wait_live
 from tests.integration.conftest import ARTIFACTS
 from tests.integration.processes import Process, start_server
-from tests.integration.redis_server import RedisServer
+from tests.integration.servers import RedisServer
 
 pytestmark = [
     pytest.mark.browser,
@@ -74,7 +74,7 @@ def outage_server(own_redis: RedisServer, transactional_db) -> Iterator[Process]
     """uvicorn with the Redis pub/sub layer on ``own_redis``, checking it every CHECK_MS."""
     server = start_server(
         ARTIFACTS,
-        REDIS_URL=own_redis.url,
+        REDIS_URL=own_redis.url(),
         RIPCORD_CHANNEL_PREFIX=f"ripcord-outage-{uuid.uuid4().hex[:8]}",
         RIPCORD_LIVE_CHECK_MS=str(CHECK_MS),
         RIPCORD_LIVE_BEAT_SECONDS=str(BEAT_SECONDS),
