@@ -150,12 +150,16 @@ def test_a_killed_worker_gives_interrupted_within_lease_and_sweep_and_no_rerun(
         print("the killed worker stayed down (docker kill counts as a stop); starting it")
         stack.compose("start", "worker")
     ping = "celery -A config inspect ping --timeout 5 --destination worker@$HOSTNAME"
-    wait_until(
-        "the restarted worker to answer",
-        lambda: stack.compose_ok("exec", "-T", "worker", "sh", "-c", ping),
-        timeout=90,
-        every=1,
-    )
+    try:
+        wait_until(
+            "the restarted worker to answer",
+            lambda: stack.compose_ok("exec", "-T", "worker", "sh", "-c", ping),
+            timeout=90,
+            every=1,
+        )
+    except AssertionError:
+        print(stack.logs("worker")[-6000:])  # what the worker said instead
+        raise
     send = (
         "from config.celery import app; "
         f"print(app.send_task('incidents.tasks.execute_step_run_task', args=[{run['id']}],"
