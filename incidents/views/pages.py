@@ -98,3 +98,17 @@ def incident_timeline(request: HtmxRequest, incident_id: int) -> HttpResponse:
     incident, _ = access.get_incident_for_user(request.user, incident_id)
     entries = selectors.timeline_for(incident)
     return render(request, "incidents/timeline.html", {"incident": incident, "entries": entries})
+
+
+@login_required
+@require_GET
+def phase_steps(request: HtmxRequest, incident_id: int, phase_id: int) -> HttpResponse:
+    """The steps of a finished phase, which the page shows compact until it is expanded."""
+    incident, acc = access.get_incident_for_user(request.user, incident_id)
+    steps = selectors.steps_of_phase(incident, phase_id)
+    context = (
+        panels.fragment_context(incident, acc.audience, timezone.now())
+        | panels.stored_titles_context(incident.pk, steps)
+        | panels.phase_steps_context(steps)
+    )
+    return render(request, "incidents/_phase_steps.html", context)
