@@ -70,3 +70,21 @@ def test_a_finished_phase_is_compact_and_its_steps_come_on_demand(client, scenes
     assert f'id="step-{done.pk}"' in steps.decode()
     other: Incident = scenes[1]
     assert fetch(client, ic, "incidents:phase_steps", other.pk, finished.pk)[1].strip() == b""
+
+
+def test_the_full_timeline_is_paged(client, scenes):
+    (ic, *_), _, large = scenes
+    _, first = fetch(client, ic, "incidents:timeline", large.pk)
+    html = first.decode()
+    assert html.count('class="tl ') == 200 and 'rel="next"' in html
+    newest = large.timeline.order_by("-at", "-pk")[:201]
+    assert f'id="tl-{newest[0].pk}"' in html and f'id="tl-{newest[200].pk}"' not in html
+    client.force_login(ic)
+    older = client.get(
+        reverse("incidents:timeline", args=[large.pk]), {"before": newest[199].pk}
+    ).content.decode()
+    assert f'id="tl-{newest[200].pk}"' in older and f'id="tl-{newest[199].pk}"' not in older
+    assert (
+        client.get(reverse("incidents:timeline", args=[large.pk]), {"before": 10**9}).status_code
+        == 404
+    )
