@@ -72,19 +72,26 @@ def fragments(change: Change, now: datetime) -> dict[Audience, list[Fragment]]:
     """The fragments ``change`` touched, per audience, in the order they are sent.
 
     What is read depends on the change, not on the number of viewers, and a changed
-    step's phase is counted in SQL, not loaded (selectors.steps_with_phase_progress).
+    step's phase is counted in SQL, not loaded (selectors.changed_steps).
     """
     incident = (
         Incident.objects.select_related("runbook_version__runbook", "resolved_by")
+        # The runbook's whole spec (JSON decoded per push: 300 steps, ~6 ms) is read
+        # only if a panel needs it and RunbookVersion.parsed has not cached it yet.
+        .defer("runbook_version__spec")
         .filter(pk=change.incident_id)
         .first()
     )
     if incident is None:
         return {}
-    steps = selectors.steps_with_phase_progress(incident.pk, change.steps) if change.steps else []
-    titles = panels.stored_titles_context(incident.pk) if change.steps else {}
-    with_header = change.header or bool(change.steps)
-    header = panels.header_context(selectors.incident_progress(incident.pk)) if with_header else {}
+    changed = selectors.changed_steps(incident.pk, change.steps) if change.steps else None
+    steps = changed.steps if changed else []
+    titles = panels.stored_titles_context(incident.pk, [s for s, _ in steps]) if changed else {}
+    header: panels.Context = {}
+    if changed:
+        header = panels.header_context(changed.progress)
+    elif change.header:
+        header = panels.header_context(selectors.incident_progress(incident.pk))
     roles = selectors.roles_with_holders(incident) if change.roles else []
     all_phases = selectors.phase_views(incident) if change.phases else []
     phase_views = [pv for pv in all_phases if pv.phase.pk in change.phases]
@@ -94,7 +101,11 @@ def fragments(change: Change, now: datetime) -> dict[Audience, list[Fragment]]:
     criteria = panels.criteria_context(incident) if change.criteria else {}
     validation = panels.validation_context(incident) if change.criteria else {}
     entries = (
-        list(TimelineEntry.objects.filter(pk__in=change.timeline).select_related("actor", "step"))
+        list(
+            TimelineEntry.objects.filter(pk__in=change.timeline)
+            .select_related("actor")  # what an entry shows: not its step, not its data
+            .defer("data")
+        )
         if change.timeline
         else []
     )

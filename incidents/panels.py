@@ -42,9 +42,14 @@ def titles_context(role_titles: dict[str, str], step_titles: dict[str, str]) -> 
     return {"role_titles": role_titles, "step_titles": step_titles}
 
 
-def stored_titles_context(incident_id: int) -> Context:
-    """``titles_context`` read from the database (two queries), for steps rendered alone."""
-    return titles_context(selectors.role_titles(incident_id), selectors.step_titles(incident_id))
+def stored_titles_context(incident_id: int, steps: list[Step] | None = None) -> Context:
+    """``titles_context`` read from the database, for steps rendered alone: the role
+    titles, and the titles of the steps that ``steps`` require (of all steps if None;
+    a step fragment prints only those, so a push does not read every title)."""
+    keys = None if steps is None else {key for step in steps for key in step.requires}
+    return titles_context(
+        selectors.role_titles(incident_id), selectors.step_titles(incident_id, keys)
+    )
 
 
 def header_context(progress: selectors.Progress) -> Context:
@@ -56,7 +61,9 @@ def step_context(step: Step, error: str = "") -> Context:
     return {"step": step, "error": error}
 
 
-def phase_context(pv: selectors.PhaseView | selectors.PhaseProgress) -> Context:
+def phase_context(
+    pv: selectors.PhaseView | selectors.PhaseProgress | selectors.PagePhase,
+) -> Context:
     """A phase's head or its progress bar: the phase with its step counts."""
     return {"pv": pv}
 
@@ -81,6 +88,11 @@ def validation_context(incident: Incident) -> Context:
 
 def safeguards_context(incident: Incident) -> Context:
     return {"safeguards": selectors.safeguards_panel(incident)}
+
+
+def phase_steps_context(steps: list[Step]) -> Context:
+    """The steps of a compact (finished) phase, fetched when a person expands it."""
+    return {"steps": steps}
 
 
 def timeline_context(entries: list[TimelineEntry], has_older_entries: bool) -> Context:
@@ -125,7 +137,6 @@ def page_context(incident: Incident, acc: access.IncidentAccess, now: datetime) 
             "access": acc,
             "page": page,
             # "My steps" only for someone whose roles own steps (the IC alone owns none).
-            "has_own_steps": acc.audience == "act"
-            and any(s.owner_role in acc.roles for pv in page.phases for s in pv.steps),
+            "has_own_steps": acc.audience == "act" and not page.step_owners.isdisjoint(acc.roles),
         }
     )

@@ -43,20 +43,36 @@ class PhaseView:
 
 
 @dataclass(frozen=True)
+class PagePhase:
+    """A phase as the incident page shows it.
+
+    A finished phase is compact: its counts and a control that fetches its steps on
+    demand (``steps_of_phase``), so the page's cost follows the phases still open,
+    not the runbook's size. Its steps are not loaded (``steps`` is empty).
+    """
+
+    phase: Phase
+    steps: list[Step]
+    progress: Progress
+
+    @property
+    def compact(self) -> bool:
+        return self.phase.ended_at is not None
+
+
+@dataclass(frozen=True)
 class IncidentPage:
     incident: Incident
-    phases: list[PhaseView]
+    phases: list[PagePhase]
     roles: list[IncidentRole]
     timeline: list[TimelineEntry]
     has_older_entries: bool
+    step_titles: dict[str, str]
+    step_owners: frozenset[str]
 
     @property
     def role_titles(self) -> dict[str, str]:
         return {role.key: role.title for role in self.roles}
-
-    @property
-    def step_titles(self) -> dict[str, str]:
-        return {step.key: step.title for pv in self.phases for step in pv.steps}
 
     @property
     def progress(self) -> Progress:
@@ -93,7 +109,8 @@ def roles_with_holders(incident: Incident) -> list[IncidentRole]:
 
 
 def timeline_for(incident: Incident, *, limit: int | None = None) -> list[TimelineEntry]:
-    entries = TimelineEntry.objects.filter(incident=incident).select_related("actor", "step")
+    # What an entry shows: no join to its step, no ``data`` (a page shows 200 entries).
+    entries = TimelineEntry.objects.filter(incident=incident).select_related("actor").defer("data")
     return list(entries[:limit] if limit else entries)
 
 
@@ -113,16 +130,44 @@ def timeline_before(
     return list(entries.order_by("-at", "-pk")[:limit])
 
 
+def steps_of_phase(incident: Incident, phase_id: int) -> list[Step]:
+    """A phase's steps with their runs (what a compact phase shows when expanded)."""
+    return list(_steps().filter(incident=incident, phase_id=phase_id))
+
+
+def page_phases(incident: Incident) -> list[PagePhase]:
+    """Every phase with its counts (one query), and the steps of the unfinished ones (two)."""
+    phases = Phase.objects.filter(incident=incident).annotate(
+        total=Count("steps"), settled=Count("steps", filter=~Q(steps__state=Step.State.PENDING))
+    )
+    open_steps: dict[int, list[Step]] = {}
+    for step in _steps().filter(incident=incident, phase__ended_at__isnull=True):
+        open_steps.setdefault(step.phase_id, []).append(step)
+    return [
+        PagePhase(phase, open_steps.get(phase.pk, []), Progress(phase.settled, phase.total))
+        for phase in phases
+    ]
+
+
 def incident_page(incident: Incident) -> IncidentPage:
-    """Everything the incident page shows: five queries whatever the incident's size."""
+    """Everything the incident page shows: six queries whatever the incident's size.
+
+    The page's cost follows what it renders: the newest timeline entries (the rest
+    are paged on the timeline page) and the steps of unfinished phases; of the other
+    steps only their keys, titles and owners are read (for "after ..." and "My steps").
+    """
     limit = settings.RIPCORD_TIMELINE_PAGE_SIZE
     timeline = timeline_for(incident, limit=limit + 1)
+    rows = Step.objects.filter(incident=incident).values_list("key", "title", "owner_role")
+    titles = list(rows)
     return IncidentPage(
         incident=incident,
-        phases=phase_views(incident),
+        phases=page_phases(incident),
         roles=roles_with_holders(incident),
         timeline=timeline[:limit],
         has_older_entries=len(timeline) > limit,
+        step_titles={key: title for key, title, _ in titles},
+        step_owners=frozenset(owner for _, _, owner in titles),
     )
 
 
@@ -134,14 +179,21 @@ class PhaseProgress:
     progress: Progress
 
 
-def steps_with_phase_progress(
-    incident_id: int, step_ids: set[int]
-) -> list[tuple[Step, PhaseProgress]]:
-    """Changed steps and the progress of the phases they sit in.
+@dataclass(frozen=True)
+class ChangedSteps:
+    """Changed steps with their phases' progress, and the whole incident's progress."""
+
+    steps: list[tuple[Step, PhaseProgress]]
+    progress: Progress
+
+
+def changed_steps(incident_id: int, step_ids: set[int]) -> ChangedSteps:
+    """Changed steps, the progress of the phases they sit in, and the incident's.
 
     Three queries whose cost does not grow with the phase: the changed steps (and
-    their runs), and one count per phase in SQL. Loading every step of the phase
-    to count it took ~75 ms per push at 300 steps (bench/README.md).
+    their runs), and one count per phase in SQL, whose sum is the header's progress
+    (one query fewer than counting the incident apart). Loading every step of the
+    phase to count it took ~75 ms per push at 300 steps (bench/README.md).
     """
     steps = list(
         _steps()
@@ -150,13 +202,18 @@ def steps_with_phase_progress(
         .order_by("phase__position", "position")
     )
     counts = (
-        Step.objects.filter(phase_id__in={step.phase_id for step in steps})
+        Step.objects.filter(incident_id=incident_id)
         .order_by()
         .values("phase_id")
         .annotate(total=Count("pk"), settled=Count("pk", filter=~Q(state=Step.State.PENDING)))
     )
     progress = {row["phase_id"]: Progress(row["settled"], row["total"]) for row in counts}
-    return [(step, PhaseProgress(step.phase, progress[step.phase_id])) for step in steps]
+    overall = Progress(
+        sum(p.settled for p in progress.values()), sum(p.total for p in progress.values())
+    )
+    return ChangedSteps(
+        [(step, PhaseProgress(step.phase, progress[step.phase_id])) for step in steps], overall
+    )
 
 
 def incidents_for_list() -> QuerySet[Incident]:
@@ -213,9 +270,15 @@ def role_titles(incident_id: int) -> dict[str, str]:
     return dict(IncidentRole.objects.filter(incident_id=incident_id).values_list("key", "title"))
 
 
-def step_titles(incident_id: int) -> dict[str, str]:
-    """Step key → title, to name required steps in fragments."""
-    return dict(Step.objects.filter(incident_id=incident_id).values_list("key", "title"))
+def step_titles(incident_id: int, keys: set[str] | None = None) -> dict[str, str]:
+    """Step key → title, to name required steps in fragments; only ``keys`` if given
+    (no query when that is empty: most steps require none)."""
+    if keys is not None and not keys:
+        return {}
+    steps = Step.objects.filter(incident_id=incident_id)
+    if keys is not None:
+        steps = steps.filter(key__in=keys)
+    return dict(steps.values_list("key", "title"))
 
 
 def safeguards_panel(incident: Incident) -> list[tuple[str, list[tuple[object, object]]]]:

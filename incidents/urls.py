@@ -14,6 +14,11 @@ urlpatterns = [
     path("incidents/<int:incident_id>/live/", pages.incident_live, name="live"),
     path("incidents/<int:incident_id>/me/", pages.my_controls, name="me"),
     path("incidents/<int:incident_id>/timeline/", pages.incident_timeline, name="timeline"),
+    path(
+        "incidents/<int:incident_id>/phases/<int:phase_id>/steps/",
+        pages.phase_steps,
+        name="phase_steps",
+    ),
     path("incidents/<int:incident_id>/notes/", actions.note_add, name="note_add"),
     path("incidents/<int:incident_id>/roles/assign/", actions.role_assign, name="role_assign"),
     path(

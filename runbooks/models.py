@@ -6,6 +6,9 @@ from django.db import models
 
 from runbooks.specs import RunbookSpec
 
+_PARSED: dict[tuple[int, str], RunbookSpec] = {}  # RunbookVersion.parsed, by (pk, content hash)
+_PARSED_MAX = 64
+
 
 class Runbook(models.Model):
     slug = models.SlugField(max_length=63, unique=True)
@@ -55,4 +58,15 @@ class RunbookVersion(models.Model):
         return f"{self.runbook.slug} v{self.number}"
 
     def parsed(self) -> RunbookSpec:
-        return RunbookSpec.model_validate(self.spec)
+        """The validated spec, validated once per process: a stored version never changes,
+        and the spec models are frozen, so one copy is shared. Validating a 1,000-step
+        spec took ~15 ms, paid twice by every incident page and by some pushes."""
+        if self.pk is None:
+            return RunbookSpec.model_validate(self.spec)
+        key = (self.pk, self.content_sha256)
+        spec = _PARSED.get(key)
+        if spec is None:
+            if len(_PARSED) >= _PARSED_MAX:
+                _PARSED.clear()
+            spec = _PARSED[key] = RunbookSpec.model_validate(self.spec)
+        return spec

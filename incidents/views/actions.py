@@ -26,10 +26,11 @@ def step_response(
     request: HtmxRequest, incident_id: int, step_id: int, error: str = ""
 ) -> HttpResponse:
     incident = Incident.objects.get(pk=incident_id)
+    step = selectors.step_for_fragment(step_id)
     ctx = (
         panels.fragment_context(incident, "act", timezone.now())
-        | panels.stored_titles_context(incident_id)
-        | panels.step_context(selectors.step_for_fragment(step_id), error)
+        | panels.stored_titles_context(incident_id, [step])
+        | panels.step_context(step, error)
     )
     return HttpResponse(render_to_string("incidents/_step.html", ctx, request=request))
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from common.htmx import HtmxRequest
 from incidents import access, panels, selectors, services
 from incidents.forms import OpenIncidentForm, environment_choices
+from incidents.models import TimelineEntry
 from runbooks.selectors import latest_versions
 
 
@@ -95,6 +97,29 @@ def my_controls(request: HtmxRequest, incident_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def incident_timeline(request: HtmxRequest, incident_id: int) -> HttpResponse:
+    """The timeline, newest first, a page at a time (``?before=<entry id>`` for older ones)."""
     incident, _ = access.get_incident_for_user(request.user, incident_id)
-    entries = selectors.timeline_for(incident)
-    return render(request, "incidents/timeline.html", {"incident": incident, "entries": entries})
+    limit = settings.RIPCORD_TIMELINE_PAGE_SIZE
+    before = request.GET.get("before", "")
+    try:
+        entries = selectors.timeline_before(
+            incident, limit=limit + 1, before_id=int(before) if before.isdigit() else None
+        )
+    except TimelineEntry.DoesNotExist:
+        raise Http404("No such timeline entry") from None
+    context = {"incident": incident, "entries": entries[:limit], "older": len(entries) > limit}
+    return render(request, "incidents/timeline.html", context)
+
+
+@login_required
+@require_GET
+def phase_steps(request: HtmxRequest, incident_id: int, phase_id: int) -> HttpResponse:
+    """The steps of a finished phase, which the page shows compact until it is expanded."""
+    incident, acc = access.get_incident_for_user(request.user, incident_id)
+    steps = selectors.steps_of_phase(incident, phase_id)
+    context = (
+        panels.fragment_context(incident, acc.audience, timezone.now())
+        | panels.stored_titles_context(incident.pk, steps)
+        | panels.phase_steps_context(steps)
+    )
+    return render(request, "incidents/_phase_steps.html", context)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from incidents import access, broadcast, panels, services
 from incidents.access import Audience
 from incidents.events import Change
-from incidents.models import Criterion, Incident
+from incidents.models import Criterion, Incident, Step
 from incidents.services import runs
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +88,14 @@ def test_a_pushed_fragment_reads_what_the_page_gives_it(scene, ic, viewer):
         for template, context in pushed[audience]:
             shared = context.keys() & whole.keys()
             assert {"incident", "audience", "rev", "now"} <= shared
+            # A push carries the titles of the steps its steps require, not all of them.
+            titles = context.get("step_titles", {})
+            page_titles, step = whole["step_titles"], context.get("step")
+            assert isinstance(titles, dict) and isinstance(page_titles, dict)
+            assert titles.items() <= page_titles.items(), template
+            if isinstance(step, Step):
+                assert set(step.requires) <= titles.keys(), template
+            shared -= {"step_titles"}
             assert {k: context[k] for k in shared} == {k: whole[k] for k in shared}, template
 
 

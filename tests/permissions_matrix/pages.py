@@ -51,6 +51,7 @@ from tests.permissions_matrix.prepare import (
     note,
     on_incident,
     open_form,
+    phase_kwargs,
     requested_run,
     revoke_others,
     revoke_own,
@@ -129,6 +130,9 @@ HTML: list[Endpoint] = [
     ),
     Endpoint("me", "incidents:me", "GET", SEE_INCIDENT, can_view),
     Endpoint("timeline", "incidents:timeline", "GET", SEE_INCIDENT, can_view),
+    Endpoint(
+        "phase-steps", "incidents:phase_steps", "GET", SEE_INCIDENT, can_view, prepare=phase_kwargs
+    ),
     Endpoint(
         "note",
         "incidents:note_add",

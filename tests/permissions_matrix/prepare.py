@@ -170,6 +170,13 @@ def note(text: str) -> Prepare:
     return prepare
 
 
+def phase_kwargs(world: World, user: User | None) -> Prepared:
+    """The incident's first phase (what a compact phase fetches when expanded)."""
+    phase = world.incident.phases.order_by("position").first()
+    assert phase is not None
+    return Prepared(kwargs={"incident_id": world.incident.pk, "phase_id": phase.pk})
+
+
 def criterion_kwargs(world: World, user: User | None) -> Prepared:
     return Prepared(
         kwargs={"incident_id": world.incident.pk, "criterion_id": criterion_of(world).pk}
