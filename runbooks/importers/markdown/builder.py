@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from common.text import unstorable
+from common.text import unstorable_in
 from runbooks.importers.limits import RESERVED_IDS
 from runbooks.importers.markdown import blocks as b
 from runbooks.importers.markdown.ids import Keys, script_name, slug
@@ -124,7 +124,7 @@ class _Builder:
             "post_actions": self._post_actions(),
             "contacts": self._contacts(),
         }
-        if found := _unstorable_in(data):
+        if found := unstorable_in(data):
             # Markdown text is checked as it is decoded; only front matter's YAML escapes
             # ("\0", "\ud800") can bring such text this far.
             where, reason = found
@@ -382,21 +382,3 @@ class _Builder:
             }
             for e in self._entries(Kind.CONTACTS)
         ]
-
-
-def _unstorable_in(value: Any, where: str = "value") -> tuple[str, str] | None:
-    """The first text in ``value`` that cannot be stored: (where it is, why), or None."""
-    if isinstance(value, str):
-        reason = unstorable(value)
-        return (where, reason) if reason else None
-    items = (
-        value.items()
-        if isinstance(value, dict)
-        else enumerate(value)
-        if isinstance(value, list)
-        else ()
-    )
-    for key, item in items:
-        if found := _unstorable_in(item, str(key) if where == "value" else f"{where}.{key}"):
-            return found
-    return None
