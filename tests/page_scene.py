@@ -91,22 +91,7 @@ def build_incident(
             step.state_changed_by = ic
             step.state_changed_at = now
         if not step.is_manual:
-            runs.append(
-                StepRun(
-                    step=step,
-                    incident=incident,
-                    attempt=1,
-                    status=StepRun.Status.FAILED,
-                    requested_by=sysadmin,
-                    requested_at=now,
-                    started_at=now,
-                    finished_at=now,
-                    exit_code=1,
-                    summary="exit 1",
-                    log_lines=3,
-                    log_tail="one\ntwo\nthree",
-                )
-            )
+            runs.append(failed_attempt(step, by=sysadmin, at=now))
     Step.objects.bulk_update(steps, ["state", "state_changed_by", "state_changed_at"])
     StepRun.objects.bulk_create(runs)
     authors = (ic, backend, sysadmin)
@@ -121,3 +106,21 @@ def build_incident(
         for i in range(max(0, entries - incident.timeline.count()))
     )
     return incident
+
+
+def failed_attempt(step: Step, *, by: Any, at: Any) -> StepRun:
+    """A finished, failed first attempt with three lines of output, as a worker leaves it (unsaved)."""
+    return StepRun(
+        step=step,
+        incident_id=step.incident_id,
+        attempt=1,
+        status=StepRun.Status.FAILED,
+        requested_by=by,
+        requested_at=at,
+        started_at=at,
+        finished_at=at,
+        exit_code=1,
+        summary="exit 1",
+        log_lines=3,
+        log_tail="one\ntwo\nthree",
+    )

@@ -23,6 +23,7 @@ from incidents import services
 from incidents.models import Incident, Step, StepRun
 from incidents.services import runs
 from tests.factories import SMALL_RUNBOOK, make_user, make_version
+from tests.page_scene import failed_attempt
 
 pytestmark = pytest.mark.django_db
 
@@ -82,20 +83,7 @@ def build_scene(steps_per_phase: int, ic, backend, sysadmin) -> Incident:
         elif step.approval_role:
             runs.request_run(step_id=step.pk, by=sysadmin)  # waits for the IC's approval
         else:  # a finished attempt with output, as a worker leaves it
-            StepRun.objects.create(
-                step=step,
-                incident=incident,
-                attempt=1,
-                status=StepRun.Status.FAILED,
-                requested_by=sysadmin,
-                requested_at=now,
-                started_at=now,
-                finished_at=now,
-                exit_code=1,
-                summary="exit 1",
-                log_lines=3,
-                log_tail="one\ntwo\nthree",
-            )
+            failed_attempt(step, by=sysadmin, at=now).save()
     for i in range(steps_per_phase * 3):
         for author in (ic, backend, sysadmin):
             services.add_note(incident_id=incident.pk, author=author, text=f"note {i}")

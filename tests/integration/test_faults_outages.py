@@ -289,21 +289,16 @@ def repeats() -> Any:
     return pytest.mark.parametrize("attempt", range(REPEATS))
 
 
-# --- Redis ----------------------------------------------------------------------------
-
-
-@repeats()
-@pytest.mark.timeout(TIMEOUT)
-def test_redis_restart_under_a_printing_step_keeps_its_exit_code_and_whole_log(
-    attempt, tmp_path, up, api
-):
+def restart_under_a_printing_step(attempt: int, tmp_path, api, server) -> None:
+    """``server`` restarted while a step prints: the run ends with the script's own exit code
+    (``attempt``: 0 succeeds, others fail) and its whole log, line for line."""
     incident, act, files = lab_run(tmp_path, api, PRINTER, exit_code=attempt)
     run_id = start_run(api, incident, act)
     try:
         wait_for(lambda: files.printed() >= 5, timeout=30, what="the step to print")
         down_while(
-            up.redis.stop,
-            up.redis.start,
+            server.stop,
+            server.start,
             lambda: wait_for(grows_by(files, 20), timeout=20, what="printing during the outage"),
         )
         wait_for(grows_by(files, 20), timeout=20, what="printing after the outage")
@@ -313,6 +308,17 @@ def test_redis_restart_under_a_printing_step_keeps_its_exit_code_and_whole_log(
     expected = "succeeded" if attempt == 0 else "failed"
     assert (run.status, run.exit_code) == (expected, attempt), log_of(run_id)[-2000:]
     assert_whole_log(run_id, files, re.escape(b"done after %d lines\n" % files.printed()))
+
+
+# --- Redis ----------------------------------------------------------------------------
+
+
+@repeats()
+@pytest.mark.timeout(TIMEOUT)
+def test_redis_restart_under_a_printing_step_keeps_its_exit_code_and_whole_log(
+    attempt, tmp_path, up, api
+):
+    restart_under_a_printing_step(attempt, tmp_path, api, up.redis)
 
 
 @repeats()
@@ -386,22 +392,7 @@ def test_run_while_the_broker_is_down_starts_once_when_it_is_back(attempt, tmp_p
 def test_postgres_restart_under_a_printing_step_keeps_its_exit_code_and_whole_log(
     attempt, tmp_path, up, api
 ):
-    incident, act, files = lab_run(tmp_path, api, PRINTER, exit_code=attempt)
-    run_id = start_run(api, incident, act)
-    try:
-        wait_for(lambda: files.printed() >= 5, timeout=30, what="the step to print")
-        down_while(
-            up.postgres.stop,
-            up.postgres.start,
-            lambda: wait_for(grows_by(files, 20), timeout=20, what="printing during the outage"),
-        )
-        wait_for(grows_by(files, 20), timeout=20, what="printing after the outage")
-    finally:
-        files.gate.touch()
-    run = wait_run(run_id, "succeeded", "failed", "interrupted", "timed_out", timeout=60)
-    expected = "succeeded" if attempt == 0 else "failed"
-    assert (run.status, run.exit_code) == (expected, attempt), log_of(run_id)[-2000:]
-    assert_whole_log(run_id, files, re.escape(b"done after %d lines\n" % files.printed()))
+    restart_under_a_printing_step(attempt, tmp_path, api, up.postgres)
 
 
 @repeats()
