@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,9 +27,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.database import BenchBusy, BenchDatabase
-from bench.live_fanout import PREFIX, PYTHON, RUN, SECRET_KEY, audiences_for, build_scene
-from bench.stack import ROOT
+from bench.database import BenchBusy, BenchDatabase, migrate, use_database
+from bench.live_fanout import PREFIX, RUN, SECRET_KEY, audiences_for, build_scene
 
 
 async def one_round(app, path: str, cookies: list[str]) -> tuple[float, float, float]:
@@ -86,14 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db-name", default="ripcord_bench_connect_cost")
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = p.parse_args(argv)
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=f"{args.pg_admin_url.rsplit('/', 1)[0]}/{args.db_name}",
-        SECRET_KEY=SECRET_KEY,
-        RIPCORD_DEMO="0",
-        RIPCORD_LOG_LEVEL="WARNING",
-    )
-    os.environ.pop("REDIS_URL", None)  # set-up publishes in-process; the rounds use Redis
+    use_database(args.pg_admin_url, args.db_name, SECRET_KEY)
     database = BenchDatabase(args.db_name, run_id=RUN, admin_dsn=args.pg_admin_url)
     try:
         database.create()
@@ -101,13 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 1
     try:
-        subprocess.run(
-            [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=ROOT,
-            env=os.environ | {"REDIS_URL": ""},
-            check=True,
-            timeout=300,
-        )
+        migrate()
         scene = build_scene(n_steps=20, view_users=20, act_users=4)
         cookies = [
             (scene.act_cookies if audience == "act" else scene.view_cookies)[i % 4]

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 from contextlib import ExitStack
@@ -32,7 +31,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.database import BenchBusy, BenchDatabase
+from bench.database import BenchBusy, BenchDatabase, migrate, use_database
 from bench.live_fanout import (
     PREFIX,
     PYTHON,
@@ -86,30 +85,16 @@ def serial(viewers: ViewerProcess, row: Row, *, url: str, origin: str, cookies, 
 
 
 def run(args: argparse.Namespace) -> list[Row]:
-    database_url = f"{args.pg_admin_url.rsplit('/', 1)[0]}/{args.db_name}"
     log_dir = Path(tempfile.mkdtemp(prefix="ripcord-bench-connects-"))
     print(f"logs: {log_dir}", file=sys.stderr)
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=database_url,
-        SECRET_KEY=SECRET_KEY,
-        RIPCORD_DEMO="0",
-        RIPCORD_LOG_LEVEL="WARNING",
-    )
-    os.environ.pop("REDIS_URL", None)
+    use_database(args.pg_admin_url, args.db_name, SECRET_KEY)
     database = BenchDatabase(args.db_name, run_id=RUN, admin_dsn=args.pg_admin_url)
     rows = [Row("ripcord"), Row("floor")]
     with ExitStack() as stack:
         stack.callback(database.close)
         database.create()
         stack.callback(database.drop)
-        subprocess.run(
-            [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=ROOT,
-            env=os.environ | {"REDIS_URL": ""},
-            check=True,
-            timeout=300,
-        )
+        migrate()
         scene = build_scene(n_steps=20, view_users=20, act_users=4)
 
         from tests.integration.processes import start_server  # needs django.setup() first

@@ -8,10 +8,43 @@ The database is labelled with the run's id, so a drop never removes another run'
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 ADMIN_DSN = "postgres://postgres@127.0.0.1:5432/postgres"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def use_database(admin_dsn: str, name: str, secret_key: str) -> str:
+    """This process's Django (set-up only) on database ``name``, production settings; its URL.
+
+    No REDIS_URL here: set-up's own publishes go to an in-process layer (the servers a
+    bench starts get theirs).
+    """
+    database_url = f"{admin_dsn.rsplit('/', 1)[0]}/{name}"
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL=database_url,
+        SECRET_KEY=secret_key,
+        RIPCORD_DEMO="0",
+        RIPCORD_LOG_LEVEL="WARNING",
+    )
+    os.environ.pop("REDIS_URL", None)
+    return database_url
+
+
+def migrate() -> None:
+    """``manage.py migrate`` on the database ``use_database`` chose."""
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=os.environ | {"REDIS_URL": ""},
+        check=True,
+        timeout=300,
+    )
 
 
 class BenchBusy(Exception):

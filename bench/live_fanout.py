@@ -46,7 +46,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.database import BenchBusy, BenchDatabase
+from bench.database import BenchBusy, BenchDatabase, migrate, use_database
 from bench.fanout_results import Event, Trial, report
 from bench.stack import ROOT, free_port, wait_for
 
@@ -383,19 +383,10 @@ def audiences_for(n: int, act_share: float) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> list[Trial]:
-    database_url = f"{args.pg_admin_url.rsplit('/', 1)[0]}/{args.db_name}"
     log_dir = Path(tempfile.mkdtemp(prefix="ripcord-bench-"))
     print(f"logs: {log_dir}", file=sys.stderr)
-    # This process's Django (set-up only) and the server share database and key;
-    # no REDIS_URL here: set-up's own publishes go to an in-process layer.
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=database_url,
-        SECRET_KEY=SECRET_KEY,
-        RIPCORD_DEMO="0",
-        RIPCORD_LOG_LEVEL="WARNING",
-    )
-    os.environ.pop("REDIS_URL", None)
+    # This process's Django (set-up only) and the server share database and key.
+    use_database(args.pg_admin_url, args.db_name, SECRET_KEY)
 
     trials: list[Trial] = []
     database = BenchDatabase(args.db_name, run_id=RUN, admin_dsn=args.pg_admin_url)
@@ -405,13 +396,7 @@ def run(args: argparse.Namespace) -> list[Trial]:
         database.create()  # refuses (BenchBusy) while another run of this bench holds it
         if not args.keep_db:
             stack.callback(database.drop)
-        subprocess.run(
-            [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=ROOT,
-            env=os.environ | {"REDIS_URL": ""},
-            check=True,
-            timeout=300,
-        )
+        migrate()
         scene = build_scene(n_steps=args.steps, view_users=20, act_users=4)
 
         from tests.integration.processes import start_server  # needs django.setup() first

@@ -20,7 +20,6 @@ import argparse
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import time
 from contextlib import ExitStack
@@ -29,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.database import BenchBusy, BenchDatabase  # noqa: E402
+from bench.database import BenchBusy, BenchDatabase, migrate, use_database  # noqa: E402
 
 RUN = secrets.token_hex(4)
 
@@ -102,14 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args(argv)
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=f"{args.pg_admin_url.rsplit('/', 1)[0]}/{args.db_name}",
-        SECRET_KEY="bench-" + secrets.token_urlsafe(32),
-        RIPCORD_DEMO="0",
-        RIPCORD_LOG_LEVEL="WARNING",
-    )
-    os.environ.pop("REDIS_URL", None)  # the scenes' pushes go to an in-process layer
+    use_database(args.pg_admin_url, args.db_name, "bench-" + secrets.token_urlsafe(32))
     load_start = os.getloadavg()[0]
     database = BenchDatabase(args.db_name, run_id=RUN, admin_dsn=args.pg_admin_url)
     with ExitStack() as stack:
@@ -121,13 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if not args.keep_db:
             stack.callback(database.drop)
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=ROOT,
-            env=os.environ,
-            check=True,
-            timeout=300,
-        )
+        migrate()
         rows = run(args)
     base = rows[0][1]
     print(
