@@ -1,6 +1,6 @@
 """Concurrent writers: N clients x M step actions at once through the JSON API, none lost.
 
-Each writer (the incident's commander, and 49 responders on the role owning the
+Each writer (the incident's commander, and responders on the role owning the
 steps) has its own API token and its own two steps of one
 incident; all start together (a barrier) and do ``--actions`` actions each, mixed at
 random (seeded): complete a pending step of theirs, reopen a done one, add a note.
@@ -42,6 +42,7 @@ class Writer:
     token: str
     steps: list[int]
     latencies: list[float] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # the action of each latency
     done: Counter[int] = field(default_factory=Counter)  # step → completes answered 2xx
     reopened: Counter[int] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
@@ -121,6 +122,7 @@ def run_writer(
             kind = "reopen"
             status, ms = request(conn, "POST", f"{base}/steps/{step}/reopen", writer.token, b"")
         writer.latencies.append(ms)
+        writer.kinds.append(kind)
         if not 200 <= status < 300:
             writer.errors[f"{kind} {status}"] += 1
             continue
@@ -268,6 +270,22 @@ def main(argv: list[str] | None = None) -> int:
         print(row("floor: GET /healthz", floor, floor_timing, sum(floor_errors.values()), "-"))
         print(
             row("ripcord: step actions", latencies, timing, sum(errors.values()), f"{lost}/{twice}")
+        )
+        for kind in ("complete", "reopen", "note"):
+            of_kind = [
+                ms for w in writers for ms, k in zip(w.latencies, w.kinds, strict=True) if k == kind
+            ]
+            if of_kind:
+                print(
+                    f"  {kind:<20}{len(of_kind):>9}"
+                    + "".join(f"{percentile(of_kind, q):>9.1f}" for q in (50, 95, 99))
+                    + f"{max(of_kind):>9.1f}"
+                )
+        totals = sorted(sum(w.latencies) / 1000 for w in writers)
+        print(
+            f"  a writer's {args.actions} actions took {totals[0]:.1f} s (fastest writer),"
+            f" {percentile(totals, 50):.1f} s (median), {totals[-1]:.1f} s (slowest);"
+            f" the round {timing[0]:.1f} s"
         )
         print(
             f"\nanswered 2xx and checked in the database: {expected}"
