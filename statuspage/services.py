@@ -192,9 +192,11 @@ def confirm(*, page_slug: str, token: str) -> Subscriber | None:
     return subscriber
 
 
-def unsubscribe(*, subscriber_id: int) -> bool:
-    """Forget the subscriber (a signed link names them); False if already gone."""
-    deleted, _ = Subscriber.objects.filter(pk=subscriber_id).delete()
+def unsubscribe(*, subscriber_id: int, page_slug: str, email: str) -> bool:
+    """Forget the subscriber a signed link names; False if already gone."""
+    deleted, _ = Subscriber.objects.filter(
+        pk=subscriber_id, page__slug=page_slug, email__iexact=email
+    ).delete()
     return deleted > 0
 
 
