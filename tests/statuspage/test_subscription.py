@@ -7,9 +7,11 @@ through a real SMTP server from a real worker.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.test import Client
 
 from statuspage import mail as statuspage_mail
@@ -25,7 +27,7 @@ def run_tasks(monkeypatch):
     """Run the status page's tasks at once, in this process (no broker)."""
     from statuspage import dispatch, tasks
 
-    names = {
+    names: dict[str, Any] = {
         dispatch.EMAIL_UPDATE: tasks.email_update_task,
         dispatch.EMAIL_CONFIRMATION: tasks.email_confirmation_task,
     }
@@ -85,6 +87,7 @@ def test_double_opt_in_then_update_email_then_one_click_unsubscribe(
     update_mail = mail.outbox[-1]
     assert update_mail.subject == "[Todo App] Investigating: Logins failing again"
     assert "We are on it." in update_mail.body
+    assert isinstance(update_mail, EmailMultiAlternatives)
     (html, mimetype) = update_mail.alternatives[0]
     assert mimetype == "text/html" and "Logins failing again" in html
     unsubscribe = update_mail.extra_headers["List-Unsubscribe"].strip("<>")
