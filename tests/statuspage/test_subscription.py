@@ -89,7 +89,7 @@ def test_double_opt_in_then_update_email_then_one_click_unsubscribe(
     assert "We are on it." in update_mail.body
     assert isinstance(update_mail, EmailMultiAlternatives)
     (html, mimetype) = update_mail.alternatives[0]
-    assert mimetype == "text/html" and "Logins failing again" in html
+    assert mimetype == "text/html" and "Logins failing again" in str(html)
     unsubscribe = update_mail.extra_headers["List-Unsubscribe"].strip("<>")
     assert update_mail.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert unsubscribe in update_mail.body
