@@ -6,10 +6,12 @@ published. Updates of one source incident form one public incident (newest updat
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from statuspage.models import Component, ComponentStatus, Impact, StatusPage, Update, UpdateStatus
@@ -75,8 +77,12 @@ class PublicState:
         return DESCRIPTIONS[self.indicator]
 
 
+_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+
+
 def get_page(slug: str) -> StatusPage:
-    page = StatusPage.objects.filter(slug=slug).first()
+    """The page, or a 404 (for a slug that could not be one, too, without asking the database)."""
+    page = StatusPage.objects.filter(slug=slug).first() if _SLUG.fullmatch(slug) else None
     if page is None:
         raise Http404("No such status page.")
     return page
@@ -132,5 +138,12 @@ def public_state(page: StatusPage) -> PublicState:
     )
 
 
-def feed_updates(page: StatusPage) -> list[Update]:
-    return list(page.updates.order_by("-created_at", "-pk")[:FEED_LIMIT])
+def feed_updates(page: StatusPage, *, with_author: bool = False) -> list[Update]:
+    updates = page.updates.order_by("-created_at", "-pk")
+    if with_author:  # the API's record; never the public's
+        updates = updates.select_related("author")
+    return list(updates[:FEED_LIMIT])
+
+
+def public_path(slug: str) -> str:
+    return reverse("statuspage:page", kwargs={"slug": slug})
