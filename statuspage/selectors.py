@@ -19,6 +19,7 @@ from statuspage.models import Component, ComponentStatus, Impact, StatusPage, Up
 HISTORY_DAYS = 14
 HISTORY_LIMIT = 20
 FEED_LIMIT = 50
+STALE_OPEN_DAYS = 90  # how far back an unresolved, quiet incident is still looked for
 
 _RANK = {"none": 0, "minor": 1, "major": 2, "critical": 3}
 _COMPONENT_INDICATOR = {
@@ -118,6 +119,14 @@ def _indicator(components: list[Component], open_incidents: list[PublicIncident]
     return next(name for name, rank in _RANK.items() if rank == worst)
 
 
+def _still_open_before(page: StatusPage, since: datetime, seen: set[str]) -> list[PublicIncident]:
+    """Incidents whose latest update is older than ``since`` and not "resolved" (a quiet one)."""
+    older = page.updates.filter(created_at__lt=since, source_incident_id__isnull=False)
+    older = older.filter(created_at__gte=since - timedelta(days=STALE_OPEN_DAYS))
+    threads = _threads(list(older.order_by("-created_at", "-pk")[:500]))
+    return [t for t in threads if t.key not in seen and not t.resolved]
+
+
 def public_state(page: StatusPage) -> PublicState:
     """The page as the public sees it: open incidents, and history of the last two weeks."""
     components = list(page.components.all())
@@ -125,6 +134,7 @@ def public_state(page: StatusPage) -> PublicState:
     recent = list(page.updates.filter(created_at__gte=since).order_by("-created_at", "-pk")[:500])
     threads = _threads(recent)
     open_incidents = [t for t in threads if not t.resolved]
+    open_incidents += _still_open_before(page, since, {t.key for t in threads})
     history = [t for t in threads if t.resolved][:HISTORY_LIMIT]
     times = [page.created_at, *(c.updated_at for c in components)]
     times += [u.created_at for u in recent[:1]]
