@@ -13,6 +13,7 @@ their URL (one-click unsubscribe, RFC 8058, is a cross-site POST by design).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -29,6 +30,8 @@ from statuspage import cache, links, selectors, services
 from statuspage.feeds import UpdatesFeed
 from statuspage.models import Subscriber
 from statuspage.summary import summary
+
+_TOKEN = re.compile(r"[-_A-Za-z0-9]{1,64}")
 
 
 def _versioned(
@@ -112,7 +115,10 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
 def confirm(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     """GET asks (mail scanners follow links), POST confirms."""
     page = selectors.get_page(slug)
-    known = Subscriber.objects.filter(page=page, token=token).exists()
+    # A token is URL-safe base64: anything else (a NUL, a surrogate) is no token, never a query.
+    known = _TOKEN.fullmatch(token) is not None and (
+        Subscriber.objects.filter(page=page, token=token).exists()
+    )
     if request.method == "POST" and known:
         services.confirm(page_slug=slug, token=token)
         return render(request, "statuspage/message.html", {"page": page, "confirmed": True})
