@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("incidents.urls")),
     path("", include("postmortem.urls")),
     path("runbooks/", include("runbooks.urls")),
+    path("status/", include("statuspage.urls")),
     path("accounts/", include("common.urls")),
     path(
         "accounts/login/",

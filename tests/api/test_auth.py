@@ -122,6 +122,10 @@ def test_openapi_schema_lists_every_path(anonymous_api):
             "/incidents/{incident_id}/resolve",
             "/incidents/{incident_id}/advance",
             "/incidents/{incident_id}/postmortem",
+            "/status-pages",
+            "/status-pages/{slug}",
+            "/status-pages/{slug}/components",
+            "/status-pages/{slug}/updates",
         ]
     }
     assert set(paths[f"{BASE}/incidents"]) == {"get", "post"}
