@@ -48,8 +48,10 @@
     while (region.children.length > MAX_SHOWN) region.firstElementChild.remove();
   }
 
-  function systemNotice(p) {
+  function systemNotice(kind, p) {
     if (!("Notification" in window) || Notification.permission !== "granted") return;
+    // The IC's own incident page notifies its overruns itself (static/js/clocks.js).
+    if (kind === "phase_clock" && body.dataset.isIc === "true" && p.url === location.pathname) return;
     if (document.visibilityState === "visible" && document.hasFocus()) return; // the toast is enough
     try {
       const n = new Notification(p.title || "Ripcord", { body: p.body || "", tag: p.tag || undefined });
@@ -97,7 +99,7 @@
       }
       const p = frame.payload || {};
       toast(frame.kind, p);
-      systemNotice(p);
+      systemNotice(frame.kind, p);
       body.dispatchEvent(new CustomEvent("ripcord:notice", { detail: frame }));
     };
     ws.onclose = (event) => {
