@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from tests.integration.browser import LOAD_MS, OpenPage, wait_live
 from tests.integration.processes import ROOT, start_server, start_worker
 
 ARTIFACTS = ROOT / "test-artifacts"
+REFUSAL_LOGS = re.compile(r"status of 4\d\d|Response Status Error Code 4\d\d|htmx:responseError")
 
 
 @pytest.fixture(scope="session")
@@ -62,14 +64,20 @@ def open_page(browser: Browser, asgi_server, session_cookie) -> Iterator[OpenPag
     contexts: list[BrowserContext] = []
     script_errors: list[str] = []
 
-    def console(user: User, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            script_errors.append(f"{user.username} console: {message.text} {message.location}")
+    def console(user: User, message: ConsoleMessage, refusals: bool) -> None:
+        if message.type != "error":
+            return
+        # A refused request is logged by Chromium and by htmx; expected where the
+        # test provokes one (``allow_refusals=True``), an error anywhere else.
+        if refusals and REFUSAL_LOGS.search(message.text):
+            return
+        script_errors.append(f"{user.username} console: {message.text} {message.location}")
 
     def open_(
         user: User,
         path: str,
         before_load: Callable[[Page], None] | None = None,
+        allow_refusals: bool = False,
         **context_options: Any,
     ) -> Page:
         context = browser.new_context(**context_options)
@@ -78,7 +86,7 @@ def open_page(browser: Browser, asgi_server, session_cookie) -> Iterator[OpenPag
         context.add_cookies([session_cookie(user, asgi_server.url)])
         page = context.new_page()
         page.on("pageerror", lambda exc: script_errors.append(f"{user.username}: {exc}"))
-        page.on("console", lambda message: console(user, message))
+        page.on("console", lambda message: console(user, message, allow_refusals))
         if before_load is not None:
             before_load(page)
         page.goto(asgi_server.url + path)
