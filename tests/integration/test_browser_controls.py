@@ -25,7 +25,6 @@ from playwright.sync_api import Page, expect
 from common.capabilities import COMMANDERS
 from incidents import broadcast, services
 from incidents.models import Criterion, Incident, RoleAssignment, Step, StepRun, TimelineEntry
-from incidents.services import runs
 from runbooks.models import Runbook, RunbookVersion
 from tests.factories import make_user
 from tests.integration.browser import LOAD_MS, ROUND_TRIP_MS, step_card
