@@ -291,4 +291,4 @@ def test_with_a_second_commander_the_ic_asks_them_and_they_approve(
     assert not TimelineEntry.objects.filter(
         incident=mig_incident, data__override="self_approval"
     ).exists()
-    assert run.status != runs.StepRun.Status.AWAITING_APPROVAL
+    assert run.status != StepRun.Status.AWAITING_APPROVAL
