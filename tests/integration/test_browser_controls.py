@@ -99,12 +99,10 @@ def restore_ready(incident: Incident, ic) -> Step:
 
 def test_resolve_takes_every_control_from_every_open_page(mig_incident, incident_page, ic, backend):
     """The IC resolves in one tab: the IC's other tab and the engineer's page lose
-    Done / Skip / Run / Assign / Hand over / Add note without a reload, and the
-    engineer, who holds a role, is told that the incident was resolved."""
+    Done / Skip / Run / Assign / Hand over / Add note without a reload."""
     ic_a = incident_page(ic, mig_incident)
     ic_b = incident_page(ic, mig_incident)
     eng = incident_page(backend, mig_incident)
-    notices_open(eng)
     for page in (ic_b, eng):
         assert visible_controls(page)["Done"] > 0 and visible_controls(page)["Add note"] == 1
     assert visible_controls(ic_b)["Hand over"] == 1 and visible_controls(ic_b)["Run"] > 0
@@ -121,9 +119,50 @@ def test_resolve_takes_every_control_from_every_open_page(mig_incident, incident
             )
         expect(page.locator("summary:visible", has_text="Skip…")).to_have_count(0)
         expect(page.locator("textarea[name=text]:visible")).to_have_count(0)
-    expect(eng.locator("#notices .notice-resolved")).to_contain_text(
-        "Incident resolved", timeout=ROUND_TRIP_MS
+
+
+def test_people_are_told_when_they_are_needed(mig_incident, incident_page, open_page, ic, sysadmin):
+    """Notices (common/notify.py), on any page: the system administrator, on the
+    incident list, is told that his "Stop all write operations" can start once the
+    two steps it waits for are done, and that the incident he holds a role in was
+    resolved. The "Allow notifications" control sits in the top bar without covering
+    any other control."""
+    admin = open_page(sysadmin, "/")
+    notices_open(admin)
+    allow = admin.get_by_role("button", name="Allow notifications")
+    expect(allow).to_be_visible()
+    box = allow.bounding_box()
+    for other in (admin.get_by_role("button", name="Sign out"), admin.locator(".topbar a")):
+        for index in range(other.count()):
+            o = other.nth(index).bounding_box()
+            assert box and o
+            apart = (
+                box["x"] + box["width"] <= o["x"]
+                or o["x"] + o["width"] <= box["x"]
+                or box["y"] + box["height"] <= o["y"]
+                or o["y"] + o["height"] <= box["y"]
+            )
+            assert apart, "'Allow notifications' covers another control of the top bar"
+
+    ic_page = incident_page(ic, mig_incident)
+    for title in ("Disable new endpoints", "Activate maintenance mode"):
+        step_card(ic_page, title).get_by_role("button", name="Done").click()
+        expect(step_card(ic_page, title)).to_have_attribute(
+            "data-state", "done", timeout=ROUND_TRIP_MS
+        )
+    unblocked = admin.locator("#notices .notice-unblocked")
+    expect(unblocked).to_contain_text("Your step can start", timeout=ROUND_TRIP_MS)
+    expect(unblocked).to_contain_text("Stop all write operations")
+    expect(unblocked.get_by_role("link", name="Open")).to_have_attribute(
+        "href", reverse("incidents:detail", args=[mig_incident.pk])
     )
+
+    criteria = ic_page.locator(f"#criteria-{mig_incident.pk}")
+    criteria.get_by_label("Reason (needed while a criterion is unmet)").fill("drill over")
+    criteria.get_by_test_id("resolve").click()
+    resolved = admin.locator("#notices .notice-resolved")
+    expect(resolved).to_contain_text("Incident resolved", timeout=ROUND_TRIP_MS)
+    expect(resolved).to_contain_text("MIG-002 rollback drill")
 
 
 def test_a_refused_action_says_why_beside_its_control_and_the_page_resyncs(
