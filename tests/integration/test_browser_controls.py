@@ -199,6 +199,25 @@ def test_a_refused_action_says_why_beside_its_control_and_the_page_resyncs(
     assert Incident.objects.get(pk=mig_incident.pk).status == Incident.Status.ACTIVE
 
 
+def test_a_conflict_says_who_was_first_beside_the_control(mig_incident, incident_page, ic, backend):
+    """409-like: the IC's page missed that the engineer ticked the step (socket held);
+    the IC's click on Done says who did it, beside the step's controls, and the
+    page, fetched again, shows the step done with its Undo."""
+    ic_page = incident_page(ic, mig_incident)
+    ic_page.evaluate("window.ripcord.hold()")
+    step = Step.objects.get(incident=mig_incident, title=OWN_STEP)
+    services.complete_step(step_id=step.pk, by=backend)
+
+    card = step_card(ic_page, OWN_STEP)
+    card.get_by_role("button", name="Done").click()
+    expect(card.get_by_test_id("refusal")).to_contain_text(
+        "Already done by backend", timeout=ROUND_TRIP_MS
+    )
+    expect(card).to_have_attribute("data-state", "done")
+    expect(card.get_by_role("button", name="Undo")).to_be_visible()
+    expect(card.locator(".step-controls + .refusal")).to_have_count(1)
+
+
 def test_a_responder_is_never_shown_resolve(mig_incident, incident_page, ic, backend):
     """The Resolve form is the IC's: hidden for a responder whatever the layout CSS says."""
     ic_page = incident_page(ic, mig_incident)
