@@ -19,6 +19,7 @@
   body.appendChild(region);
 
   const MAX_SHOWN = 4;
+  const SHOWN_MS = 30000;
   function toast(kind, p) {
     const item = document.createElement("div");
     item.className = "notice notice-" + String(kind).replace(/[^a-z_-]/gi, "");
@@ -46,6 +47,12 @@
     item.appendChild(close);
     region.appendChild(item);
     while (region.children.length > MAX_SHOWN) region.firstElementChild.remove();
+    // Gone after a while unless pointed at: the page itself keeps the state.
+    const expire = () => {
+      if (item.matches(":hover, :focus-within")) setTimeout(expire, 5000);
+      else item.remove();
+    };
+    setTimeout(expire, SHOWN_MS);
   }
 
   function systemNotice(kind, p) {
