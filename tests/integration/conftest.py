@@ -54,12 +54,13 @@ def session_cookie(transactional_db):
 
 @pytest.fixture
 def open_page(browser: Browser, asgi_server, session_cookie) -> Iterator[OpenPage]:
-    """``open_page(user, path, before_load=None, **context_options)``: a signed-in page.
+    """``open_page(user, path, before_load=None, allow_refusals=False, **context_options)``.
 
     Each call gets its own browser context, so cookies, localStorage and sockets
     are that person's alone. ``before_load(page)`` runs before the page is loaded
     (to listen to its websocket, say). Uncaught script errors and console errors
-    on any page fail the test.
+    on any page fail the test, but for the logs of a refused request (4xx) on a
+    page opened with ``allow_refusals=True``, where the test provokes one.
     """
     contexts: list[BrowserContext] = []
     script_errors: list[str] = []
