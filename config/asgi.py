@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP goes to Django, websockets to the incident consumers."""
+"""ASGI entry point: HTTP goes to Django, websockets to the incident and notice consumers."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ request_finished.connect(
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from common.routing import websocket_urlpatterns as notify_urlpatterns  # noqa: E402
 from common.websocket_auth import LazyAuthMiddlewareStack  # noqa: E402
 from incidents.routing import websocket_urlpatterns  # noqa: E402
 
@@ -42,7 +43,7 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            LazyAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            LazyAuthMiddlewareStack(URLRouter(websocket_urlpatterns + notify_urlpatterns))
         ),
     }
 )
