@@ -109,6 +109,8 @@
     collapseEnded();
   }
   body.addEventListener("ripcord:applied", refresh);
+  // A narrower window wraps the box's lines into more rows: a followed box stays at its end.
+  window.addEventListener("resize", settle);
   refresh();
   setInterval(tick, 1000);
 })();
