@@ -18,7 +18,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FloatRect, Page, expect
 
 from incidents import broadcast, services
 from incidents.models import Incident, SafeguardCheck, Step, StepRun
@@ -170,7 +170,7 @@ def test_every_page_fits_every_width_with_a_readable_chart(
                 # The whole phone page scales down to nothing in an image viewer: its
                 # first screens too, at their real size, to look at.
                 for n in range(3 if width < 600 else 0):
-                    clip = {"x": 0, "y": n * 1200, "width": width, "height": 1200}
+                    clip: FloatRect = {"x": 0, "y": n * 1200, "width": width, "height": 1200}
                     page.screenshot(
                         path=SCREENS / f"{who}-{width}-{scheme}-{n + 1}.png",
                         full_page=True,
