@@ -244,6 +244,8 @@ def test_running_step_follows_ticks_reads_clearly_and_its_phase_folds(
     expect(target).to_be_in_viewport()
     expect(target).to_contain_text("restore line 377: copying rows of table users")
     assert log.evaluate("document.documentElement.scrollWidth") <= 390
+    (ARTIFACTS / "screens").mkdir(parents=True, exist_ok=True)
+    log.screenshot(path=ARTIFACTS / "screens" / "log-view-390.png")
     log.close()
 
     # The IC moves the plan on twice; the engineer's open page folds the ended phase away.
