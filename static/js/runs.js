@@ -58,14 +58,19 @@
   }
 
   // Scroll events do not bubble; capture sees every box's, including copies pushed later.
+  // A scroll event can arrive after its box was replaced: the copy being replaced is read
+  // just before the swap (live.js says "ripcord:replace"), and a detached box is ignored.
+  const isBox = (el) => el instanceof Element && el.matches("pre.run-tail[id]");
   document.addEventListener(
     "scroll",
     (event) => {
-      const box = event.target;
-      if (box instanceof Element && box.matches("pre.run-tail[id]")) remember(box);
+      if (isBox(event.target) && event.target.isConnected) remember(event.target);
     },
     true,
   );
+  body.addEventListener("ripcord:replace", (event) => {
+    if (isBox(event.target)) remember(event.target);
+  });
 
   // --- elapsed time of running steps -----------------------------------------------
   function elapsed(ms) {

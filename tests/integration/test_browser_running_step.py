@@ -164,7 +164,7 @@ def advance(page: Page, phase: Phase) -> None:
     head.get_by_role("button", name="End this phase, start the next").click()
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(240)
 def test_running_step_follows_ticks_reads_clearly_and_its_phase_folds(
     run_worker, drill, incident_page, ic, backend
 ):
