@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import FloatRect, Page, expect
 
@@ -185,3 +186,11 @@ def test_every_page_fits_every_width_with_a_readable_chart(
             )
             expect(page.locator(".phase.compact")).to_have_count(1)
         page.context.close()
+    # The postmortem follows the same scheme and fits the same widths.
+    page = open_page(ic, reverse("postmortem:page", args=[scene.pk]), color_scheme=scheme)
+    expect(page.locator("article.postmortem")).to_be_visible()
+    for width in SCREENSHOT_WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll <= width, f"the postmortem at {width} px ({scheme}) is {scroll} px wide"
+        page.screenshot(path=SCREENS / f"postmortem-{width}-{scheme}.png")
