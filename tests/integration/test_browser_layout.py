@@ -194,3 +194,26 @@ def test_every_page_fits_every_width_with_a_readable_chart(
         scroll = page.evaluate("document.documentElement.scrollWidth")
         assert scroll <= width, f"the postmortem at {width} px ({scheme}) is {scroll} px wide"
         page.screenshot(path=SCREENS / f"postmortem-{width}-{scheme}.png")
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_other_pages_fit_a_phone_and_a_laptop(scene, open_page: OpenPage, ic, scheme):
+    """Every other page of the product, as the commander sees it, at 360 and 1366 px."""
+    pages = {
+        "incident-list": reverse("incidents:list"),
+        "open-incident": reverse("incidents:open"),
+        "timeline": reverse("incidents:timeline", args=[scene.pk]),
+        "runbooks": reverse("runbooks:list"),
+        "runbook": reverse("runbooks:detail", args=["mig-002"]),
+        "import": reverse("runbooks:import"),
+        "tokens": reverse("common:tokens"),
+    }
+    page = open_page(ic, pages["incident-list"], color_scheme=scheme)
+    for name, path in pages.items():
+        page.goto(page.url.split("/", 3)[0] + "//" + page.url.split("/", 3)[2] + path)
+        for width in (360, 1366):
+            page.set_viewport_size({"width": width, "height": 900})
+            scroll = page.evaluate("document.documentElement.scrollWidth")
+            assert scroll <= width, f"{name} at {width} px ({scheme}) is {scroll} px wide"
+            page.screenshot(path=SCREENS / f"page-{name}-{width}-{scheme}.png")
