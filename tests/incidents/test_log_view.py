@@ -1,4 +1,5 @@
-"""The full log in the browser (incidents.logview, the run_log_view page) on real PostgreSQL.
+"""The full log in the browser (incidents.logview, the run_log_view page) on real PostgreSQL,
+and the result line of a finished run.
 
 Logs are stored as chunks cut anywhere (inside a line, inside a UTF-8 sequence); a window
 of lines and a search must give what splitting the whole log on newlines gives.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -139,3 +142,31 @@ def test_bad_input_is_a_clear_refusal_never_a_crash(incident, backend, query, st
     client.force_login(backend)
     url = reverse("incidents:run_log_view", args=[run.incident_id, run.pk])
     assert client.get(f"{url}?{query}").status_code == status
+
+
+def run_line(html: str, run: StepRun) -> str:
+    """The text of the step card's result line, tags and spacing removed."""
+    card = html[html.index(f'id="step-{run.step_id}"') :]
+    line = card[card.index('data-testid="run-line"') :]
+    line = line[line.index(">") + 1 : line.index("</p>")]
+    return " ".join(re.sub(r"<[^>]+>", "", line).split())
+
+
+def test_the_result_line_says_each_thing_once(incident, backend):
+    """'Succeeded · exit 0 · 12.3 s', never 'exit 0 · exit 0'; a summary that says more stays."""
+    run = stored_run(incident, b"ok\n", [])
+    start = timezone.now()
+    StepRun.objects.filter(pk=run.pk).update(
+        started_at=start, finished_at=start + timedelta(seconds=12.3), summary="exit 0"
+    )
+    client = Client()
+    client.force_login(backend)
+    url = reverse("incidents:detail", args=[incident.pk])
+    assert run_line(client.get(url).content.decode(), run) == "Succeeded · exit 0 · 12.3 s"
+    StepRun.objects.filter(pk=run.pk).update(
+        status=StepRun.Status.TIMED_OUT, exit_code=None, summary="timed out after 60s", attempt=2
+    )
+    assert (
+        run_line(client.get(url).content.decode(), run)
+        == "Timed out · 12.3 s · timed out after 60s · attempt 2"
+    )
