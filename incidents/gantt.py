@@ -1,8 +1,11 @@
-"""The phase chart: planned window beside actual span per phase, with a "now" line, as SVG.
+"""The phase chart: planned window beside actual span per phase, with a "now" line.
 
 Rendered on the server from stored times (no chart library to install); the
 browser only slides the "now" line and stretches the running phase's bar to it
-(static/js/clocks.js). The same SVG goes into the postmortem.
+(static/js/clocks.js). The postmortem draws it as SVG (``x``/``width`` in the SVG's
+units); the incident page draws the same geometry as HTML bars positioned in percent
+of the plot (``left``/``span``), which reflow to any width with readable labels
+instead of shrinking with a scaled-down drawing.
 """
 
 from __future__ import annotations
@@ -13,12 +16,26 @@ from datetime import datetime, timedelta
 from incidents.models import Incident, Phase
 
 WIDTH, LABEL_W, ROW_H, TOP, BAR_H, RIGHT_PAD = 760, 190, 34, 26, 10, 24
+PLOT_W = WIDTH - LABEL_W - RIGHT_PAD
+
+
+def percent(x: float) -> float:
+    """An SVG x as a percentage of the plot's width (the HTML chart's unit)."""
+    return round(100 * (x - LABEL_W) / PLOT_W, 3)
 
 
 @dataclass(frozen=True)
 class Bar:
     x: float
     width: float
+
+    @property
+    def left(self) -> float:
+        return percent(self.x)
+
+    @property
+    def span(self) -> float:
+        return round(100 * self.width / PLOT_W, 3)
 
 
 @dataclass(frozen=True)
@@ -35,6 +52,10 @@ class Tick:
     x: float
     label: str
 
+    @property
+    def left(self) -> float:
+        return percent(self.x)
+
 
 @dataclass(frozen=True)
 class Chart:
@@ -50,6 +71,10 @@ class Chart:
 
     bar_h: int = BAR_H
 
+    @property
+    def now_left(self) -> float | None:
+        return None if self.now_x is None else percent(self.now_x)
+
 
 def build_chart(incident: Incident, phases: list[Phase], now: datetime) -> Chart:
     start = incident.opened_at
@@ -57,10 +82,9 @@ def build_chart(incident: Incident, phases: list[Phase], now: datetime) -> Chart
     live_now = now if incident.resolved_at is None else None
     end = max(last, live_now or last, start + timedelta(minutes=15))
     span = (end - start).total_seconds()
-    plot_w = WIDTH - LABEL_W - RIGHT_PAD
 
     def x(at: datetime) -> float:
-        return round(LABEL_W + plot_w * (at - start).total_seconds() / span, 1)
+        return round(LABEL_W + PLOT_W * (at - start).total_seconds() / span, 1)
 
     def bar(a: datetime, b: datetime) -> Bar:
         return Bar(x(a), max(1.0, round(x(b) - x(a), 1)))

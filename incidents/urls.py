@@ -62,6 +62,11 @@ urlpatterns = [
         name="run_cancel",
     ),
     path("incidents/<int:incident_id>/runs/<int:run_id>/log/", runs.run_log, name="run_log"),
+    path(
+        "incidents/<int:incident_id>/runs/<int:run_id>/log/view/",
+        runs.run_log_view,
+        name="run_log_view",
+    ),
     path("incidents/<int:incident_id>/advance/", closing.phase_advance, name="phase_advance"),
     path("incidents/<int:incident_id>/resolve/", closing.resolve, name="resolve"),
     path("incidents/<int:incident_id>/preflight/", closing.preflight, name="preflight"),

@@ -60,3 +60,16 @@ def clock_text(phase: Any, now: Any) -> str:
     return f"{elapsed} elapsed · " + (
         f"{_mmss(left)} left" if left >= 0 else f"over by {_mmss(left)}"
     )
+
+
+@register.filter
+def run_detail(run: Any) -> str:
+    """A finished run's summary, unless it only repeats the exit code the result line shows.
+
+    Shell and Docker steps summarise themselves as "exit N"; the line already says
+    "exit N", and "Succeeded · exit 0 · exit 0" reads like a stutter.
+    """
+    summary = (getattr(run, "summary", "") or "").strip()
+    if run.exit_code is not None and summary == f"exit {run.exit_code}":
+        return ""
+    return summary

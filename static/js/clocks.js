@@ -29,26 +29,29 @@
     text.textContent = `${mmss(t - started)} elapsed · ` + (left >= 0 ? `${mmss(left)} left` : `over by ${mmss(left)}`);
   }
 
-  function tickChart(svg) {
-    const line = svg.querySelector("line.now");
-    if (!line) return;
-    const start = Date.parse(svg.dataset.start);
-    const end = Date.parse(svg.dataset.end);
-    const labelW = Number(svg.dataset.labelW);
-    const width = Number(svg.dataset.width) - labelW - Number(svg.dataset.rightPad);
-    const x = labelW + (width * (Math.min(now(), end) - start)) / (end - start);
-    line.setAttribute("x1", x.toFixed(1));
-    line.setAttribute("x2", x.toFixed(1));
+  // The chart (_gantt.html) places its bars in percent of the track, from the chart's start
+  // to its end; the "now" markers follow the clock, and so does the running phase's bar.
+  function tickChart(chart) {
+    const markers = chart.querySelectorAll(".now");
+    if (!markers.length) return;
+    const start = Date.parse(chart.dataset.start);
+    const end = Date.parse(chart.dataset.end);
+    const x = (100 * (Math.min(now(), end) - start)) / (end - start);
+    markers.forEach((marker) => {
+      marker.dataset.x = x.toFixed(3);
+      marker.style.left = x.toFixed(3) + "%";
+    });
     // A running phase's bar ends "now" too; nothing is pushed until its clock changes state,
     // which may be half an hour away, so the browser stretches it along with the line.
-    svg.querySelectorAll("rect.actual.running").forEach((bar) => {
-      bar.setAttribute("width", Math.max(1, x - Number(bar.getAttribute("x"))).toFixed(1));
+    chart.querySelectorAll(".gbar.actual.running").forEach((bar) => {
+      const left = Number(bar.dataset.left);
+      bar.style.width = Math.max(0.1, x - left).toFixed(3) + "%";
     });
   }
 
   function tick() {
     document.querySelectorAll(".clock[data-started]").forEach(tickClock);
-    document.querySelectorAll("svg.gantt-svg").forEach(tickChart);
+    document.querySelectorAll(".gantt-chart[data-start]").forEach(tickChart);
   }
 
   // Overruns, for the incident commander. The banner holds a line for every phase that is

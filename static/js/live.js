@@ -59,6 +59,8 @@
         if (child.id && !ids.has(child.id)) insertSorted(el, child.cloneNode(true));
       }
     }
+    // Said before the swap, while the old copy still has its state (runs.js: a log box's scroll).
+    current.dispatchEvent(new CustomEvent("ripcord:replace", { bubbles: true }));
     current.replaceWith(el);
     process(el);
   }

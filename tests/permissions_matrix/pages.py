@@ -264,6 +264,17 @@ HTML: list[Endpoint] = [
         prepare=run_with_log,
         shows=log_shown,
     ),
+    # The full log read in the browser (ux12b): the same people as the download.
+    Endpoint(
+        "run-log-view",
+        "incidents:run_log_view",
+        "GET",
+        SEE_LOGS,
+        can_see_logs,
+        step="smoke-script",
+        prepare=run_with_log,
+        shows=log_shown,
+    ),
     Endpoint(
         "runbooks",
         "runbooks:list",
