@@ -3,7 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.safestring import SafeString, mark_safe
 
+from common.notes_markdown import render_note
 from incidents.clocks import LABELS, ClockState
 
 register = template.Library()
@@ -60,3 +62,9 @@ def clock_text(phase: Any, now: Any) -> str:
     return f"{elapsed} elapsed · " + (
         f"{_mmss(left)} left" if left >= 0 else f"over by {_mmss(left)}"
     )
+
+
+@register.filter
+def note_html(text: str) -> SafeString:
+    """A person's note as safe Markdown (common/notes_markdown.py): no raw HTML gets through."""
+    return mark_safe(render_note(str(text)))  # markdown-it escapes: html is off
