@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
+from django.core.validators import RegexValidator
 
 from incidents.models import Incident
 from runbooks.models import RunbookVersion
@@ -17,9 +19,18 @@ class OpenIncidentForm(forms.Form):
     title = forms.CharField(max_length=200, help_text="What is happening, in a few words.")
     severity = forms.ChoiceField(choices=Incident.Severity.choices, initial=Incident.Severity.SEV2)
     is_drill = forms.BooleanField(required=False, label="This is a drill")
+    # One per form shown: sending this form twice (a double click, back and resubmit)
+    # opens one incident (services.open_incident_once).
+    open_key = forms.CharField(
+        widget=forms.HiddenInput,
+        required=False,
+        max_length=64,
+        validators=[RegexValidator(r"^[A-Za-z0-9_-]*$", "The form's token is malformed.")],
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["open_key"].initial = uuid.uuid4().hex
         self.versions = {v.pk: v for v in latest_versions()}
         field = self.fields["version"]
         assert isinstance(field, forms.TypedChoiceField)

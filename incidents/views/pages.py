@@ -15,6 +15,7 @@ from common.htmx import HtmxRequest
 from incidents import access, panels, selectors, services
 from incidents.forms import OpenIncidentForm, environment_choices
 from incidents.models import TimelineEntry
+from incidents.services.opening import open_incident_once
 from runbooks.selectors import latest_versions
 
 
@@ -41,18 +42,22 @@ def open_incident(request: HtmxRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            incident = services.open_incident(
+            incident, opened = open_incident_once(
                 version=data["version"],
                 environment=data["environment"],
                 title=data["title"],
                 severity=data["severity"],
                 is_drill=data["is_drill"],
                 opened_by=request.user,
+                open_key=data["open_key"],
             )
         except services.ServiceError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, "Incident opened. Assign people to the roles.")
+            if opened:
+                messages.success(request, "Incident opened. Assign people to the roles.")
+            else:
+                messages.info(request, "This form had opened this incident already; nothing new.")
             return redirect("incidents:detail", incident_id=incident.pk)
     return render(request, "incidents/open.html", {"form": form})
 

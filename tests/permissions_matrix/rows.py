@@ -75,3 +75,4 @@ SIGN_OFF = row(L, N, D, D, D, OK, D)  # only the criterion's sign-off role (owne
 APPROVE_IC_GATE_OWNER_ASKED = row(L, N, D, D, D, D, OK)
 APPROVE_OWNER_GATE_IC_ASKED = row(L, N, D, D, D, OK, D)
 APPROVE_OWNER_GATE_OWNER_ASKED = row(L, N, D, D, D, D, OK)  # holding the gate is not enough
+PUBLIC = row(OK, OK, OK, OK, OK, OK, OK)  # the API root: where its document is, no data (ux12c)

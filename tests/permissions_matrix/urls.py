@@ -23,16 +23,9 @@ EXEMPT: dict[str, str] = {
     "static/": "static files (served by WhiteNoise, normally outside the URLconf)",
 }
 
-# Exempt as exactly that route, not what is under it (their trailing "/" is their own).
-EXEMPT_EXACT: dict[str, str] = {
-    "api/v1/": "the API's index: where its schema and docs are; public, no data",
-}
-
 
 def is_exempt(route: str) -> bool:
-    return route in EXEMPT_EXACT or any(
-        route == key or (key.endswith("/") and route.startswith(key)) for key in EXEMPT
-    )
+    return any(route == key or (key.endswith("/") and route.startswith(key)) for key in EXEMPT)
 
 
 def case_id(endpoint: Endpoint, actor: Actor) -> str:
