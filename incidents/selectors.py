@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -228,6 +229,25 @@ def incidents_for_list() -> QuerySet[Incident]:
             is_open=Case(When(status=Incident.Status.ACTIVE, then=Value(0)), default=Value(1))
         )
         .order_by("is_open", "-opened_at")
+    )
+
+
+def recent_same_opening(
+    user: AnyUser, *, version_id: int, environment: str, title: str, since: datetime
+) -> Incident | None:
+    """An active incident this person opened since ``since`` from the same runbook version,
+    environment and title: what a form sent again (back, then send) would duplicate."""
+    return (
+        Incident.objects.filter(
+            opened_by_id=user.pk,
+            runbook_version_id=version_id,
+            environment=environment,
+            title=title.strip(),
+            status=Incident.Status.ACTIVE,
+            opened_at__gte=since,
+        )
+        .order_by("-opened_at")
+        .first()
     )
 
 

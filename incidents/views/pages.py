@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,6 +19,8 @@ from incidents.forms import OpenIncidentForm, environment_choices
 from incidents.models import TimelineEntry
 from incidents.services.opening import open_incident_once
 from runbooks.selectors import latest_versions
+
+SAME_OPENING_WINDOW = timedelta(minutes=10)
 
 
 @login_required
@@ -41,6 +45,22 @@ def open_incident(request: HtmxRequest) -> HttpResponse:
     form = OpenIncidentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        # Back, then send again, re-fetches the form (a new token): the same opening
+        # by the same person a few minutes ago is that, not a second incident.
+        same = selectors.recent_same_opening(
+            request.user,
+            version_id=data["version"].pk,
+            environment=data["environment"],
+            title=data["title"],
+            since=timezone.now() - SAME_OPENING_WINDOW,
+        )
+        if same is not None:
+            messages.info(
+                request,
+                "You opened this incident already (same runbook, environment and title): "
+                "nothing new was opened. To open another, give it another title.",
+            )
+            return redirect("incidents:detail", incident_id=same.pk)
         try:
             incident, opened = open_incident_once(
                 version=data["version"],
@@ -57,7 +77,9 @@ def open_incident(request: HtmxRequest) -> HttpResponse:
             if opened:
                 messages.success(request, "Incident opened. Assign people to the roles.")
             else:
-                messages.info(request, "This form had opened this incident already; nothing new.")
+                messages.info(
+                    request, "This form opened this incident already: nothing new was opened."
+                )
             return redirect("incidents:detail", incident_id=incident.pk)
     return render(request, "incidents/open.html", {"form": form})
 

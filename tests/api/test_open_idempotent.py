@@ -124,6 +124,20 @@ def test_the_form_sent_twice_opens_one_incident(client, ic, version):
     assert Incident.objects.count() == 1
 
 
+def test_the_same_opening_sent_again_with_a_new_form_token_opens_nothing_new(client, ic, version):
+    """Back, then send: the browser fetched the form again, so its token is new."""
+    client.force_login(ic)
+    form = {"version": version.pk, "environment": "staging", "title": "Again", "severity": "sev2"}
+    first = client.post(reverse("incidents:open"), form | {"open_key": "one"})
+    again = client.post(reverse("incidents:open"), form | {"open_key": "two"}, follow=True)
+    other = client.post(reverse("incidents:open"), form | {"open_key": "3", "title": "Other"})
+
+    assert again.redirect_chain[-1][0] == first["Location"]
+    assert "opened this incident already" in again.content.decode()
+    assert other.status_code == 302 and other["Location"] != first["Location"]
+    assert Incident.objects.count() == 2
+
+
 def test_a_forged_form_token_is_refused_at_the_form(client, ic, version):
     client.force_login(ic)
     form = {"version": version.pk, "environment": "staging", "title": "x", "severity": "sev2"}
