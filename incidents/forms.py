@@ -72,3 +72,36 @@ class NoteForm(forms.Form):
 class AssignForm(forms.Form):
     role = forms.CharField(max_length=63)
     user = forms.IntegerField(min_value=1)
+
+
+class IncidentFilterForm(forms.Form):
+    """The incident list's search, filters and order (GET; bad values are ignored)."""
+
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Any status"), *Incident.Status.choices]
+    )
+    severity = forms.ChoiceField(
+        required=False, choices=[("", "Any severity"), *Incident.Severity.choices]
+    )
+    environment = forms.CharField(required=False, max_length=63)
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("severity", "Severity, then activity"),
+            ("activity", "Latest activity"),
+            ("opened", "Most recently opened"),
+        ],
+    )
+
+    def filters(self) -> dict[str, str]:
+        """What the selector takes; an invalid field counts as not set."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "query": data.get("q") or "",
+            "status": data.get("status") or "",
+            "severity": data.get("severity") or "",
+            "environment": data.get("environment") or "",
+            "sort": data.get("sort") or "severity",
+        }

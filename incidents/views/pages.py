@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from common.htmx import HtmxRequest
 from incidents import access, panels, selectors, services
-from incidents.forms import OpenIncidentForm, environment_choices
+from incidents.forms import IncidentFilterForm, OpenIncidentForm, environment_choices
 from incidents.models import TimelineEntry
 from incidents.services.opening import open_incident_once
 from runbooks.selectors import latest_versions
@@ -28,12 +28,18 @@ SAME_OPENING_WINDOW = timedelta(minutes=10)
 def incident_list(request: HtmxRequest) -> HttpResponse:
     if not access.can_use_ripcord(request.user):
         raise PermissionDenied("Your account has no Ripcord role yet; ask a commander.")
+    form = IncidentFilterForm(request.GET)
+    filters = form.filters()
+    rows = selectors.incident_list_rows(**filters, now=timezone.now())
     return render(
         request,
         "incidents/list.html",
         {
-            "incidents": selectors.incidents_for_list(),
+            "rows": rows,
+            "form": form,
+            "filtered": any(v for k, v in filters.items() if k != "sort"),
             "can_open": access.can_open_incident(request.user),
+            "now": timezone.now(),
         },
     )
 
