@@ -74,5 +74,5 @@ def note_html(text: str) -> SafeString:
 
 @register.filter(name="duration_words")
 def duration_words_filter(span: timedelta) -> str:
-    """"12 min", "1 h 5 min" (incidents/now.py's words)."""
+    """ "12 min", "1 h 5 min" (incidents/now.py's words)."""
     return duration_words(span)
