@@ -228,3 +228,5 @@ def test_question_mark_lists_the_shortcuts_and_they_work(incident_page, mig_inci
     page.keyboard.press("g")
     page.keyboard.press("i")
     page.wait_for_url(re.compile(r"/$"))
+    page.keyboard.press("/")
+    expect(page.locator("#incident-search")).to_be_focused()
