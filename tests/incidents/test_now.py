@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone as dj_timezone
 
 from incidents import access, now, panels, services
+from incidents.criteria import criteria_status
 from incidents.models import CheckResult, Phase, SafeguardCheck
 from incidents.services import runs
 
@@ -145,3 +147,9 @@ def test_the_header_costs_the_same_queries_whatever_the_size(incident, mig002):
         return len(queries)
 
     assert count(incident) == count(mig002)
+
+
+def test_the_criteria_panel_names_checks_by_title_not_identifier(mig002):
+    missing = [line for status in criteria_status(mig002) for line in status.missing]
+    assert any(line.startswith("check “") for line in missing), missing
+    assert not any(re.search(r"\b[a-z0-9]+_[a-z0-9_]+\b", line) for line in missing), missing
