@@ -161,3 +161,19 @@ def test_a_viewer_reads_phase_lateness_next_step_owner_and_eta(
         "Nobody holds Frontend engineer, who owns the next step."
     )
     assert not IDENTIFIER.search(header_text(page)), header_text(page)
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+@pytest.mark.timeout(60)
+def test_the_header_fits_a_phone(incident_page, late_incident, viewer):
+    page = incident_page(viewer, late_incident, **PHONE, **BERLIN)
+    now = page.get_by_test_id("now")
+    expect(now.get_by_test_id("now-next")).to_contain_text("Backend engineer (backend)")
+
+    box = now.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    overflow = now.evaluate("el => el.scrollWidth - el.clientWidth")
+    assert overflow <= 0, overflow  # nothing inside it is wider than the panel
+    now.screenshot(path=str(ARTIFACTS / "now-header-viewer-390.png"))
