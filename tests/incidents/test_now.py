@@ -11,8 +11,9 @@ from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone as dj_timezone
 
-from incidents import access, now, panels, services
+from incidents import access, broadcast, now, panels, services
 from incidents.criteria import criteria_status
+from incidents.events import Change
 from incidents.models import CheckResult, Phase, SafeguardCheck
 from incidents.services import runs
 
@@ -153,3 +154,13 @@ def test_the_criteria_panel_names_checks_by_title_not_identifier(mig002):
     missing = [line for status in criteria_status(mig002) for line in status.missing]
     assert any(line.startswith("check “") for line in missing), missing
     assert not any(re.search(r"\b[a-z0-9]+_[a-z0-9_]+\b", line) for line in missing), missing
+
+
+def test_the_header_is_pushed_with_a_step_change_not_with_a_note(incident, step):
+    def pushed(change: Change) -> list[str]:
+        return [template for template, _ in broadcast.fragments(change, dj_timezone.now())["view"]]
+
+    assert "incidents/_now.html" in pushed(Change(incident.pk, steps={step("disable-v1").pk}))
+    assert "incidents/_now.html" in pushed(Change(incident.pk, roles=True))
+    entry = incident.timeline.first()
+    assert "incidents/_now.html" not in pushed(Change(incident.pk, timeline={entry.pk}))

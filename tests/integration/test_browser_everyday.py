@@ -230,3 +230,4 @@ def test_question_mark_lists_the_shortcuts_and_they_work(incident_page, mig_inci
     page.wait_for_url(re.compile(r"^http://[^/]+/$"))  # the incident list, loaded
     page.keyboard.press("/")
     expect(page.locator("#incident-search")).to_be_focused()
+    page.screenshot(path=str(ARTIFACTS / "incident-list.png"))
