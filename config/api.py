@@ -27,6 +27,17 @@ api.add_router("/incidents", postmortem_api.router)
 api.add_router("/status-pages", statuspage_api.router)
 
 
+@api.get("/", include_in_schema=False, url_name="index")
+def index(request: HttpRequest) -> dict[str, str]:
+    """``GET /api/v1/``: where the API describes itself (open, like the document itself)."""
+    return {
+        "title": api.title,
+        "version": api.version,
+        "openapi": request.build_absolute_uri("openapi.json"),
+        "docs": request.build_absolute_uri("docs"),
+    }
+
+
 @api.exception_handler(ServiceError)
 def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     return api.create_response(

@@ -17,6 +17,7 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config import secret_key as embedded_secret_key
 from config.env import env_bool, env_choice, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -29,6 +30,10 @@ EMBEDDED = not DATABASE_URL
 DEBUG = env_bool("DEBUG", default=False)
 _DEV_SECRET = "embedded-mode-only-not-a-secret"  # refused outside embedded mode, see below
 SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET if EMBEDDED else "")
+# --- ux12c: embedded sessions survive restarts. bin/demo keeps a generated key under
+# VAR_DIR (config/secret_key.py); the placeholder above is left only before its first run.
+if EMBEDDED and SECRET_KEY == _DEV_SECRET:
+    SECRET_KEY = embedded_secret_key.read(VAR_DIR) or _DEV_SECRET
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL is set")
 if SECRET_KEY == _DEV_SECRET and not EMBEDDED:
@@ -55,6 +60,10 @@ INSTALLED_APPS = [
     "postmortem",
     "statuspage",
     "demo",
+    # --- ux12c: API docs offline. django-ninja serves the Swagger UI files bundled in
+    # the package (its static/ folder) only when it is an installed app; otherwise
+    # /api/v1/docs loads them from a CDN and stays blank without internet.
+    "ninja",
 ]
 
 MIDDLEWARE = [

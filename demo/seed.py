@@ -46,7 +46,10 @@ def seed_demo_users() -> tuple[DemoUser, ...]:
         raise RuntimeError(f"capability groups missing: {sorted(missing)}; run migrate first")
     for demo in DEMO_USERS:
         user, _ = User.objects.get_or_create(username=demo.username)
-        user.set_password(demo.password)
+        # Only when it differs: a new hash (new salt) would end everyone's session at
+        # each restart of bin/demo (Django checks a session against the password hash).
+        if not user.check_password(demo.password):
+            user.set_password(demo.password)
         user.is_active = True
         user.is_staff = False
         user.is_superuser = False

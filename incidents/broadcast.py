@@ -102,6 +102,16 @@ def fragments(change: Change, now: datetime) -> dict[Audience, list[Fragment]]:
     safeguards = panels.safeguards_context(incident) if change.safeguards else {}
     criteria = panels.criteria_context(incident) if change.criteria else {}
     validation = panels.validation_context(incident) if change.criteria else {}
+    # The "now" header follows every change but a note (incidents/now.py).
+    moves_now = bool(
+        change.steps
+        or change.phases
+        or change.header
+        or change.criteria
+        or change.safeguards
+        or change.roles
+    )
+    now_part = panels.now_context(incident, now) if moves_now else {}
     entries = (
         list(
             TimelineEntry.objects.filter(pk__in=change.timeline)
@@ -118,6 +128,8 @@ def fragments(change: Change, now: datetime) -> dict[Audience, list[Fragment]]:
         parts: list[Fragment] = []
         if header:
             parts.append(("incidents/_header.html", ctx | header))
+        if now_part:
+            parts.append(("incidents/_now.html", ctx | now_part))
         for step, phase_progress in steps:
             parts.append(("incidents/_step.html", ctx | panels.step_context(step)))
             parts.append(

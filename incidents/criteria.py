@@ -21,10 +21,13 @@ class CriterionStatus:
 def criteria_status(incident: Incident) -> list[CriterionStatus]:
     """Every criterion with what keeps it from being met (two queries)."""
     results = latest_results(incident.pk)
+    # Checks by their titles: the product manager reads this panel too.
+    titles = {v.id: v.title for v in incident.runbook_version.parsed().validations}
     statuses = []
     for criterion in Criterion.objects.filter(incident=incident).select_related("signed_off_by"):
         missing = [
-            f"validation {vid} {'has not run' if vid not in results else 'did not pass'}"
+            f"check “{titles.get(vid, vid)}” "
+            f"{'has not run' if vid not in results else 'did not pass'}"
             for vid in criterion.validations
             if results.get(vid) != "pass"
         ]

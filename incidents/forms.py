@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
+from django.core.validators import RegexValidator
 
 from incidents.models import Incident
 from runbooks.models import RunbookVersion
@@ -17,9 +19,18 @@ class OpenIncidentForm(forms.Form):
     title = forms.CharField(max_length=200, help_text="What is happening, in a few words.")
     severity = forms.ChoiceField(choices=Incident.Severity.choices, initial=Incident.Severity.SEV2)
     is_drill = forms.BooleanField(required=False, label="This is a drill")
+    # One per form shown: sending this form twice (a double click, back and resubmit)
+    # opens one incident (services.open_incident_once).
+    open_key = forms.CharField(
+        widget=forms.HiddenInput,
+        required=False,
+        max_length=64,
+        validators=[RegexValidator(r"^[A-Za-z0-9_-]*$", "The form's token is malformed.")],
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["open_key"].initial = uuid.uuid4().hex
         self.versions = {v.pk: v for v in latest_versions()}
         field = self.fields["version"]
         assert isinstance(field, forms.TypedChoiceField)
@@ -61,3 +72,36 @@ class NoteForm(forms.Form):
 class AssignForm(forms.Form):
     role = forms.CharField(max_length=63)
     user = forms.IntegerField(min_value=1)
+
+
+class IncidentFilterForm(forms.Form):
+    """The incident list's search, filters and order (GET; bad values are ignored)."""
+
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Any status"), *Incident.Status.choices]
+    )
+    severity = forms.ChoiceField(
+        required=False, choices=[("", "Any severity"), *Incident.Severity.choices]
+    )
+    environment = forms.CharField(required=False, max_length=63)
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("severity", "Severity, then activity"),
+            ("activity", "Latest activity"),
+            ("opened", "Most recently opened"),
+        ],
+    )
+
+    def filters(self) -> dict[str, str]:
+        """What the selector takes; an invalid field counts as not set."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "query": data.get("q") or "",
+            "status": data.get("status") or "",
+            "severity": data.get("severity") or "",
+            "environment": data.get("environment") or "",
+            "sort": data.get("sort") or "severity",
+        }

@@ -22,6 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from incidents import access, selectors
+from incidents import now as now_header
 from incidents.access import Audience
 from incidents.checks.selectors import results_panel
 from incidents.criteria import criteria_status
@@ -54,6 +55,11 @@ def stored_titles_context(incident_id: int, steps: list[Step] | None = None) -> 
 
 def header_context(progress: selectors.Progress) -> Context:
     return {"progress": progress}
+
+
+def now_context(incident: Incident, now: datetime) -> Context:
+    """The "now" header: phase, what runs, what is next, what blocks, the ETA (incidents/now.py)."""
+    return {"now_view": now_header.build(incident, now)}
 
 
 def step_context(step: Step, error: str = "") -> Context:
@@ -149,6 +155,7 @@ def page_context(incident: Incident, acc: access.IncidentAccess, now: datetime) 
         fragment_context(incident, acc.audience, now)
         | titles_context(page.role_titles, page.step_titles)
         | header_context(page.progress)
+        | now_context(incident, now)
         | gantt_context(incident, [pv.phase for pv in page.phases], now)
         | roles_context(page.roles, acc.audience, step_owners=page.step_owners)
         | criteria_context(incident)

@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, User
-from django.db.models import Case, Count, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 
 from common.capabilities import COMMANDERS, RESPONDERS, VIEWERS, AnyUser, can_use_ripcord
 from incidents.models import (
@@ -228,6 +242,116 @@ def incidents_for_list() -> QuerySet[Incident]:
         )
         .order_by("is_open", "-opened_at")
     )
+
+
+def recent_same_opening(
+    user: AnyUser, *, version_id: int, environment: str, title: str, since: datetime
+) -> Incident | None:
+    """An active incident this person opened since ``since`` from the same runbook version,
+    environment and title: what a form sent again (back, then send) would duplicate."""
+    return (
+        Incident.objects.filter(
+            opened_by_id=user.pk,
+            runbook_version_id=version_id,
+            environment=environment,
+            title=title.strip(),
+            status=Incident.Status.ACTIVE,
+            opened_at__gte=since,
+        )
+        .order_by("-opened_at")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class ListRow:
+    """One incident on the list page: its counts, its running phase and how late that is."""
+
+    incident: Incident
+    phase_title: str  # the running phase ("" when none runs)
+    phase_number: int
+    phase_count: int
+    late_by: timedelta | None  # past the running phase's budget by this much (None: not late)
+    last_activity: datetime
+
+    @property
+    def is_late(self) -> bool:
+        return self.late_by is not None
+
+
+SEVERITY_ORDER = {value: i for i, value in enumerate(Incident.Severity.values)}
+LIST_SORTS = ("severity", "activity", "opened")
+
+
+def incident_list_rows(
+    *,
+    query: str = "",
+    status: str = "",
+    severity: str = "",
+    environment: str = "",
+    sort: str = "severity",
+    now: datetime,
+) -> list[ListRow]:
+    """The list page: filtered, then sorted (active first in every order).
+
+    ``severity``: most severe first, then the most recent activity; ``activity``: the
+    most recent timeline entry first; ``opened``: newest first. ``query`` matches the
+    title (any case) or the number ("#12" or "12"). A fixed number of queries: the
+    running phase and the last activity are subqueries, not a query per row.
+    """
+    running = Phase.objects.filter(
+        incident=OuterRef("pk"), started_at__isnull=False, ended_at__isnull=True
+    ).order_by("position")
+    last_entry = TimelineEntry.objects.filter(incident=OuterRef("pk")).order_by("-at")
+    incidents = incidents_for_list().annotate(
+        phase_title=Subquery(running.values("title")[:1]),
+        phase_position=Subquery(running.values("position")[:1]),
+        phase_planned_end=Subquery(running.values("planned_end_at")[:1]),
+        phase_count=Subquery(
+            Phase.objects.filter(incident=OuterRef("pk"))
+            .order_by()
+            .values("incident")
+            .annotate(n=Count("pk"))
+            .values("n")[:1]
+        ),
+        last_activity=Coalesce(Subquery(last_entry.values("at")[:1]), F("opened_at")),
+    )
+    if query := query.strip():
+        number = query.removeprefix("#")
+        match = Q(title__icontains=query)
+        if number.isdigit():
+            match |= Q(pk=int(number))
+        incidents = incidents.filter(match)
+    if status in Incident.Status.values:
+        incidents = incidents.filter(status=status)
+    if severity in Incident.Severity.values:
+        incidents = incidents.filter(severity=severity)
+    if environment:
+        incidents = incidents.filter(environment=environment)
+    rows = [
+        ListRow(
+            incident=incident,
+            phase_title=incident.phase_title or "",
+            phase_number=(incident.phase_position or 0) + 1 if incident.phase_title else 0,
+            phase_count=incident.phase_count or 0,
+            late_by=(
+                now - incident.phase_planned_end
+                if incident.phase_planned_end is not None and now > incident.phase_planned_end
+                else None
+            ),
+            last_activity=incident.last_activity,
+        )
+        for incident in incidents
+    ]
+    if sort == "activity":
+        rows.sort(key=lambda r: r.last_activity, reverse=True)
+    elif sort == "opened":
+        rows.sort(key=lambda r: r.incident.opened_at, reverse=True)
+    else:
+        rows.sort(key=lambda r: r.last_activity, reverse=True)
+        rows.sort(key=lambda r: SEVERITY_ORDER.get(r.incident.severity, 99))
+    rows.sort(key=lambda r: not r.incident.is_active)  # stable: keeps the order within
+    return rows
 
 
 def incidents_visible_to(user: AnyUser) -> QuerySet[Incident]:

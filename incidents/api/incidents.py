@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Status
 from ninja.errors import HttpError
+from ninja.params import functions as params
 
 from common.api import INPUT, READ, UNAUTHORIZED, WRITE, InputSchema, actor
 from common.api_auth import api_auth
@@ -35,6 +36,7 @@ from incidents.api.schemas import (
     timeline_entry_out,
 )
 from incidents.models import Incident, TimelineEntry
+from incidents.services.opening import OPEN_KEY_MAX_LENGTH, open_incident_once
 from runbooks.selectors import latest_version
 
 router = Router(auth=api_auth, tags=["incidents"])
@@ -56,23 +58,58 @@ def _incident_out(incident: Incident, acc: access.IncidentAccess) -> IncidentOut
 # --- incidents --------------------------------------------------------------
 
 
-@router.post("", response={201: IncidentOut, **WRITE, **INPUT})
-def open_incident(request: HttpRequest, payload: OpenIncidentIn) -> Status[IncidentOut]:
+# The API's Idempotency-Key header: scoped to the caller, like the form's hidden token.
+IDEMPOTENCY_KEY = params.Header(
+    "",
+    alias="Idempotency-Key",
+    max_length=OPEN_KEY_MAX_LENGTH,
+    pattern=r"^[\x21-\x7e]*$",
+    description="Optional. A retry with the same key (yours, up to 64 printable ASCII "
+    "characters) opens nothing new: it answers 200 with the incident the key opened, "
+    "or 409 if that incident was opened with other details.",
+)
+
+
+@router.post("", response={200: IncidentOut, 201: IncidentOut, **WRITE, **INPUT})
+def open_incident(
+    request: HttpRequest,
+    payload: OpenIncidentIn,
+    idempotency_key: str = IDEMPOTENCY_KEY,
+) -> Status[IncidentOut]:
     """Open an incident from the latest version of a runbook; you become its commander."""
     access.require(access.can_open_incident(request.user), "Only commanders may open incidents.")
     version = latest_version(payload.runbook)
     if version is None:
         raise HttpError(400, f"No runbook {payload.runbook!r} is loaded.")
     user = actor(request)
-    incident = services.open_incident(
+    incident, opened = open_incident_once(
         version=version,
         environment=payload.environment,
         title=payload.title,
         severity=payload.severity,
         is_drill=payload.is_drill,
         opened_by=user,
+        open_key=idempotency_key,
     )
-    return Status(201, _incident_out(incident, access.access_for(user, incident)))
+    if not opened and (
+        incident.runbook_version.runbook.slug,
+        incident.environment,
+        incident.title,
+        incident.severity,
+        incident.is_drill,
+    ) != (
+        payload.runbook,
+        payload.environment,
+        payload.title.strip(),
+        payload.severity,
+        payload.is_drill,
+    ):
+        raise HttpError(
+            409, f"This Idempotency-Key opened incident #{incident.pk} with other details."
+        )
+    return Status(
+        201 if opened else 200, _incident_out(incident, access.access_for(user, incident))
+    )
 
 
 @router.get("", response={200: list[IncidentSummaryOut], **UNAUTHORIZED})

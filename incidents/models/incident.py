@@ -43,6 +43,10 @@ class Incident(models.Model):
     # Set when the IC resolved with success criteria unmet: the reason goes on the record.
     resolve_override_reason = models.TextField(blank=True)
 
+    # The opener's key for this opening (the form's hidden token, the API's Idempotency-Key):
+    # the same key from the same person opens nothing new (services.opening). "" for none.
+    open_key = models.CharField(max_length=64, blank=True, default="")
+
     # Bumped by every write under a row lock: serialises writers of one incident
     # and stamps each pushed fragment so browsers never apply an older one.
     revision = models.PositiveBigIntegerField(default=0)
@@ -50,6 +54,13 @@ class Incident(models.Model):
     class Meta:
         ordering = ["-opened_at"]
         indexes = [models.Index(fields=["status", "-opened_at"], name="incident_status_opened")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["opened_by", "open_key"],
+                condition=~models.Q(open_key=""),
+                name="incident_open_key_once",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"

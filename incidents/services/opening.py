@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from incidents import dispatch
@@ -27,6 +27,7 @@ from runbooks.models import RunbookVersion
 from runbooks.specs import INCIDENT_COMMANDER, RunbookSpec
 
 TITLE_MAX_LENGTH = 200
+OPEN_KEY_MAX_LENGTH = 64
 IC_TITLE = "Incident commander"
 IC_RESPONSIBILITY = "Coordinates the rollback, assigns roles, decides."
 
@@ -39,12 +40,75 @@ def open_incident(
     severity: str,
     is_drill: bool,
     opened_by: User,
+    open_key: str = "",
 ) -> Incident:
     """Open an incident from a runbook version; the opener becomes incident commander.
 
     The version's roles, phases and steps are copied into the incident's own rows
-    in this one transaction: a failure leaves nothing behind.
+    in this one transaction: a failure leaves nothing behind. With an ``open_key``
+    (see ``open_incident_once``) the same key opens one incident, however often sent.
     """
+    incident, _ = open_incident_once(
+        version=version,
+        environment=environment,
+        title=title,
+        severity=severity,
+        is_drill=is_drill,
+        opened_by=opened_by,
+        open_key=open_key,
+    )
+    return incident
+
+
+def open_incident_once(
+    *,
+    version: RunbookVersion,
+    environment: str,
+    title: str,
+    severity: str,
+    is_drill: bool,
+    opened_by: User,
+    open_key: str = "",
+) -> tuple[Incident, bool]:
+    """``open_incident``, and whether it opened one: False when ``open_key`` had already
+    opened an incident for this person (a form sent twice, back and resubmit, an API
+    retry), which is returned instead. Two requests at once with one key open one
+    incident too: the second waits on the unique index and then finds the first's.
+    """
+    if len(open_key) > OPEN_KEY_MAX_LENGTH:
+        raise ServiceError(f"An idempotency key is at most {OPEN_KEY_MAX_LENGTH} characters.")
+    if open_key and (found := _opened_with(opened_by, open_key)) is not None:
+        return found, False
+    try:
+        return _open(
+            version=version,
+            environment=environment,
+            title=title,
+            severity=severity,
+            is_drill=is_drill,
+            opened_by=opened_by,
+            open_key=open_key,
+        ), True
+    except IntegrityError:
+        if open_key and (found := _opened_with(opened_by, open_key)) is not None:
+            return found, False
+        raise
+
+
+def _opened_with(opened_by: User, open_key: str) -> Incident | None:
+    return Incident.objects.filter(opened_by=opened_by, open_key=open_key).first()
+
+
+def _open(
+    *,
+    version: RunbookVersion,
+    environment: str,
+    title: str,
+    severity: str,
+    is_drill: bool,
+    opened_by: User,
+    open_key: str,
+) -> Incident:
     if not can_open_incident(opened_by):
         raise ServiceError("Only commanders may open incidents.")
     spec = version.parsed()
@@ -68,6 +132,7 @@ def open_incident(
             is_drill=is_drill,
             opened_by=opened_by,
             opened_at=now,
+            open_key=open_key,
         )
         roles = _copy_roles(incident, spec)
         _copy_phases_and_steps(incident, spec, now)

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import template
+from django.utils.safestring import SafeString, mark_safe
 
+from common.notes_markdown import render_note
 from incidents.clocks import LABELS, ClockState
+from incidents.now import duration_words
 
 register = template.Library()
 
@@ -73,3 +77,12 @@ def run_detail(run: Any) -> str:
     if run.exit_code is not None and summary == f"exit {run.exit_code}":
         return ""
     return summary
+def note_html(text: str) -> SafeString:
+    """A person's note as safe Markdown (common/notes_markdown.py): no raw HTML gets through."""
+    return mark_safe(render_note(str(text)))  # markdown-it escapes: html is off
+
+
+@register.filter(name="duration_words")
+def duration_words_filter(span: timedelta) -> str:
+    """ "12 min", "1 h 5 min" (incidents/now.py's words)."""
+    return duration_words(span)

@@ -20,6 +20,7 @@ from common.htmx import HtmxRequest
 from incidents import access, panels, selectors, services
 from incidents.forms import AssignForm, NoteForm, SkipForm
 from incidents.models import Incident
+from incidents.services.timeline import NOTE_MAX_LENGTH
 
 
 def step_response(
@@ -121,9 +122,13 @@ def note_add(request: HtmxRequest, incident_id: int) -> HttpResponse:
     form = NoteForm(request.POST)
     ctx: dict[str, object] = {"incident": incident}
     if not form.is_valid():
+        text = request.POST.get("text", "")
+        empty = not text.strip()
         ctx |= {
-            "error": "A note needs some text (at most 4000 characters).",
-            "text": request.POST.get("text", ""),
+            "error": "Write something first: an empty note is not added."
+            if empty
+            else f"A note is at most {NOTE_MAX_LENGTH} characters.",
+            "text": text,
         }
         return render(request, "incidents/_note_form.html", ctx)
     try:

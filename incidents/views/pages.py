@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,9 +15,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from common.htmx import HtmxRequest
 from incidents import access, panels, selectors, services
-from incidents.forms import OpenIncidentForm, environment_choices
+from incidents.forms import IncidentFilterForm, OpenIncidentForm, environment_choices
 from incidents.models import TimelineEntry
+from incidents.services.opening import open_incident_once
 from runbooks.selectors import latest_versions
+
+SAME_OPENING_WINDOW = timedelta(minutes=10)
 
 
 @login_required
@@ -23,12 +28,18 @@ from runbooks.selectors import latest_versions
 def incident_list(request: HtmxRequest) -> HttpResponse:
     if not access.can_use_ripcord(request.user):
         raise PermissionDenied("Your account has no Ripcord role yet; ask a commander.")
+    form = IncidentFilterForm(request.GET)
+    filters = form.filters()
+    rows = selectors.incident_list_rows(**filters, now=timezone.now())
     return render(
         request,
         "incidents/list.html",
         {
-            "incidents": selectors.incidents_for_list(),
+            "rows": rows,
+            "form": form,
+            "filtered": any(v for k, v in filters.items() if k != "sort"),
             "can_open": access.can_open_incident(request.user),
+            "now": timezone.now(),
         },
     )
 
@@ -40,19 +51,41 @@ def open_incident(request: HtmxRequest) -> HttpResponse:
     form = OpenIncidentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        # Back, then send again, re-fetches the form (a new token): the same opening
+        # by the same person a few minutes ago is that, not a second incident.
+        same = selectors.recent_same_opening(
+            request.user,
+            version_id=data["version"].pk,
+            environment=data["environment"],
+            title=data["title"],
+            since=timezone.now() - SAME_OPENING_WINDOW,
+        )
+        if same is not None:
+            messages.info(
+                request,
+                "You opened this incident already (same runbook, environment and title): "
+                "nothing new was opened. To open another, give it another title.",
+            )
+            return redirect("incidents:detail", incident_id=same.pk)
         try:
-            incident = services.open_incident(
+            incident, opened = open_incident_once(
                 version=data["version"],
                 environment=data["environment"],
                 title=data["title"],
                 severity=data["severity"],
                 is_drill=data["is_drill"],
                 opened_by=request.user,
+                open_key=data["open_key"],
             )
         except services.ServiceError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, "Incident opened. Assign people to the roles.")
+            if opened:
+                messages.success(request, "Incident opened. Assign people to the roles.")
+            else:
+                messages.info(
+                    request, "This form opened this incident already: nothing new was opened."
+                )
             return redirect("incidents:detail", incident_id=incident.pk)
     return render(request, "incidents/open.html", {"form": form})
 

@@ -144,7 +144,7 @@ def test_resolve_needs_no_reason_once_every_criterion_is_met(incident, ic):
 
 UNMET = [
     pytest.param(ALL_PASS, {"ops-normal"}, "Operations back to normal (sign-off by system administrator)", id="sign-off"),
-    pytest.param({**ALL_PASS, "tasks_intact": "fail"}, (), "No data lost (validation tasks_intact did not pass)", id="check"),
+    pytest.param({**ALL_PASS, "tasks_intact": "fail"}, (), "No data lost (check “Every task is still there” did not pass)", id="check"),
 ]  # fmt: skip
 
 

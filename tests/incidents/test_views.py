@@ -223,6 +223,7 @@ def test_live_endpoint_returns_every_panel(client, viewer, incident):
     assert sorted(parser.ids) == sorted(
         [
             f"incident-head-{incident.pk}",
+            f"now-{incident.pk}",
             f"roles-{incident.pk}",
             f"timeline-{incident.pk}",
             f"criteria-{incident.pk}",

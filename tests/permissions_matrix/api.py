@@ -23,11 +23,11 @@ from tests.permissions_matrix.checks import (
     can_sign_off,
     can_use_ripcord,
     can_view,
+    everyone,
     first_phase_ended,
     incident_listed,
     incident_opened,
     log_shown,
-    nobody,
     note_written,
     other_responder_assigned,
     resolved,
@@ -59,9 +59,9 @@ from tests.permissions_matrix.rows import (
     APPROVE_OWNER_GATE_IC_ASKED,
     LIST_INCIDENTS_API,
     MANAGE,
-    NOBODY,
     NOTES,
     OPEN_INCIDENT,
+    PUBLIC,
     RUNBOOK_DETAILS,
     RUNBOOKS,
     SEE_INCIDENT,
@@ -73,7 +73,10 @@ from tests.permissions_matrix.rows import (
 from tests.permissions_matrix.world import Endpoint, nothing
 
 API: list[Endpoint] = [
-    Endpoint("root", "api:api-root", "GET", NOBODY, nobody, api=True, prepare=nothing),
+    # GET /api/v1/ answers where the document is (config/api.py's index, which shadows
+    # ninja's own root view at the same path: both names reach it).
+    Endpoint("root", "api:api-root", "GET", PUBLIC, everyone, api=True, prepare=nothing),
+    Endpoint("index", "api:index", "GET", PUBLIC, everyone, api=True, prepare=nothing),
     Endpoint(
         "runbooks",
         "api:list_runbooks",

@@ -78,3 +78,4 @@ APPROVE_OWNER_GATE_OWNER_ASKED = row(L, N, D, D, D, D, OK)  # holding the gate i
 # The IC approving their own run gated on the IC, as an override, while no other
 # commander exists (the matrix's world has one commander): the IC alone.
 SELF_APPROVE_IC_GATE_IC_ASKED = row(L, N, D, D, D, D, OK)
+PUBLIC = row(OK, OK, OK, OK, OK, OK, OK)  # the API root: where its document is, no data (ux12c)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
+from config import secret_key
 from config.celery import app as celery_app
 from demo import embedded_worker, seed, serve
 from demo.embedded_beat import EmbeddedBeat
@@ -49,6 +51,7 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from None
 
+        self.keep_secret_key()
         call_command("migrate", interactive=False, verbosity=max(0, options["verbosity"] - 1))
         users = seed.seed_demo_users()
         seed.load_runbooks()
@@ -85,6 +88,14 @@ class Command(BaseCommand):
                     worker.stop()
                 except RuntimeError as exc:  # a step still running; it dies with the process
                     self.stderr.write(str(exc))
+
+    def keep_secret_key(self) -> None:
+        """Sign sessions with the key kept under VAR_DIR (made on the first run), so a
+        restart signs nobody out. Settings read that file at start; on the very first run
+        it did not exist yet, so the key is put in place here, before anything is signed."""
+        if os.environ.get("SECRET_KEY"):
+            return  # the operator's own key
+        settings.SECRET_KEY = secret_key.ensure(Path(settings.VAR_DIR))
 
     def start_demo_app(self, port: int) -> app.RunningApp | None:
         """The demo todo application (APP_URL of MIG-002's demo environment), on a thread.
