@@ -270,3 +270,28 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": RIPCORD_LOG_LEVEL},
 }
+
+# --- communications (comms; README, "Communications") ------------------------------
+INSTALLED_APPS += ["comms"]
+# Mail for the runbooks' email destinations (Django's SMTP backend).
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ripcord@localhost")
+# Links in messages (an incident's page); empty: paths only.
+RIPCORD_PUBLIC_URL = env_str("RIPCORD_PUBLIC_URL").rstrip("/")
+# A delivery is tried at most this many times, waiting base x 2^(attempt-1) seconds between.
+RIPCORD_COMMS_ATTEMPTS = env_int("RIPCORD_COMMS_ATTEMPTS", 4, minimum=1)
+RIPCORD_COMMS_RETRY_MS = env_int("RIPCORD_COMMS_RETRY_MS", 2000, minimum=1)
+# How often the control worker looks for overdue audiences and automatic items to send.
+RIPCORD_COMMS_CADENCE_SECONDS = 15.0
+CELERY_BEAT_SCHEDULE["comms-cadence"] = {
+    "task": "comms.tasks.cadence_task",
+    "schedule": RIPCORD_COMMS_CADENCE_SECONDS,
+    "options": {"expires": RIPCORD_COMMS_CADENCE_SECONDS},
+}
+CELERY_TASK_ROUTES["comms.tasks.cadence_task"] = {"queue": RIPCORD_CONTROL_QUEUE}
+CELERY_TASK_ROUTES["comms.tasks.deliver_task"] = {"queue": RIPCORD_CONTROL_QUEUE}
