@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "incidents",
     "validation",
     "postmortem",
+    "statuspage",
     "demo",
 ]
 
@@ -262,6 +263,35 @@ RIPCORD_METRICS_TOKEN = env_str("RIPCORD_METRICS_TOKEN")
 RIPCORD_WORKER_METRICS_PORT = env_int("RIPCORD_WORKER_METRICS_PORT", 0, minimum=0)
 RIPCORD_WORKER_METRICS_HOST = env_str("RIPCORD_WORKER_METRICS_HOST", "127.0.0.1")
 
+# --- status page and its email (README, "Status page") -----------------------------
+# Public pages are cached; publishing bumps a per-page version key. Redis when there is
+# one (every web process sees the bump), this process's memory otherwise.
+RIPCORD_CACHE_PREFIX = env_str("RIPCORD_CACHE_PREFIX") or env_str(
+    "RIPCORD_CHANNEL_PREFIX", "ripcord"
+)
+CACHES: dict[str, dict[str, Any]] = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+CACHES["default"]["KEY_PREFIX"] = RIPCORD_CACHE_PREFIX
+# Where people reach Ripcord: the links in emails (confirm, unsubscribe, the page).
+RIPCORD_PUBLIC_URL = env_str("RIPCORD_PUBLIC_URL", "http://localhost:8000").rstrip("/")
+# How often an open status page asks summary.json whether anything changed (a 304 if not).
+RIPCORD_STATUS_POLL_MS = env_int("RIPCORD_STATUS_POLL_MS", 500, minimum=100)
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ripcord@localhost")
+CELERY_TASK_ROUTES["statuspage.tasks.*"] = {"queue": RIPCORD_CONTROL_QUEUE}
+
 RIPCORD_LOG_LEVEL = env_choice("RIPCORD_LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})
 
 LOGGING = {
@@ -273,16 +303,7 @@ LOGGING = {
 
 # --- communications (comms; README, "Communications") ------------------------------
 INSTALLED_APPS += ["comms"]
-# Mail for the runbooks' email destinations (Django's SMTP backend).
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
-EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
-EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
-EMAIL_TIMEOUT = 10
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ripcord@localhost")
-# Links in messages (an incident's page); empty: paths only.
-RIPCORD_PUBLIC_URL = env_str("RIPCORD_PUBLIC_URL").rstrip("/")
+# Mail (EMAIL_*) and RIPCORD_PUBLIC_URL: the status page block above.
 # A delivery is tried at most this many times, waiting base x 2^(attempt-1) seconds between.
 RIPCORD_COMMS_ATTEMPTS = env_int("RIPCORD_COMMS_ATTEMPTS", 4, minimum=1)
 RIPCORD_COMMS_RETRY_MS = env_int("RIPCORD_COMMS_RETRY_MS", 2000, minimum=1)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("postmortem.urls")),
     path("", include("comms.urls")),
     path("runbooks/", include("runbooks.urls")),
+    path("status/", include("statuspage.urls")),
     path("accounts/", include("common.urls")),
     path(
         "accounts/login/",

@@ -142,3 +142,12 @@ def pytest_collection_modifyitems(items):
     calls from that thread (SynchronousOnlyOperation) in every later test.
     """
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache (the status page's; test settings: local memory),
+    as the database it cached from is rolled back after each test."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -1,0 +1,135 @@
+"""The public status page: no login, no session, cached, working without JavaScript.
+
+Page, feed and summary.json are rendered once per page version (``statuspage.cache``) and
+carry it as their ETag, so a poller that has the current one gets a 304. The subscription
+views answer the same whether an address was known or not.
+
+CSRF: the public forms carry no token, as the cached page is the same for everybody. None
+acts on a session: subscribing only sends a confirmation email (double opt-in), and
+confirming and unsubscribing are authorised by the unguessable token or the signature in
+their URL (one-click unsubscribe, RFC 8058, is a cross-site POST by design).
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import condition, require_GET, require_http_methods
+
+from statuspage import cache, links, selectors, services
+from statuspage.feeds import UpdatesFeed
+from statuspage.models import Subscriber
+from statuspage.summary import summary
+
+_PUBLIC_CACHE = "public, max-age=0, must-revalidate"
+
+
+def _etag(request: HttpRequest, slug: str) -> str:
+    return cache.version(slug)
+
+
+def _public(response: HttpResponseBase) -> HttpResponseBase:
+    response["Cache-Control"] = _PUBLIC_CACHE
+    response["X-Robots-Tag"] = "noarchive"
+    return response
+
+
+@xframe_options_exempt  # public, and meant to be embedded (README, "Status page")
+@require_GET
+@condition(etag_func=_etag)
+def status_page(request: HttpRequest, slug: str) -> HttpResponseBase:
+    def render_page() -> str:
+        state = selectors.public_state(selectors.get_page(slug))
+        return render_to_string(
+            "statuspage/page.html",
+            {
+                "page": state.page,
+                "state": state,
+                "version": cache.version(slug),
+                "poll_ms": settings.RIPCORD_STATUS_POLL_MS,
+            },
+        )
+
+    return _public(HttpResponse(cache.cached(slug, "html", render_page)))
+
+
+@require_GET
+@condition(etag_func=_etag)
+def summary_json(request: HttpRequest, slug: str) -> HttpResponseBase:
+    def render_json() -> str:
+        state = selectors.public_state(selectors.get_page(slug))
+        return json.dumps(summary(state, links.page_url(slug)))
+
+    response = HttpResponse(cache.cached(slug, "summary", render_json), "application/json")
+    # Any site may read it (status widgets embedded elsewhere): it holds only public text.
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Access-Control-Expose-Headers"] = "ETag"
+    return _public(response)
+
+
+_feed = UpdatesFeed()
+
+
+@require_GET
+@condition(etag_func=_etag)
+def feed(request: HttpRequest, slug: str) -> HttpResponseBase:
+    def render_feed() -> tuple[bytes, str]:
+        response = _feed(request, slug=slug)
+        return response.content, response["Content-Type"]
+
+    # Links in the feed are made from the request's host (one of ALLOWED_HOSTS).
+    content, content_type = cache.cached(slug, f"atom:{request.get_host()}", render_feed)
+    return _public(HttpResponse(content, content_type))
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
+    page = selectors.get_page(slug)
+    try:
+        services.subscribe(page_slug=slug, email=request.POST.get("email", ""))
+    except services.SubscribeRefused as refused:
+        return render(
+            request, "statuspage/message.html", {"page": page, "error": refused.message}, status=400
+        )
+    return render(request, "statuspage/message.html", {"page": page, "subscribed": True})
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def confirm(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """GET asks (mail scanners follow links), POST confirms."""
+    page = selectors.get_page(slug)
+    known = Subscriber.objects.filter(page=page, token=token).exists()
+    if request.method == "POST" and known:
+        services.confirm(page_slug=slug, token=token)
+        return render(request, "statuspage/message.html", {"page": page, "confirmed": True})
+    if not known:
+        context = {"page": page, "error": "This confirmation link was used already, or is wrong."}
+        return render(request, "statuspage/message.html", context, status=404)
+    action = reverse("statuspage:confirm", kwargs={"slug": slug, "token": token})
+    return render(request, "statuspage/ask.html", {"page": page, "action": action, "confirm": True})
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, slug: str, signature: str) -> HttpResponse:
+    """GET asks; POST (our button, or a mail client's one-click) unsubscribes."""
+    page = selectors.get_page(slug)
+    signed = links.subscriber_for_signature(signature)
+    if signed is None:
+        context = {"page": page, "error": "This unsubscribe link is not valid."}
+        return render(request, "statuspage/message.html", context, status=404)
+    subscriber_id, email = signed
+    if request.method == "POST":
+        services.unsubscribe(subscriber_id=subscriber_id, page_slug=slug, email=email)
+        return render(request, "statuspage/message.html", {"page": page, "unsubscribed": True})
+    action = reverse("statuspage:unsubscribe", kwargs={"slug": slug, "signature": signature})
+    return render(request, "statuspage/ask.html", {"page": page, "action": action, "email": email})
