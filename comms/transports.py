@@ -31,6 +31,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils.html import escape, linebreaks
 
 from runbooks.communication import DestinationSpec
+from statuspage.services import PublishRefused, publish_update
 
 TIMEOUT_SECONDS = 10
 USER_AGENT = "Ripcord-Communications/1"
@@ -188,7 +189,25 @@ def email(destination: DestinationSpec, message: Message, env: dict[str, str]) -
 
 
 def status_page(destination: DestinationSpec, message: Message, env: dict[str, str]) -> None:
-    raise DeliveryError("the status page is not available in this installation")
+    """Publish on Ripcord's own page: only the text the owner sent, the public headline,
+    and the status, impact and components fixed at send time (``Send.facts``)."""
+    assert destination.page is not None
+    facts = message.facts
+    components = facts.get("components", {})
+    try:
+        publish_update(
+            page_slug=destination.page,
+            source_incident_id=message.incident_id,
+            title=destination.headline or "Service update",
+            body=message.body,
+            status=str(facts.get("status", "identified")),
+            impact=str(facts.get("impact", "minor")),
+            components=components if isinstance(components, dict) else {},
+            author_id=message.author_id,
+            idempotency_key=message.idempotency_key,
+        )
+    except PublishRefused as exc:
+        raise DeliveryError(f"the status page refused the update: {exc}") from None
 
 
 Transport = Callable[[DestinationSpec, Message, dict[str, str]], None]

@@ -106,6 +106,8 @@ class DestinationSpec(_Spec):
     components: dict[Annotated[str, Field(min_length=1, max_length=100)], ComponentStatus] = Field(
         default_factory=dict
     )
+    # status_page: the public title of its updates (never the incident's own title).
+    headline: str = Field(default="", max_length=200)
 
     @model_validator(mode="after")
     def _fields_fit_kind(self) -> DestinationSpec:
@@ -121,8 +123,9 @@ class DestinationSpec(_Spec):
                 raise ValueError(f"a {self.kind} destination needs {name!r}")
             if given and not needed:
                 raise ValueError(f"a {self.kind} destination takes no {name!r}")
-        if self.components and self.kind != "status_page":
-            raise ValueError(f"a {self.kind} destination takes no 'components'")
+        for extra in ("components", "headline"):
+            if getattr(self, extra) and self.kind != "status_page":
+                raise ValueError(f"a {self.kind} destination takes no {extra!r}")
         return self
 
     @property

@@ -149,3 +149,48 @@ def test_automatic_items_send_themselves_once_per_phase(pm_incident, enqueued_de
         None,
     )
     assert send.body.startswith("MIG-002 rollback: Immediate service preservation started at ")
+
+
+def test_status_page_delivery_publishes_once(pm_incident, viewer, enqueued_deliveries):
+    from statuspage.models import Update
+
+    send = services.send_item(
+        incident_id=pm_incident.pk,
+        user=viewer,
+        item_key="status_page",
+        phase_key="service_preservation",
+        body="We are reverting a recent update; sign-in is paused.",
+    )
+    [delivery] = send.deliveries.all()
+    assert services.deliver(delivery.pk, env={}) == Delivery.State.SENT
+    assert services.deliver(delivery.pk, env={}) is None  # already sent: nothing happens
+    update = Update.objects.get()
+    assert update.body == "We are reverting a recent update; sign-in is paused."
+    assert update.title == "Todo App: reverting a recent update"
+    assert (update.status, update.impact) == ("identified", "critical")
+    assert update.idempotency_key == str(delivery.idempotency_key)
+    # A redelivered task (same key) never publishes twice, even if the row said queued.
+    Delivery.objects.filter(pk=delivery.pk).update(state=Delivery.State.QUEUED)
+    assert services.deliver(delivery.pk, env={}) == Delivery.State.SENT
+    assert Update.objects.count() == 1
+    entry = TimelineEntry.objects.filter(kind=TimelineEntry.Kind.COMMS_DELIVERY).last()
+    assert entry.text.startswith("Delivered to status.todoapp.com")
+
+
+def test_a_missing_secret_fails_with_its_name_never_a_value(
+    pm_incident, viewer, enqueued_deliveries, settings
+):
+    settings.RIPCORD_COMMS_ATTEMPTS = 1
+    send = services.send_item(
+        incident_id=pm_incident.pk,
+        user=viewer,
+        item_key="product_team",
+        phase_key="service_preservation",
+    )
+    teams = send.deliveries.get(kind="teams")
+    assert services.deliver(teams.pk, env={}) == Delivery.State.FAILED
+    teams.refresh_from_db()
+    assert teams.reason == (
+        "destination 'product_channel' expects environment variable "
+        "RIPCORD_DEMO_PRODUCT_TEAMS_WEBHOOK on the worker"
+    )
