@@ -174,6 +174,7 @@ def test_status_page_delivery_publishes_once(pm_incident, viewer, enqueued_deliv
     assert services.deliver(delivery.pk, env={}) == Delivery.State.SENT
     assert Update.objects.count() == 1
     entry = TimelineEntry.objects.filter(kind=TimelineEntry.Kind.COMMS_DELIVERY).last()
+    assert entry is not None
     assert entry.text.startswith("Delivered to status.todoapp.com")
 
 
