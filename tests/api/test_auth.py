@@ -122,6 +122,10 @@ def test_openapi_schema_lists_every_path(anonymous_api):
             "/incidents/{incident_id}/resolve",
             "/incidents/{incident_id}/advance",
             "/incidents/{incident_id}/postmortem",
+            # Communications (comms/api.py).
+            "/incidents/{incident_id}/comms/drafts",
+            "/incidents/{incident_id}/comms/sends",
+            "/incidents/{incident_id}/comms/deliveries",
         ]
     }
     assert set(paths[f"{BASE}/incidents"]) == {"get", "post"}
