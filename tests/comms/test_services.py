@@ -195,3 +195,43 @@ def test_a_missing_secret_fails_with_its_name_never_a_value(
         "destination 'product_channel' expects environment variable "
         "RIPCORD_DEMO_PRODUCT_TEAMS_WEBHOOK on the worker"
     )
+
+
+def test_postmortem_says_what_went_out_and_the_cadence_against_the_gaps(
+    pm_incident, viewer, ic, enqueued_deliveries
+):
+    from postmortem.data import postmortem_data
+    from postmortem.markdown import render_markdown
+    from tests.postmortem.mdparse import sections
+
+    opened = pm_incident.opened_at
+    services.send_item(
+        incident_id=pm_incident.pk,
+        user=viewer,
+        item_key="status_page",
+        phase_key="service_preservation",
+        body="First | public update",
+        now=opened + timedelta(minutes=10),
+    )
+    services.send_item(
+        incident_id=pm_incident.pk,
+        user=viewer,
+        item_key="status_page",
+        phase_key="service_preservation",
+        body="Second update",
+        now=opened + timedelta(minutes=55),
+    )
+    Delivery.objects.filter(send__body="First | public update").update(
+        state="failed", attempts=4, reason="HTTP 500"
+    )
+    data = postmortem_data(pm_incident)
+    [external, internal] = data.communications.cadence
+    assert (external.audience, external.every_minutes, external.sends) == ("external", 30, 2)
+    assert external.longest_gap_seconds >= 45 * 60
+    assert external.late_gaps >= 1
+    assert (internal.audience, internal.sends) == ("internal", 0)
+    _, titles, bodies = sections(render_markdown(data))
+    text = bodies["Communications"]
+    assert "| external | every 30 min | 2 | 45m 00s |" in text
+    assert "First \\| public update" in text
+    assert "status.todoapp.com: failed after 4 attempts (HTTP 500)" in text
