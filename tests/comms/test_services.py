@@ -230,7 +230,7 @@ def test_postmortem_says_what_went_out_and_the_cadence_against_the_gaps(
     assert external.longest_gap_seconds >= 45 * 60
     assert external.late_gaps >= 1
     assert (internal.audience, internal.sends) == ("internal", 0)
-    _, titles, bodies = sections(render_markdown(data))
+    _, _, bodies = sections(render_markdown(data))
     text = bodies["Communications"]
     assert "| external | every 30 min | 2 | 45m 00s |" in text
     assert "First \\| public update" in text
