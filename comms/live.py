@@ -20,7 +20,7 @@ from django.utils import timezone
 from comms import cadence, drafts
 from comms.models import Send
 from incidents import events
-from incidents.models import Incident
+from incidents.models import Incident, RoleAssignment
 
 Context = dict[str, Any]
 FRAGMENTS = {
@@ -46,6 +46,11 @@ def panel_context(
     clocks = cadence.clocks(incident, spec, now)
     context["clocks"] = clocks
     if "drafts" in parts:
+        # Roles nobody holds: the IC may send their items (IncidentAccess.can_send_communication).
+        held = set(
+            RoleAssignment.objects.filter(incident=incident).values_list("role__key", flat=True)
+        )
+        context["unheld"] = {item.owner for item in spec.communications} - held
         state = drafts.live_state(incident, spec, now)
         current = state.current.key if state.current else ""
         context["drafts"] = (

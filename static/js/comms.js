@@ -15,3 +15,27 @@
   tick();
   setInterval(tick, 1000);
 })();
+
+// A draft being edited survives pushes: a send by someone else re-renders the drafts, and
+// the text a person is typing is put back into its box. Sending hands the text over.
+(function () {
+  "use strict";
+  const edited = new Map();
+  document.addEventListener("input", (event) => {
+    const box = event.target;
+    if (box instanceof HTMLTextAreaElement && box.closest("form.comms-draft")) edited.set(box.id, box.value);
+  });
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const form = event.detail && event.detail.elt;
+    if (form instanceof HTMLFormElement && form.matches("form.comms-draft")) {
+      const box = form.querySelector("textarea");
+      if (box) edited.delete(box.id);
+    }
+  });
+  document.body.addEventListener("ripcord:applied", () => {
+    for (const [id, value] of edited) {
+      const box = document.getElementById(id);
+      if (box && box.value !== value) box.value = value;
+    }
+  });
+})();

@@ -4,7 +4,8 @@ The PM (a viewer holding the product manager role) edits the phase-1 status page
 draft and sends it; the IC's page shows the delivery queued, then "sent" without a
 reload (the control worker publishes it on the status page and pushes the change);
 an anonymous browser then sees the update on /status/todo-app/ within a second.
-The overdue banner is shown to the audience's owners only (a separate test, on an
+An update the IC sends meanwhile re-renders the drafts on every page, and the PM's
+edit survives it (static/js/comms.js). The overdue banner is shown to the audience's owners only (a separate test, on an
 incident made older in the database: the page reads the real clock).
 """
 
@@ -31,7 +32,12 @@ from tests.integration.browser import LOAD_MS, ROUND_TRIP_MS, report
 from tests.integration.conftest import ARTIFACTS
 from tests.integration.processes import CHANNEL_PREFIX, REDIS_URL, start_worker, wait_for
 
-pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.timeout(180),  # the server and the control worker start in the first test
+]
 
 DRAFT = "status_page.service_preservation"
 EDITED = "Todo App is in maintenance while we revert an update. Next update by 10:30 UTC."
@@ -110,6 +116,12 @@ def test_pm_sends_the_phase_one_draft_ic_sees_it_sent_and_the_public_sees_it(
         expect(send).to_be_visible()
         expect(ic_page.get_by_test_id(f"send-{DRAFT}")).to_be_hidden()  # the PM's, not the IC's
         box.fill(EDITED)
+        # The IC sends an update meanwhile: the drafts are pushed again, the PM's text stays.
+        ic_page.get_by_test_id("send-incident_commander_updates").click()
+        expect(pm_page.locator(".comms-send-list")).to_contain_text(
+            "is coordinating the MIG-002 rollback", timeout=ROUND_TRIP_MS
+        )
+        expect(box).to_have_value(EDITED)
         send.click()
 
         sent_list = ic_page.locator(".comms-send-list")
