@@ -17,6 +17,7 @@ from incidents.api import closing, incidents, runs
 from incidents.services import ServiceError
 from postmortem import api as postmortem_api
 from runbooks import api as runbooks_api
+from statuspage import api as statuspage_api
 
 api = NinjaAPI(title="Ripcord API", version="1", urls_namespace="api")
 api.add_router("/runbooks", runbooks_api.router)
@@ -25,6 +26,7 @@ api.add_router("/incidents", runs.router)
 api.add_router("/incidents", closing.router)
 api.add_router("/incidents", postmortem_api.router)
 api.add_router("/incidents", comms_api.router)
+api.add_router("/status-pages", statuspage_api.router)
 
 
 @api.exception_handler(ServiceError)

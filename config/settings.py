@@ -281,7 +281,13 @@ CACHES["default"]["KEY_PREFIX"] = RIPCORD_CACHE_PREFIX
 RIPCORD_PUBLIC_URL = env_str("RIPCORD_PUBLIC_URL", "http://localhost:8000").rstrip("/")
 # How often an open status page asks summary.json whether anything changed (a 304 if not).
 RIPCORD_STATUS_POLL_MS = env_int("RIPCORD_STATUS_POLL_MS", 500, minimum=100)
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# Embedded mode (the demo) prints emails instead of looking for an SMTP server.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if EMBEDDED
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")

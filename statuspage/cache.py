@@ -35,9 +35,9 @@ def bump(slug: str) -> None:
     cache.set(_version_key(slug), secrets.token_hex(8), timeout=None)
 
 
-def cached(slug: str, kind: str, make: Callable[[], T]) -> T:
-    """``make()``'s result for the page's current version, computed once per version."""
-    key = f"statuspage:{slug}:{version(slug)}:{kind}"
+def cached(slug: str, kind: str, make: Callable[[], T], *, at: str | None = None) -> T:
+    """``make()``'s result for the page's version ``at`` (current if None), made once per version."""
+    key = f"statuspage:{slug}:{at or version(slug)}:{kind}"
     found: T | None = cache.get(key)
     if found is None:
         found = make()

@@ -6,10 +6,12 @@ published. Updates of one source incident form one public incident (newest updat
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from statuspage.models import Component, ComponentStatus, Impact, StatusPage, Update, UpdateStatus
@@ -17,6 +19,7 @@ from statuspage.models import Component, ComponentStatus, Impact, StatusPage, Up
 HISTORY_DAYS = 14
 HISTORY_LIMIT = 20
 FEED_LIMIT = 50
+STALE_OPEN_DAYS = 90  # how far back an unresolved, quiet incident is still looked for
 
 _RANK = {"none": 0, "minor": 1, "major": 2, "critical": 3}
 _COMPONENT_INDICATOR = {
@@ -75,8 +78,12 @@ class PublicState:
         return DESCRIPTIONS[self.indicator]
 
 
+_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+
+
 def get_page(slug: str) -> StatusPage:
-    page = StatusPage.objects.filter(slug=slug).first()
+    """The page, or a 404 (for a slug that could not be one, too, without asking the database)."""
+    page = StatusPage.objects.filter(slug=slug).first() if _SLUG.fullmatch(slug) else None
     if page is None:
         raise Http404("No such status page.")
     return page
@@ -112,6 +119,14 @@ def _indicator(components: list[Component], open_incidents: list[PublicIncident]
     return next(name for name, rank in _RANK.items() if rank == worst)
 
 
+def _still_open_before(page: StatusPage, since: datetime, seen: set[str]) -> list[PublicIncident]:
+    """Incidents whose latest update is older than ``since`` and not "resolved" (a quiet one)."""
+    older = page.updates.filter(created_at__lt=since, source_incident_id__isnull=False)
+    older = older.filter(created_at__gte=since - timedelta(days=STALE_OPEN_DAYS))
+    threads = _threads(list(older.order_by("-created_at", "-pk")[:500]))
+    return [t for t in threads if t.key not in seen and not t.resolved]
+
+
 def public_state(page: StatusPage) -> PublicState:
     """The page as the public sees it: open incidents, and history of the last two weeks."""
     components = list(page.components.all())
@@ -119,6 +134,7 @@ def public_state(page: StatusPage) -> PublicState:
     recent = list(page.updates.filter(created_at__gte=since).order_by("-created_at", "-pk")[:500])
     threads = _threads(recent)
     open_incidents = [t for t in threads if not t.resolved]
+    open_incidents += _still_open_before(page, since, {t.key for t in threads})
     history = [t for t in threads if t.resolved][:HISTORY_LIMIT]
     times = [page.created_at, *(c.updated_at for c in components)]
     times += [u.created_at for u in recent[:1]]
@@ -132,5 +148,12 @@ def public_state(page: StatusPage) -> PublicState:
     )
 
 
-def feed_updates(page: StatusPage) -> list[Update]:
-    return list(page.updates.order_by("-created_at", "-pk")[:FEED_LIMIT])
+def feed_updates(page: StatusPage, *, with_author: bool = False) -> list[Update]:
+    updates = page.updates.order_by("-created_at", "-pk")
+    if with_author:  # the API's record; never the public's
+        updates = updates.select_related("author")
+    return list(updates[:FEED_LIMIT])
+
+
+def public_path(slug: str) -> str:
+    return reverse("statuspage:page", kwargs={"slug": slug})

@@ -81,6 +81,7 @@ def publish_update(
     or impact, an empty or too long title, a too long body, or text that cannot be stored.
     Publishing again with the same ``idempotency_key`` returns the first update unchanged.
     """
+    page_slug = _checked_text("page", page_slug, 60, required=True)
     title = _checked_text("title", title, TITLE_MAX, required=True)
     body = _checked_text("body", body, BODY_MAX, required=False)
     key = _checked_text("idempotency key", idempotency_key, KEY_MAX, required=True)

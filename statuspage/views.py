@@ -13,80 +13,88 @@ their URL (one-click unsubscribe, RFC 8058, is a cross-site POST by design).
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import get_conditional_response
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import condition, require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from statuspage import cache, links, selectors, services
 from statuspage.feeds import UpdatesFeed
 from statuspage.models import Subscriber
 from statuspage.summary import summary
 
-_PUBLIC_CACHE = "public, max-age=0, must-revalidate"
+_TOKEN = re.compile(r"[-_A-Za-z0-9]{1,64}")
 
 
-def _etag(request: HttpRequest, slug: str) -> str:
-    return cache.version(slug)
+def _versioned(
+    request: HttpRequest,
+    slug: str,
+    kind: str,
+    make: Callable[[str], tuple[bytes | str, str]],
+) -> HttpResponseBase:
+    """A 304 if the caller has the page's current version, else the body made for it (cached).
 
-
-def _public(response: HttpResponseBase) -> HttpResponseBase:
-    response["Cache-Control"] = _PUBLIC_CACHE
-    response["X-Robots-Tag"] = "noarchive"
+    The version is read once and is the ETag: one cache read answers a poller that is current.
+    """
+    version = cache.version(slug)
+    etag = f'"{version}"'
+    response: HttpResponseBase | None = get_conditional_response(request, etag=etag)
+    if response is None:
+        content, content_type = cache.cached(slug, kind, lambda: make(version), at=version)
+        response = HttpResponse(content, content_type)
+    response["ETag"] = etag
+    response["Cache-Control"] = "public, max-age=0, must-revalidate"
     return response
 
 
 @xframe_options_exempt  # public, and meant to be embedded (README, "Status page")
 @require_GET
-@condition(etag_func=_etag)
 def status_page(request: HttpRequest, slug: str) -> HttpResponseBase:
-    def render_page() -> str:
+    def render_page(version: str) -> tuple[str, str]:
         state = selectors.public_state(selectors.get_page(slug))
-        return render_to_string(
-            "statuspage/page.html",
-            {
-                "page": state.page,
-                "state": state,
-                "version": cache.version(slug),
-                "poll_ms": settings.RIPCORD_STATUS_POLL_MS,
-            },
-        )
+        context = {
+            "page": state.page,
+            "state": state,
+            "version": version,
+            "poll_ms": settings.RIPCORD_STATUS_POLL_MS,
+        }
+        return render_to_string("statuspage/page.html", context), "text/html; charset=utf-8"
 
-    return _public(HttpResponse(cache.cached(slug, "html", render_page)))
+    return _versioned(request, slug, "html", render_page)
 
 
 @require_GET
-@condition(etag_func=_etag)
 def summary_json(request: HttpRequest, slug: str) -> HttpResponseBase:
-    def render_json() -> str:
+    def render_json(version: str) -> tuple[str, str]:
         state = selectors.public_state(selectors.get_page(slug))
-        return json.dumps(summary(state, links.page_url(slug)))
+        return json.dumps(summary(state, links.page_url(slug))), "application/json"
 
-    response = HttpResponse(cache.cached(slug, "summary", render_json), "application/json")
+    response = _versioned(request, slug, "summary", render_json)
     # Any site may read it (status widgets embedded elsewhere): it holds only public text.
     response["Access-Control-Allow-Origin"] = "*"
     response["Access-Control-Expose-Headers"] = "ETag"
-    return _public(response)
+    return response
 
 
 _feed = UpdatesFeed()
 
 
 @require_GET
-@condition(etag_func=_etag)
 def feed(request: HttpRequest, slug: str) -> HttpResponseBase:
-    def render_feed() -> tuple[bytes, str]:
+    def render_feed(version: str) -> tuple[bytes, str]:
         response = _feed(request, slug=slug)
         return response.content, response["Content-Type"]
 
     # Links in the feed are made from the request's host (one of ALLOWED_HOSTS).
-    content, content_type = cache.cached(slug, f"atom:{request.get_host()}", render_feed)
-    return _public(HttpResponse(content, content_type))
+    return _versioned(request, slug, f"atom:{request.get_host()}", render_feed)
 
 
 @csrf_exempt
@@ -107,7 +115,10 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
 def confirm(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     """GET asks (mail scanners follow links), POST confirms."""
     page = selectors.get_page(slug)
-    known = Subscriber.objects.filter(page=page, token=token).exists()
+    # A token is URL-safe base64: anything else (a NUL, a surrogate) is no token, never a query.
+    known = _TOKEN.fullmatch(token) is not None and (
+        Subscriber.objects.filter(page=page, token=token).exists()
+    )
     if request.method == "POST" and known:
         services.confirm(page_slug=slug, token=token)
         return render(request, "statuspage/message.html", {"page": page, "confirmed": True})

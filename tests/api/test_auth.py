@@ -126,6 +126,10 @@ def test_openapi_schema_lists_every_path(anonymous_api):
             "/incidents/{incident_id}/comms/drafts",
             "/incidents/{incident_id}/comms/sends",
             "/incidents/{incident_id}/comms/deliveries",
+            "/status-pages",
+            "/status-pages/{slug}",
+            "/status-pages/{slug}/components",
+            "/status-pages/{slug}/updates",
         ]
     }
     assert set(paths[f"{BASE}/incidents"]) == {"get", "post"}

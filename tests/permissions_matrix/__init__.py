@@ -20,11 +20,12 @@ from tests.permissions_matrix.api import API
 from tests.permissions_matrix.comms import COMMS
 from tests.permissions_matrix.pages import HTML
 from tests.permissions_matrix.rows import ACTORS, NOBODY, Actor, Outcome
+from tests.permissions_matrix.statuspage import STATUS_PAGES
 from tests.permissions_matrix.urls import case_id, is_exempt, iter_url_patterns, sample_path
 from tests.permissions_matrix.websocket import WEBSOCKETS
 from tests.permissions_matrix.world import LOG_LINE, PERMS_RUNBOOK, Case, Endpoint, World
 
-ENDPOINTS: list[Endpoint] = HTML + API + COMMS
+ENDPOINTS: list[Endpoint] = HTML + API + COMMS + STATUS_PAGES
 
 __all__ = [
     "ACTORS",

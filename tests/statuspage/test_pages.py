@@ -160,3 +160,21 @@ def test_an_unknown_page_is_a_404(db, anonymous):
 def test_writes_to_the_read_views_are_refused(todo_page, anonymous):
     assert anonymous.post("/status/todo-app/").status_code == 405
     assert anonymous.post("/status/todo-app/summary.json").status_code == 405
+
+
+def test_an_unresolved_incident_stays_open_however_quiet(todo_page, anonymous):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from statuspage.models import Update
+
+    old = publish("quiet")
+    resolved = publish("done", source_incident_id=4, status="resolved", impact="none")
+    month_ago = timezone.now() - timedelta(days=30)
+    Update.objects.filter(pk__in=[old.pk, resolved.pk]).update(created_at=month_ago)
+    summary = anonymous.get("/status/todo-app/summary.json").json()
+    validate(summary)
+    assert [i["id"] for i in summary["incidents"]] == ["incident-3"]
+    html = anonymous.get("/status/todo-app/").content.decode()
+    assert "Tasks may not save" in html

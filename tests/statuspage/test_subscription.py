@@ -164,3 +164,11 @@ def test_a_retried_update_task_emails_nobody_twice(todo_page, django_capture_on_
     assert statuspage_mail.send_update(update.pk) == 0  # the retry
     assert len(mail.outbox) == 3
     assert Notice.objects.count() == 3
+
+
+@pytest.mark.parametrize("junk", ["%00", "%ED%A0%80", "a" * 300, "..%2F"])
+def test_junk_in_a_link_is_a_404_never_a_500(todo_page, junk):
+    client = Client()
+    for kind in ("confirm", "unsubscribe"):
+        assert client.get(f"/status/todo-app/{kind}/{junk}/").status_code == 404
+        assert client.post(f"/status/todo-app/{kind}/{junk}/").status_code == 404
