@@ -16,10 +16,12 @@ from typing import Any
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
 from comms import cadence, drafts
 from comms.models import Send
 from incidents import events
+from incidents.access import IncidentAccess
 from incidents.models import Incident, RoleAssignment
 
 Context = dict[str, Any]
@@ -87,3 +89,16 @@ def push(incident_id: int, *parts: str) -> None:
             events.send_html(incident_id, audience, html)
 
     transaction.on_commit(send, robust=True)
+
+
+def style_block(access: IncidentAccess | None) -> SafeString:
+    """The reader's own controls and banners: those of the roles they hold (and the IC's)."""
+    roles = set(access.roles) if access is not None else set()
+    if access is not None and access.is_commander:
+        roles.add("incident_commander")
+    rules = "".join(
+        f".comms-only.for-{role}{{display:revert}}"
+        for role in sorted(roles)
+        if role.replace("_", "").replace("-", "").isalnum()
+    )
+    return mark_safe(f'<style id="comms-style">.comms-only{{display:none}}{rules}</style>')

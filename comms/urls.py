@@ -8,6 +8,7 @@ app_name = "comms"
 
 urlpatterns = [
     path("incidents/<int:incident_id>/comms/send/", views.send, name="send"),
+    path("incidents/<int:incident_id>/comms/me/", views.my_style, name="me"),
     path(
         "incidents/<int:incident_id>/talking-points/", views.talking_points, name="talking_points"
     ),

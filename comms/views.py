@@ -71,3 +71,11 @@ def talking_points(request: HtmxRequest, incident_id: int) -> HttpResponse:
             "values": filled,
         },
     )
+
+
+@login_required
+@require_GET
+def my_style(request: HtmxRequest, incident_id: int) -> HttpResponse:
+    """The reader's comms style block again (fetched when roles change, as incidents:me)."""
+    _, acc = access.get_incident_for_user(request.user, incident_id)
+    return HttpResponse(live.style_block(acc))

@@ -5,14 +5,12 @@ for the reader's own controls and banners."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import template
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from comms.live import FRAGMENTS, panel_context, render_parts
+from comms.live import FRAGMENTS, panel_context, render_parts, style_block
 
 register = template.Library()
 
@@ -30,13 +28,4 @@ def comms_fragments(context: template.Context) -> SafeString:
 
 @register.simple_tag(takes_context=True)
 def comms_style(context: template.Context) -> SafeString:
-    access: Any = context.get("access")
-    roles = sorted(getattr(access, "roles", ()))
-    rules = "".join(
-        f".comms-only.for-{role}{{display:revert}}"
-        for role in roles
-        if role.replace("_", "").replace("-", "").isalnum()
-    )
-    if access is not None and access.is_commander:
-        rules += ".comms-only.for-incident_commander{display:revert}"
-    return mark_safe(f'<style id="comms-style">.comms-only{{display:none}}{rules}</style>')
+    return style_block(context.get("access"))

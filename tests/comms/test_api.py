@@ -60,6 +60,10 @@ def test_page_send_and_talking_points(pm_incident, viewer, backend, enqueued_del
     page = client.get(reverse("incidents:detail", args=[pm_incident.pk])).content.decode()
     assert 'data-testid="send-status_page.service_preservation"' in page
     assert ".comms-only.for-product_manager{display:revert}" in page
+    assert f'hx-get="/incidents/{pm_incident.pk}/comms/me/"' in page  # refetched when roles change
+    style = client.get(reverse("comms:me", args=[pm_incident.pk])).content.decode()
+    assert style.startswith('<style id="comms-style">')
+    assert ".comms-only.for-product_manager{display:revert}" in style
     response = client.post(
         reverse("comms:send", args=[pm_incident.pk]),
         {"item": "status_page", "phase": "service_preservation", "body": "Edited on the page"},

@@ -41,6 +41,7 @@ def send_form(world: World, user: User | None) -> Prepared:
 COMMS: list[Endpoint] = [
     Endpoint("comms-send", "comms:send", "POST", SEND, can_send, prepare=send_form, done=sent),
     Endpoint("talking-points", "comms:talking_points", "GET", SEE_INCIDENT, can_view),
+    Endpoint("comms-me", "comms:me", "GET", SEE_INCIDENT, can_view),
     Endpoint("comms-drafts", "api:list_drafts", "GET", SEE_INCIDENT, can_view, api=True),
     Endpoint("comms-sends", "api:list_sends", "GET", SEE_INCIDENT, can_view, api=True),
     Endpoint(
