@@ -107,8 +107,28 @@ def commander_name(incident: Incident) -> str:
     return holder.user.get_full_name() or holder.user.get_username()
 
 
-def values(state: LiveState, next_due: datetime | None) -> dict[str, str]:
+@dataclass(frozen=True)
+class People:
+    """What every draft of one render shares (read once, not per draft)."""
+
+    commander: str
+    latest_update: str
+
+
+def people(incident: Incident) -> People:
+    latest = (
+        Send.objects.filter(incident=incident, audience="external")
+        .values_list("body", flat=True)
+        .first()
+    )
+    return People(commander_name(incident), latest or "none yet")
+
+
+def values(
+    state: LiveState, next_due: datetime | None, shared: People | None = None
+) -> dict[str, str]:
     incident, current = state.incident, state.current
+    shared = shared or people(incident)
     impact = (current and _phase_impact(state, current.key)) or "none expected"
     percent = round(100 * state.settled / state.total) if state.total else 100
     progress = f"{state.settled} of {state.total} steps done ({percent}%)"
@@ -118,11 +138,6 @@ def values(state: LiveState, next_due: datetime | None) -> dict[str, str]:
         f"resolved at {clock_text(incident.resolved_at)}"
         if not incident.is_active
         else f"{position}, {phase}; {progress}"
-    )
-    latest = (
-        Send.objects.filter(incident=incident, audience="external")
-        .values_list("body", flat=True)
-        .first()
     )
     environment = next(
         (env.title for env in state.spec.environments if env.id == incident.environment),
@@ -145,12 +160,12 @@ def values(state: LiveState, next_due: datetime | None) -> dict[str, str]:
         "symptoms": impact,
         "details": impact,
         "next_update": clock_text(next_due) if next_due and incident.is_active else "none planned",
-        "commander": commander_name(incident),
+        "commander": shared.commander,
         "incident_url": settings.RIPCORD_PUBLIC_URL
         + reverse("incidents:detail", args=[incident.pk]),
         "time": clock_text(state.now),
         "date": timezone.localtime(state.now).strftime("%Y-%m-%d"),
-        "latest_update": latest or "none yet",
+        "latest_update": shared.latest_update,
     }
 
 
@@ -203,6 +218,7 @@ def drafts(state: LiveState, clocks: list[AudienceClock]) -> list[Draft]:
         INCIDENT_COMMANDER: "Incident commander"
     }
     out = []
+    shared = people(state.incident)
     for item in state.spec.communications:
         for phase in draft_phases(item, state):
             phase_state = LiveState(
@@ -214,7 +230,7 @@ def drafts(state: LiveState, clocks: list[AudienceClock]) -> list[Draft]:
                 state.total,
                 state.now,
             )
-            filled = values(phase_state, due.get(item.audience))
+            filled = values(phase_state, due.get(item.audience), shared)
             out.append(
                 Draft(
                     item=item,
