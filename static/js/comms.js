@@ -26,8 +26,9 @@
     if (box instanceof HTMLTextAreaElement && box.closest("form.comms-draft")) edited.set(box.id, box.value);
   });
   document.addEventListener("htmx:beforeRequest", (event) => {
-    const form = event.detail && event.detail.elt;
-    if (form instanceof HTMLFormElement && form.matches("form.comms-draft")) {
+    const elt = event.detail && event.detail.elt;
+    const form = elt instanceof Element ? elt.closest("form.comms-draft") : null;
+    if (form) {
       const box = form.querySelector("textarea");
       if (box) edited.delete(box.id);
     }
