@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
+from comms import api as comms_api
 from incidents.api import closing, incidents, runs
 from incidents.services import ServiceError
 from postmortem import api as postmortem_api
@@ -24,6 +25,7 @@ api.add_router("/incidents", incidents.router)
 api.add_router("/incidents", runs.router)
 api.add_router("/incidents", closing.router)
 api.add_router("/incidents", postmortem_api.router)
+api.add_router("/incidents", comms_api.router)
 api.add_router("/status-pages", statuspage_api.router)
 
 

@@ -315,3 +315,19 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": RIPCORD_LOG_LEVEL},
 }
+
+# --- communications (comms; README, "Communications") ------------------------------
+INSTALLED_APPS += ["comms"]
+# Mail (EMAIL_*) and RIPCORD_PUBLIC_URL: the status page block above.
+# A delivery is tried at most this many times, waiting base x 2^(attempt-1) seconds between.
+RIPCORD_COMMS_ATTEMPTS = env_int("RIPCORD_COMMS_ATTEMPTS", 4, minimum=1)
+RIPCORD_COMMS_RETRY_MS = env_int("RIPCORD_COMMS_RETRY_MS", 2000, minimum=1)
+# How often the control worker looks for overdue audiences and automatic items to send.
+RIPCORD_COMMS_CADENCE_SECONDS = 15.0
+CELERY_BEAT_SCHEDULE["comms-cadence"] = {
+    "task": "comms.tasks.cadence_task",
+    "schedule": RIPCORD_COMMS_CADENCE_SECONDS,
+    "options": {"expires": RIPCORD_COMMS_CADENCE_SECONDS},
+}
+CELERY_TASK_ROUTES["comms.tasks.cadence_task"] = {"queue": RIPCORD_CONTROL_QUEUE}
+CELERY_TASK_ROUTES["comms.tasks.deliver_task"] = {"queue": RIPCORD_CONTROL_QUEUE}

@@ -10,6 +10,7 @@ from config.api import api
 urlpatterns = [
     path("", include("incidents.urls")),
     path("", include("postmortem.urls")),
+    path("", include("comms.urls")),
     path("runbooks/", include("runbooks.urls")),
     path("status/", include("statuspage.urls")),
     path("accounts/", include("common.urls")),

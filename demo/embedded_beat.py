@@ -12,6 +12,7 @@ import threading
 from django.conf import settings
 from django.db import close_old_connections
 
+from comms.services import cadence_tick
 from incidents.execution.sweeper import sweep_stale_runs
 from incidents.services.phases import refresh_clocks
 
@@ -31,7 +32,7 @@ class EmbeddedBeat:
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             close_old_connections()
-            for job in (sweep_stale_runs, refresh_clocks):
+            for job in (sweep_stale_runs, refresh_clocks, cadence_tick):
                 try:
                     job()
                 except Exception:  # one failed job must not stop the next

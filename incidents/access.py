@@ -109,6 +109,15 @@ class IncidentAccess:
             return False
         return self.is_commander or (self.may_act and step.owner_role in self.roles)
 
+    def can_send_communication(self, owner_role: str, *, role_is_held: bool) -> bool:
+        """Send a communication item (comms): whoever holds its owner role, viewers too
+        (the product manager); the IC for the IC's items, or when nobody holds the role."""
+        if not self.is_active_incident:
+            return False
+        if owner_role in self.roles:
+            return True
+        return self.is_commander and (owner_role == INCIDENT_COMMANDER or not role_is_held)
+
     @property
     def can_override_checks(self) -> bool:
         """Skip a validation step whose checks failed: the IC only, as an override on the record."""

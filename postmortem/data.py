@@ -15,6 +15,7 @@ from incidents.criteria import criteria_status
 from incidents.models import FollowUp, Incident, Step, TimelineEntry
 from incidents.selectors import PhaseView
 from incidents.templatetags.incident_tags import command_summary
+from postmortem.communications import communications
 from postmortem.types import (
     Audience,
     CriterionRow,
@@ -106,6 +107,7 @@ def postmortem_data(incident: Incident, *, audience: Audience = "view") -> Postm
             )
             for f in FollowUp.objects.filter(incident=incident)
         ],
+        communications=communications(incident, spec, now),
     )
 
 

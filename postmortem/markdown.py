@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from postmortem.communications import section as communications_section
 from postmortem.evidence import check_evidence
 from postmortem.mdsyntax import (
     EMPTY,
@@ -35,6 +36,7 @@ SECTIONS = (
     "Steps",
     "Validation evidence",
     "Success criteria",
+    "Communications",
     "Timeline",
     "Follow-up actions",
 )
@@ -51,6 +53,7 @@ def render_markdown(pm: Postmortem) -> str:
         _steps(pm, day),
         _validations(pm, day),
         _criteria(pm, day),
+        communications_section(pm.communications, day),
         _timeline(pm, day),
         _follow_ups(pm),
     ]

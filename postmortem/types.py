@@ -5,7 +5,7 @@ Times are aware datetimes; durations are seconds; people are usernames.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -151,6 +151,40 @@ class FollowUpRow:
 
 
 @dataclass(frozen=True)
+class DeliveryRow:
+    destination: str  # its title in the runbook, never an address
+    state: str
+    attempts: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class CommunicationRow:
+    at: datetime
+    by: str | None  # None: sent by Ripcord (an automatic item)
+    item: str
+    phase: str
+    audience: str
+    body: str
+    deliveries: list[DeliveryRow]
+
+
+@dataclass(frozen=True)
+class CadenceRow:
+    audience: str
+    every_minutes: int
+    sends: int
+    longest_gap_seconds: float  # opening → first send → … → resolution (or now)
+    late_gaps: int  # gaps longer than the cadence
+
+
+@dataclass(frozen=True)
+class Communications:
+    sends: list[CommunicationRow] = field(default_factory=list)
+    cadence: list[CadenceRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Postmortem:
     generated_at: datetime
     audience: Audience
@@ -164,3 +198,4 @@ class Postmortem:
     criteria: list[CriterionRow]
     timeline: list[TimelineRow]
     follow_ups: list[FollowUpRow]
+    communications: Communications = field(default_factory=Communications)

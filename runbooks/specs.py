@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from runbooks.communication import Audience, DestinationSpec
+
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 Key = Annotated[str, Field(pattern=KEY_PATTERN)]
 
@@ -60,6 +62,8 @@ class EnvironmentSpec(Spec):
     is_production: bool = False
     variables: dict[str, str] = Field(default_factory=dict)
     secrets: dict[str, SecretRef] = Field(default_factory=dict)
+    # Where communications go in this environment (runbooks.communication).
+    destinations: list[DestinationSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _names_are_env_names(self) -> EnvironmentSpec:
@@ -196,6 +200,8 @@ class PhaseSpec(Spec):
     starts_at_minutes: int = Field(ge=0)
     ends_at_minutes: int = Field(ge=0)
     steps: list[StepSpec] = Field(min_length=1)
+    # What users may notice while this phase runs (communications' {user_impact}).
+    user_impact: str = ""
 
     # On the field, so a bad window is reported at ``phases[i].ends_at_minutes``.
     # (Field validators run in declaration order: starts_at_minutes is known here.)
@@ -233,6 +239,10 @@ class CommunicationSpec(Spec):
     description: str = Field(min_length=1)
     phases: list[Key] = Field(default_factory=list)
     template: str = ""
+    # Destination ids (each environment declares them); none: a draft to copy by hand.
+    destinations: list[Key] = Field(default_factory=list)
+    # Sent by Ripcord itself when each of its phases starts (e.g. "phase started" to #alerts).
+    automatic: bool = False
 
 
 class PostActionSpec(Spec):
@@ -262,6 +272,12 @@ class RunbookSpec(Spec):
     validations: list[ValidationSpec] = Field(default_factory=list)
     success_criteria: list[SuccessCriterionSpec] = Field(default_factory=list)
     communications: list[CommunicationSpec] = Field(default_factory=list)
+    # Minutes between updates each audience expects while the incident is open.
+    communication_cadence: dict[Audience, Annotated[int, Field(ge=1, le=24 * 60)]] = Field(
+        default_factory=dict
+    )
+    # What support tells customers: a template (runbooks.communication.PLACEHOLDERS).
+    talking_points: str = ""
     post_actions: list[PostActionSpec] = Field(default_factory=list)
     contacts: list[ContactSpec] = Field(default_factory=list)
 
@@ -283,7 +299,8 @@ class RunbookSpec(Spec):
         command would not pass the file-format validators, and it is not a file.
         """
         environments = [
-            env.model_copy(update={"variables": {}, "secrets": {}}) for env in self.environments
+            env.model_copy(update={"variables": {}, "secrets": {}, "destinations": []})
+            for env in self.environments
         ]
         phases = [
             phase.model_copy(

@@ -218,6 +218,10 @@ class TimelineEntry(models.Model):
         SIGNED_OFF = "signed_off", "Signed off"
         RESOLVED = "resolved", "Resolved"
         PREFLIGHT = "preflight", "Pre-flight checks"
+        # Communications (comms): a send, a delivery's result, an audience overdue.
+        COMMS_SENT = "comms_sent", "Communication sent"
+        COMMS_DELIVERY = "comms_delivery", "Communication delivery"
+        COMMS_OVERDUE = "comms_overdue", "Communication overdue"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField()

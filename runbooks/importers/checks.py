@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 
 from runbooks.envnames import reserved_reason
 from runbooks.importers.commands import check_commands
+from runbooks.importers.communication import check_communications
 from runbooks.importers.problems import Loc, Locator, Problem
 from runbooks.importers.validations import check_validation_params
 from runbooks.specs import RunbookSpec, StepKind, StepSpec
@@ -231,4 +232,5 @@ _CHECKS: tuple[Check, ...] = (
     _reserved_names,
     check_commands,
     check_validation_params,
+    check_communications,
 )

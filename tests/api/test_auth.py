@@ -123,6 +123,10 @@ def test_openapi_schema_lists_every_path(anonymous_api):
             "/incidents/{incident_id}/resolve",
             "/incidents/{incident_id}/advance",
             "/incidents/{incident_id}/postmortem",
+            # Communications (comms/api.py).
+            "/incidents/{incident_id}/comms/drafts",
+            "/incidents/{incident_id}/comms/sends",
+            "/incidents/{incident_id}/comms/deliveries",
             "/status-pages",
             "/status-pages/{slug}",
             "/status-pages/{slug}/components",

@@ -7,7 +7,11 @@ from django.conf import settings
 
 from config.celery import app
 
-HOUSEKEEPING = ("incidents.tasks.sweep_stale_runs_task", "incidents.tasks.refresh_clocks_task")
+HOUSEKEEPING = (
+    "incidents.tasks.sweep_stale_runs_task",
+    "incidents.tasks.refresh_clocks_task",
+    "comms.tasks.cadence_task",  # automatic items and overdue audiences (comms)
+)
 
 
 def queue_of(task: str) -> str:
@@ -31,6 +35,10 @@ def test_celery_routes_every_periodic_task_to_the_control_queue():
 )
 def test_celery_keeps_other_tasks_off_the_control_queue(task):
     assert queue_of(task) == "default"
+
+
+def test_deliveries_run_on_the_control_queue():
+    assert queue_of("comms.tasks.deliver_task") == "control"
 
 
 def test_celery_periodic_tasks_expire_after_one_period():

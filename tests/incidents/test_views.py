@@ -231,6 +231,10 @@ def test_live_endpoint_returns_every_panel(client, viewer, incident):
             f"validation-{incident.pk}",
             f"gantt-{incident.pk}",
             *(f"phase-{p.pk}" for p in incident.phases.all()),
+            # The communications fragments (comms/live.py).
+            f"comms-clocks-{incident.pk}",
+            f"comms-drafts-{incident.pk}",
+            f"comms-sends-{incident.pk}",
         ]
     )
 

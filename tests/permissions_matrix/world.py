@@ -55,6 +55,19 @@ PERMS_RUNBOOK["phases"][1]["steps"] += [
     },
 ]
 
+# Communications (comms): an item the backend engineer owns, so "owner" is the backend.
+PERMS_RUNBOOK["communications"] = [
+    {
+        "id": "api-update",
+        "audience": "internal",
+        "channel": "chat",
+        "owner": "backend_engineer",
+        "description": "API status for the team",
+        "template": "{status}",
+    }
+]
+PERMS_RUNBOOK["talking_points"] = "What users may notice: {user_impact}"
+
 
 @dataclass
 class World:
