@@ -137,4 +137,5 @@ def test_load_runbooks_loads_shipped_library():
     assert RunbookVersion.objects.get().files.keys() == {
         "scripts/rollback_database.sh",
         "scripts/rollback_application.sh",
+        "scripts/restart_services.sh",
     }
