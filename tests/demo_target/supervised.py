@@ -52,7 +52,9 @@ class SupervisedApp:
         status, body = get_json(f"{self.url}/version")
         return body if status == 200 else None
 
-    def wait_version(self, tag: str, *, not_pid: int | None = None, timeout: float = 30) -> dict:
+    def wait_version(
+        self, tag: str, *, not_pid: int | None = None, timeout: float = 30
+    ) -> dict[str, Any]:
         """Wait until a process other than ``not_pid`` answers reporting ``tag``."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
