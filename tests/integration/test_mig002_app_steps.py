@@ -1,0 +1,211 @@
+"""MIG-002's application steps for real on a worker: the previous release deployed, the app restarted.
+
+On the demo target, with the todo application run by its supervisor from a deploy
+folder (tests/demo_target/supervised.py): the data rollback restores the database,
+"Deploy previous version" runs scripts/rollback_application.sh on a Celery worker
+and the application reports v1.4.2 afterwards (a new process), "Lift read-only mode"
+lets writes back in, and "Restart services" restarts the application, which answers
+healthy (and lets a person log in) afterwards.
+
+The module has its own ASGI server and worker on a broker prefix of its own: the
+worker carries the demo environment's overrides for this module's target and app,
+and no other test's worker may take its runs (nor this one theirs).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from django.core.management import call_command
+
+from common.capabilities import COMMANDERS, RESPONDERS, VIEWERS
+from common.tokens import create_token
+from demo.target import fingerprint_target
+from demo_target import apply_bad_migration, create_target, drop_target, take_backup
+from demo_target.releases import BAD_TAG, GOOD_TAG
+from incidents.models import StepRun
+from tests.demo_target.supervised import SupervisedApp, get_json, supervised_app
+from tests.factories import make_user
+from tests.integration.conftest import ARTIFACTS
+from tests.integration.http import ApiClient
+from tests.integration.processes import (
+    BROKER_URL,
+    RUN_ID,
+    sending_to,
+    start_server,
+    start_worker,
+)
+from tests.integration.runs import assign, log_of, open_incident, step_id, wait_run
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+ADMIN_DSN = "postgres://postgres@127.0.0.1:5432/postgres"
+TARGET_DB = f"todo_app_it_{RUN_ID}"
+TARGET_DSN = f"postgres://postgres@127.0.0.1:5432/{TARGET_DB}"
+WORK = ARTIFACTS / f"app-steps-{RUN_ID}"
+BACKUP = WORK / "pre_migration.backup"
+PREFIX = f"ripcord-test-{RUN_ID}-app:"
+
+
+@pytest.fixture(scope="module")
+def demo_app() -> Iterator[SupervisedApp]:
+    """v1.5.0 (the release with the bad migration) deployed and running under its supervisor.
+
+    The app connects per request, so it serves the target the test creates."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    with supervised_app(WORK, TARGET_DSN) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def stack(django_db_setup, django_db_blocker, demo_app) -> Iterator[str]:
+    """uvicorn and a worker (default and database queues) on this module's broker prefix."""
+    overrides = {
+        "RIPCORD_BROKER_PREFIX": PREFIX,
+        "RIPCORD_ENV_DEMO_PGDATABASE": TARGET_DB,
+        "RIPCORD_ENV_DEMO_TARGET_DATABASE_URL": TARGET_DSN,
+        "RIPCORD_ENV_DEMO_TARGET_ADMIN_URL": TARGET_DSN
+        + "?options=-c%20default_transaction_read_only%3Doff",
+        "RIPCORD_ENV_DEMO_BACKUP_FILE": str(BACKUP),
+        "RIPCORD_ENV_DEMO_APP_URL": demo_app.url,
+        "RIPCORD_ENV_DEMO_APP_REPO_DIR": str(demo_app.repo_dir),
+        "RIPCORD_ENV_DEMO_APP_DEPLOY_DIR": str(demo_app.deploy_dir),
+    }
+    with django_db_blocker.unblock():
+        server = start_server(ARTIFACTS, RIPCORD_BROKER_PREFIX=PREFIX)
+        worker = start_worker(ARTIFACTS, queues="default,database", **overrides)
+    try:
+        with sending_to(BROKER_URL, PREFIX):
+            yield server.url
+    finally:
+        worker.stop()
+        server.stop()
+
+
+@pytest.fixture
+def target() -> Iterator[None]:
+    """The todo database before the bad migration, its backup, then the migration applied."""
+    create_target(ADMIN_DSN, TARGET_DB, users=200, tasks=1200, seed=5)
+    take_backup(TARGET_DSN, BACKUP)
+    BACKUP.with_suffix(".fingerprint.json").write_text(
+        json.dumps(fingerprint_target(TARGET_DSN), sort_keys=True)
+    )
+    apply_bad_migration(TARGET_DSN)
+    yield
+    with psycopg.connect(
+        ADMIN_DSN, autocommit=True
+    ) as conn:  # a failed test may leave it read-only
+        conn.execute(f'ALTER DATABASE "{TARGET_DB}" RESET default_transaction_read_only')
+    drop_target(ADMIN_DSN, TARGET_DB)
+
+
+@pytest.fixture
+def api(stack, transactional_db):
+    people = {
+        "ic": make_user("ic", COMMANDERS),
+        "sysadmin": make_user("sysadmin", RESPONDERS),
+        "backend": make_user("backend", RESPONDERS),
+        "frontend": make_user("frontend", RESPONDERS),
+        "devops": make_user("devops", RESPONDERS),
+        "pm": make_user("pm", VIEWERS),
+    }
+
+    def client(name: str) -> ApiClient:
+        return ApiClient(stack, create_token(people[name], "it")[1])
+
+    return client
+
+
+def run_step(api, incident: dict[str, Any], key: str, who: str, *, approver: str = "") -> StepRun:
+    url = f"/incidents/{incident['id']}/steps/{step_id(incident, key)}/run"
+    started = api(who).post(url)
+    assert started.status_code == 201, started.body
+    if approver:
+        assert started.json()["status"] == "awaiting_approval"
+        approved = api(approver).post(
+            f"/incidents/{incident['id']}/runs/{started.json()['id']}/approve"
+        )
+        assert approved.status_code == 200, approved.body
+    run = wait_run(started.json()["id"], "succeeded", "failed", "timed_out", timeout=90)
+    assert run.status == "succeeded", log_of(run.pk)
+    return run
+
+
+def tick(api, incident: dict[str, Any], key: str, who: str) -> None:
+    done = api(who).post(f"/incidents/{incident['id']}/steps/{step_id(incident, key)}/complete")
+    assert done.status_code == 200, done.body
+
+
+def read_only() -> str:
+    with psycopg.connect(TARGET_DSN) as conn:
+        row = conn.execute("SHOW default_transaction_read_only").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+@pytest.mark.timeout(240)
+def test_mig002_deploys_the_previous_release_and_restarts_the_app_on_a_worker(
+    target, demo_app, api
+):
+    call_command("load_runbooks", verbosity=0)
+    incident = open_incident(api, "mig-002", "demo")
+    for role, who in [
+        ("system_administrator", "sysadmin"),
+        ("backend_engineer", "backend"),
+        ("frontend_engineer", "frontend"),
+        ("devops_engineer", "devops"),
+    ]:
+        assign(api, incident, role, who)
+    broken = demo_app.version()
+    assert broken and broken["version"] == BAD_TAG
+
+    # Data rollback, as far as the application steps require.
+    tick(api, incident, "disable_new_endpoints", "backend")
+    tick(api, incident, "activate_maintenance_mode", "frontend")
+    run_step(api, incident, "stop_writes", "sysadmin")
+    assert read_only() == "on"
+    run_step(api, incident, "restore_database", "sysadmin", approver="ic")
+
+    # Deploy previous version: the worker runs rollback_application.sh against the target.
+    deployed = run_step(api, incident, "deploy_previous_version", "devops")
+    log = log_of(deployed.pk)
+    assert f"current -> releases/{GOOD_TAG}" in log and "Application rollback completed." in log
+    previous = demo_app.version()
+    assert previous and previous["version"] == GOOD_TAG, log
+    assert previous["pid"] != broken["pid"]
+    # The previous release serves the restored database, still read-only: reads work.
+    assert get_json(f"{demo_app.url}/api/flags") == (200, {"api_v1": False, "uuid_ids": False})
+
+    tick(api, incident, "update_configuration", "devops")
+    run_step(api, incident, "lift_read_only", "devops")
+    assert read_only() == "off"
+
+    # Restart services: a new application process, healthy, on the previous release.
+    restarted = run_step(api, incident, "restart_services", "devops")
+    now = demo_app.version()
+    assert now and now["version"] == GOOD_TAG and now["pid"] != previous["pid"]
+    assert f"version {GOOD_TAG}, pid {now['pid']}, healthy" in log_of(restarted.pk)
+    assert get_json(f"{demo_app.url}/healthz") == (
+        200,
+        {"status": "ok", "database": "up", "read_only": False},
+    )
+    assert log_in(demo_app.url)["user_id"] == 100  # a write: the database takes writes again
+
+
+def log_in(url: str) -> dict[str, Any]:
+    body = json.dumps({"email": "demo100@todo.example", "password": "demo-password-100"})
+    request = urllib.request.Request(
+        f"{url}/login",
+        data=body.encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200
+        answer: dict[str, Any] = json.loads(response.read())
+    return answer
