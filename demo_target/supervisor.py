@@ -28,9 +28,11 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -157,6 +159,33 @@ def spawn(
             stderr=subprocess.STDOUT if out else None,
             start_new_session=True,
         )
+
+
+@dataclass
+class SupervisedProcess:
+    """A supervisor started by ``start`` (bin/demo): its url, and how to stop it with its app."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=STOP_GRACE_SECONDS * 2)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start(deploy_dir: Path, port: int, *, dsn: str, log_file: Path) -> SupervisedProcess:
+    """Spawn a supervisor on ``port`` (0: a free one); OSError if the port is taken."""
+    with socket.socket() as probe:  # the child would fail to bind again and again
+        probe.bind((app.HOST, port))
+        port = probe.getsockname()[1]
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    process = spawn(deploy_dir, port, dsn=dsn, log_file=log_file)
+    return SupervisedProcess(process, f"http://{app.HOST}:{port}")
 
 
 def serve_release(release: Path, port: int) -> None:
