@@ -188,3 +188,21 @@ def test_supervisor_starts_the_app_again_when_it_dies(tmp_path, target):
 
         assert supervisor.read_pid(app.deploy_dir) == app.process.pid
         assert again["pid"] != before["pid"]
+
+
+@pytest.mark.timeout(30)
+def test_restart_script_never_signals_a_stranger_named_by_a_stale_pid_file(tmp_path):
+    stranger = subprocess.Popen(["sleep", "30"])
+    try:
+        deploy_dir = tmp_path / "deploy"
+        supervisor.write_pid_file(deploy_dir / "supervisor.pid", stranger.pid)
+        env = {"APP_DEPLOY_DIR": str(deploy_dir), "APP_URL": "http://127.0.0.1:9"}
+
+        done = run_script("restart_services.sh", tmp_path, COMPOSE_PROJECT="", **env)
+
+        assert done.returncode == 3
+        assert "No running supervisor" in done.stderr
+        assert stranger.poll() is None  # no SIGHUP reached it
+    finally:
+        stranger.kill()
+        stranger.wait()

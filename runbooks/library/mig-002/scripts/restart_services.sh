@@ -41,7 +41,10 @@ else
   : "${APP_DEPLOY_DIR:?APP_DEPLOY_DIR is required without containers}"
   pid_file="${APP_DEPLOY_DIR}/supervisor.pid"
   supervisor="$(cat "$pid_file" 2>/dev/null || true)"
-  if [[ ! "$supervisor" =~ ^[0-9]+$ ]] || ! kill -0 "$supervisor" 2>/dev/null; then
+  # A stale pid file must not make us signal a stranger: the pid must be a demo_target process
+  # (python -m demo_target.supervisor, or manage.py demo_target serve).
+  if [[ ! "$supervisor" =~ ^[0-9]+$ ]] ||
+    ! grep -qaF "demo_target" "/proc/${supervisor}/cmdline" 2>/dev/null; then
     echo "No running supervisor (${pid_file}): start the demo application with" >&2
     echo "  manage.py demo_target serve   (or bin/demo)" >&2
     exit 3
