@@ -15,6 +15,7 @@ and no other test's worker may take its runs (nor this one theirs).
 from __future__ import annotations
 
 import json
+import os
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -35,12 +36,21 @@ from tests.integration.conftest import ARTIFACTS
 from tests.integration.http import ApiClient
 from tests.integration.processes import (
     BROKER_URL,
+    ROOT,
     RUN_ID,
     sending_to,
     start_server,
     start_worker,
 )
-from tests.integration.runs import assign, log_of, open_incident, step_id, wait_run
+from tests.integration.runs import (
+    assign,
+    log_of,
+    open_incident,
+    open_lab_incident,
+    step_id,
+    wait_run,
+    write_runbook,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -50,6 +60,7 @@ TARGET_DSN = f"postgres://postgres@127.0.0.1:5432/{TARGET_DB}"
 WORK = ARTIFACTS / f"app-steps-{RUN_ID}"
 BACKUP = WORK / "pre_migration.backup"
 PREFIX = f"ripcord-test-{RUN_ID}-app:"
+SCRIPTS = ROOT / "runbooks" / "library" / "mig-002" / "scripts"
 
 
 @pytest.fixture(scope="module")
@@ -209,3 +220,37 @@ def log_in(url: str) -> dict[str, Any]:
         assert response.status == 200
         answer: dict[str, Any] = json.loads(response.read())
     return answer
+
+
+@pytest.mark.timeout(120)
+def test_a_hostile_previous_tag_reaches_the_deploy_script_as_data_and_nothing_runs(
+    tmp_path, demo_app, api
+):
+    """MIG-002's own script on the worker, PREVIOUS_TAG an injection attempt: refused, exit 2."""
+    marker = tmp_path / "pwned"
+    folder = tmp_path / "hostile-tag"
+    write_runbook(
+        folder,
+        queue="default",
+        script=(SCRIPTS / "rollback_application.sh").read_text(),
+        variables={
+            "APP_REPO_DIR": str(demo_app.repo_dir),
+            "APP_DEPLOY_DIR": str(demo_app.deploy_dir),
+            "APP_URL": demo_app.url,
+            "COMPOSE_PROJECT": "",
+            "PREVIOUS_TAG": f"v1.0.0; touch {marker}",
+        },
+    )
+    before = demo_app.version()
+    current = os.readlink(demo_app.deploy_dir / "current")
+    incident, step = open_lab_incident(api, folder)
+
+    started = api("sysadmin").post(f"/incidents/{incident['id']}/steps/{step}/run")
+    assert started.status_code == 201, started.body
+    run = wait_run(started.json()["id"], "succeeded", "failed", "timed_out", timeout=60)
+
+    assert (run.status, run.exit_code) == ("failed", 2), log_of(run.pk)
+    assert "PREVIOUS_TAG is not a release tag" in log_of(run.pk)
+    assert not marker.exists()
+    assert os.readlink(demo_app.deploy_dir / "current") == current
+    assert demo_app.version() == before  # not restarted
