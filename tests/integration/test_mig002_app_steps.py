@@ -1,11 +1,11 @@
-"""MIG-002's application steps for real on a worker: the previous release deployed, the app restarted.
+"""Every scripted MIG-002 step for real on a worker, the application rollback included.
 
 On the demo target, with the todo application run by its supervisor from a deploy
 folder (tests/demo_target/supervised.py): the data rollback restores the database,
 "Deploy previous version" runs scripts/rollback_application.sh on a Celery worker
 and the application reports v1.4.2 afterwards (a new process), "Lift read-only mode"
 lets writes back in, and "Restart services" restarts the application, which answers
-healthy (and lets a person log in) afterwards.
+healthy (and lets a person log in) afterwards; the validation steps then pass against it.
 
 The module has its own ASGI server and worker on a broker prefix of its own: the
 worker carries the demo environment's overrides for this module's target and app,
@@ -101,7 +101,7 @@ def stack(django_db_setup, django_db_blocker, demo_app) -> Iterator[str]:
 @pytest.fixture
 def target() -> Iterator[None]:
     """The todo database before the bad migration, its backup, then the migration applied."""
-    create_target(ADMIN_DSN, TARGET_DB, users=200, tasks=1200, seed=5)
+    create_target(ADMIN_DSN, TARGET_DB, users=300, tasks=1800, seed=5)  # demo accounts 100-300
     take_backup(TARGET_DSN, BACKUP)
     BACKUP.with_suffix(".fingerprint.json").write_text(
         json.dumps(fingerprint_target(TARGET_DSN), sort_keys=True)
@@ -160,7 +160,7 @@ def read_only() -> str:
 
 
 @pytest.mark.timeout(240)
-def test_mig002_deploys_the_previous_release_and_restarts_the_app_on_a_worker(
+def test_every_scripted_mig002_step_runs_on_a_worker_and_the_app_reports_the_previous_release(
     target, demo_app, api
 ):
     call_command("load_runbooks", verbosity=0)
@@ -181,6 +181,8 @@ def test_mig002_deploys_the_previous_release_and_restarts_the_app_on_a_worker(
     run_step(api, incident, "stop_writes", "sysadmin")
     assert read_only() == "on"
     run_step(api, incident, "restore_database", "sysadmin", approver="ic")
+    run_step(api, incident, "verify_data_integrity", "backend")
+    tick(api, incident, "update_schema", "sysadmin")
 
     # Deploy previous version: the worker runs rollback_application.sh against the target.
     deployed = run_step(api, incident, "deploy_previous_version", "devops")
@@ -206,6 +208,26 @@ def test_mig002_deploys_the_previous_release_and_restarts_the_app_on_a_worker(
         {"status": "ok", "database": "up", "read_only": False},
     )
     assert log_in(demo_app.url)["user_id"] == 100  # a write: the database takes writes again
+
+    # The rest of the plan: every remaining scripted step passes against the restarted app.
+    tick(api, incident, "verify_functionality", "backend")
+    for key in ("revert_stable_build", "update_api_endpoints", "clear_user_caches"):
+        tick(api, incident, key, "frontend")
+    tick(api, incident, "test_user_workflows", "frontend")
+    for key in ("smoke_tests", "verify_auth", "api_data_consistency"):
+        run_step(api, incident, key, "backend")
+    scripted = StepRun.objects.filter(step__incident_id=incident["id"], status="succeeded")
+    assert set(scripted.values_list("step__key", flat=True)) == {
+        "stop_writes",
+        "restore_database",
+        "verify_data_integrity",
+        "deploy_previous_version",
+        "lift_read_only",
+        "restart_services",
+        "smoke_tests",
+        "verify_auth",
+        "api_data_consistency",
+    }
 
 
 def log_in(url: str) -> dict[str, Any]:
