@@ -12,6 +12,10 @@ staging or production, instead of emulating one against its database::
                       200 {"user_id": 100, "tasks": [{id, title, status, priority,
                       tags, recurrence}]}; 401 without a live session
     GET  /api/flags   200 {"api_v1": false, "uuid_ids": false} (the feature_flags table)
+    GET  /version     200 {"version": "v1.4.2", "revision": "<commit>", "pid": 1234,
+                      "started_at": "..."}: the release this process was started from
+                      (``supervisor.py`` runs it from the deploy folder's ``current``;
+                      version and revision are null for an app started without one)
 
 Why it is built this way:
 
@@ -36,11 +40,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import string
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -193,6 +199,7 @@ class Handler(BaseHTTPRequestHandler):
             "/healthz": lambda: health(self.server.dsn),
             "/api/tasks": lambda: tasks(self.server.dsn, self._session()),
             "/api/flags": lambda: flags(self.server.dsn),
+            "/version": lambda: self.server.version,
         }
         path = self.path.split("?", 1)[0]
         if path == "/login":
@@ -292,9 +299,17 @@ class Handler(BaseHTTPRequestHandler):
 class DemoAppServer(ThreadingHTTPServer):
     daemon_threads = True  # a hung request must not keep the process alive at exit
 
-    def __init__(self, dsn: str, port: int) -> None:
+    def __init__(self, dsn: str, port: int, release: dict[str, str | None] | None = None) -> None:
         super().__init__((HOST, port), Handler)
         self.dsn = dsn
+        # Read once, at start: a process reports the release it runs, not what was deployed since.
+        self.version: dict[str, object] = {
+            "version": None,
+            "revision": None,
+            **(release or {}),
+            "pid": os.getpid(),
+            "started_at": datetime.now(UTC).isoformat(),
+        }
 
     @property
     def url(self) -> str:

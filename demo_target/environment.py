@@ -5,7 +5,12 @@
 * ``TARGET_ADMIN_DATABASE_URL``: a database of the same server used to drop and
   create the target (default: the target's server, database ``postgres``);
 * ``TARGET_BACKUP_FILE``: the pre-migration ``pg_dump -Fc`` archive
-  (default ``<var dir>/backups/pre_migration.backup``).
+  (default ``<var dir>/backups/pre_migration.backup``);
+* ``TARGET_APP_REPO_DIR``: the todo application's git repository with its
+  release tags (default ``<var dir>/demo/todo-app``, MIG-002's ``APP_REPO_DIR``);
+* ``TARGET_APP_DEPLOY_DIR``: its releases, the ``current`` symlink and the
+  supervisor's pid file (default ``<var dir>/demo/todo-app-deploy``, MIG-002's
+  ``APP_DEPLOY_DIR``).
 """
 
 from __future__ import annotations
@@ -42,3 +47,18 @@ def target_settings(var_dir: Path, environ: Mapping[str, str] | None = None) -> 
     admin_dsn = env.get("TARGET_ADMIN_DATABASE_URL") or pg.with_dbname(dsn, "postgres")
     backup = env.get("TARGET_BACKUP_FILE") or str(var_dir / "backups" / "pre_migration.backup")
     return TargetSettings(dsn=dsn, admin_dsn=admin_dsn, backup_file=Path(backup))
+
+
+@dataclass(frozen=True)
+class ReleaseSettings:
+    """Where the todo application's repository and its deploys live (releases.py)."""
+
+    repo_dir: Path
+    deploy_dir: Path
+
+
+def release_settings(var_dir: Path, environ: Mapping[str, str] | None = None) -> ReleaseSettings:
+    env = os.environ if environ is None else environ
+    repo = env.get("TARGET_APP_REPO_DIR") or str(var_dir / "demo" / "todo-app")
+    deploy = env.get("TARGET_APP_DEPLOY_DIR") or str(var_dir / "demo" / "todo-app-deploy")
+    return ReleaseSettings(repo_dir=Path(repo), deploy_dir=Path(deploy))

@@ -15,9 +15,13 @@ from demo import seed
 from demo.management.commands.demo import Command as DemoCommand
 from demo.management.commands.demo import embedded_queues
 from demo_target import create_target, drop_target
+from demo_target.releases import BAD_TAG, create_repository, deploy
+from demo_target.supervisor import SupervisedProcess
+from runbooks.executors.base import ExecutorError
 from runbooks.executors.http import send
 from runbooks.models import RunbookVersion
 from tests.common.conftest import URLS
+from tests.integration.processes import wait_for
 
 TARGET_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 
@@ -146,3 +150,38 @@ def test_demo_worker_serves_every_runbook_queue_and_housekeeping(settings):
     settings.RIPCORD_WORKER_QUEUES = []
     call_command("load_runbooks", verbosity=0)  # MIG-002 routes its restore to "database"
     assert embedded_queues() == ["control", "database", "default"]
+
+
+def test_demo_supervises_the_demo_app_when_a_release_is_deployed(monkeypatch, tmp_path):
+    """With `demo_target create`'s release deployed, the app runs under its supervisor."""
+    name = f"todo_demo_{uuid.uuid4().hex[:8]}"
+    dsn = create_target(TARGET_ADMIN, name, users=10, tasks=10)
+    create_repository(tmp_path / "todo-app")
+    deploy(tmp_path / "todo-app", tmp_path / "deploy", BAD_TAG)
+    monkeypatch.setenv("TARGET_DATABASE_URL", dsn)
+    monkeypatch.setenv("TARGET_APP_DEPLOY_DIR", str(tmp_path / "deploy"))
+    out = StringIO()
+    try:
+        running = DemoCommand(stdout=out).start_demo_app(0)
+        assert isinstance(running, SupervisedProcess)
+        try:
+            url = f"{running.url}/version"
+            wait_for(lambda: answers(url), timeout=30, what="the supervised demo app")
+            reported = json.loads(send(urllib.request.Request(url), timeout=10).body)
+            assert (tmp_path / "deploy" / "supervisor.pid").read_text().strip() == str(
+                running.process.pid
+            )
+        finally:
+            running.stop()
+    finally:
+        drop_target(TARGET_ADMIN, name)
+    assert reported["version"] == BAD_TAG
+    assert f"supervised from {tmp_path / 'deploy'}" in out.getvalue()
+    assert not answers(url)  # the application stopped with its supervisor
+
+
+def answers(url: str) -> bool:
+    try:
+        return send(urllib.request.Request(url), timeout=2).status == 200
+    except ExecutorError:
+        return False

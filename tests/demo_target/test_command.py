@@ -9,11 +9,13 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from demo_target.pg import with_dbname
+from demo_target.releases import BAD_TAG, GOOD_TAG, tags
 from runbooks.executors.base import ExecutorError
 from runbooks.executors.http import send
 from tests.demo_target.conftest import ADMIN_DSN
@@ -28,6 +30,8 @@ def target_env(monkeypatch, new_db_name, tmp_path):
     monkeypatch.setenv("TARGET_DATABASE_URL", dsn)
     monkeypatch.setenv("TARGET_ADMIN_DATABASE_URL", ADMIN_DSN)
     monkeypatch.setenv("TARGET_BACKUP_FILE", str(tmp_path / "pre_migration.backup"))
+    monkeypatch.setenv("TARGET_APP_REPO_DIR", str(tmp_path / "todo-app"))
+    monkeypatch.setenv("TARGET_APP_DEPLOY_DIR", str(tmp_path / "todo-app-deploy"))
     return tmp_path
 
 
@@ -116,6 +120,56 @@ def test_serve_runs_the_app_in_the_foreground_until_interrupted(target_env):
         out, err = server.communicate(timeout=30)
     assert server.returncode == 0, err
     assert f"on http://127.0.0.1:{port} (Ctrl-C stops it)" in out
+
+
+def test_create_makes_the_release_repository_and_deploys_the_bad_release(target_env):
+    output = run("create", "--users=10", "--tasks=10")
+
+    assert f"Deployed {BAD_TAG}" in output
+    assert tags(target_env / "todo-app") == [GOOD_TAG, BAD_TAG]
+    assert os.readlink(target_env / "todo-app-deploy" / "current") == f"releases/{BAD_TAG}"
+
+
+def test_serve_supervises_the_deployed_release_and_restarts_it_on_sighup(target_env):
+    run("create", "--users=10", "--tasks=10")
+    port = free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings"}
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "demo_target", "serve", f"--port={port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: version(port) is not None, timeout=30, what="the demo app to answer")
+        first = version(port)
+        assert first and first["version"] == BAD_TAG
+        pid_file = target_env / "todo-app-deploy" / "supervisor.pid"
+        assert int(pid_file.read_text()) == server.pid
+        os.kill(server.pid, signal.SIGHUP)
+        wait_for(
+            lambda: (version(port) or first)["pid"] != first["pid"],
+            timeout=30,
+            what="a new application process",
+        )
+    finally:
+        server.send_signal(signal.SIGINT)  # Ctrl-C
+        out, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert f"release {BAD_TAG} supervised from" in out
+    assert not pid_file.exists()
+    assert version(port) is None  # the application stopped with its supervisor
+
+
+def version(port: int) -> dict[str, Any] | None:
+    try:
+        answer = send(urllib.request.Request(f"http://127.0.0.1:{port}/version"), timeout=2)
+    except ExecutorError:
+        return None
+    document: dict[str, Any] = json.loads(answer.body)
+    return document
 
 
 def test_serve_says_when_the_port_is_taken(target_env):

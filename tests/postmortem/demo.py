@@ -111,6 +111,7 @@ def build_demo(clock: Clock, ic: User) -> Demo:
 
     run(demo, clock, (50, 50, 58), "deploy_previous_version", "devops", ok=True)
     tick(demo, clock, 62, "update_configuration", "devops")
+    run(demo, clock, (62.5, 62.5, 63), "lift_read_only", "devops", ok=True)
     run(demo, clock, (63, 63, 64), "restart_services", "devops", ok=True)
     tick(demo, clock, 70, "verify_functionality", "backend")
     tick(demo, clock, 72, "revert_stable_build", "frontend")

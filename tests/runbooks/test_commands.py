@@ -34,7 +34,7 @@ def run_failing(command: str, *args) -> str:
 def test_check_runbook_passes_shipped_mig_002():
     out, err = run("check_runbook", MIG_002)
 
-    assert out == f"OK {MIG_002} (runbook mig-002, 4 phases, 20 steps)\n"
+    assert out == f"OK {MIG_002} (runbook mig-002, 4 phases, 21 steps)\n"
     assert err == ""
 
 
@@ -137,4 +137,5 @@ def test_load_runbooks_loads_shipped_library():
     assert RunbookVersion.objects.get().files.keys() == {
         "scripts/rollback_database.sh",
         "scripts/rollback_application.sh",
+        "scripts/restart_services.sh",
     }

@@ -22,6 +22,13 @@ PLAN = Path(settings.BASE_DIR).parent / "shared" / "mission" / "rollback-plan-MI
 RUNBOOK = Path(settings.BASE_DIR) / "runbooks" / "library" / "mig-002" / "runbook.yaml"
 
 
+# Steps of the runbook that are not items of the plan: "Restart services" restarts the
+# application (scripts/restart_services.sh, a script the plan does not give), so lifting
+# the read-only mode "Stop all write operations" set is a step of its own.
+NOT_IN_PLAN = {"lift_read_only"}
+NOT_IN_PLAN_SCRIPTS = {"restart_services"}
+
+
 @dataclass
 class Section:
     level: int
@@ -112,7 +119,7 @@ def test_mig_002_procedure_steps_match_plan(plan, spec):
     # Sections 1 and 2 are phases 1 and 2; application and frontend (3, 4) share phase 3.
     expected = [by_number[1], by_number[2], by_number[3] + by_number[4]]
 
-    steps = [[s.title for s in phase.steps] for phase in spec.phases[:3]]
+    steps = [[s.title for s in phase.steps if s.id not in NOT_IN_PLAN] for phase in spec.phases[:3]]
 
     assert steps == [[bold_title(item) for item in section] for section in expected]
     assert sum(map(len, steps)) == sum(len(section.numbered()) for section in procedures)
@@ -123,7 +130,9 @@ def test_mig_002_scripts_are_shell_steps(plan, spec):
     named = sorted(
         line.lstrip("# ") for block in blocks for line in block if re.match(r"^# \w+\.sh$", line)
     )
-    shell = [s for s in spec.all_steps() if s.kind == StepKind.SHELL]
+    shell = [
+        s for s in spec.all_steps() if s.kind == StepKind.SHELL and s.id not in NOT_IN_PLAN_SCRIPTS
+    ]
 
     assert len(shell) == len(blocks)
     assert sorted(PurePosixPath(s.command["script"]).name for s in shell) == named

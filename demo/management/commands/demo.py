@@ -16,8 +16,8 @@ from config import secret_key
 from config.celery import app as celery_app
 from demo import embedded_worker, seed, serve
 from demo.embedded_beat import EmbeddedBeat
-from demo_target import app, pg
-from demo_target.environment import target_settings
+from demo_target import app, pg, releases, supervisor
+from demo_target.environment import release_settings, target_settings
 from incidents.execution.reaping import reap_at_start
 from runbooks.selectors import queues_in_use
 
@@ -97,11 +97,13 @@ class Command(BaseCommand):
             return  # the operator's own key
         settings.SECRET_KEY = secret_key.ensure(Path(settings.VAR_DIR))
 
-    def start_demo_app(self, port: int) -> app.RunningApp | None:
-        """The demo todo application (APP_URL of MIG-002's demo environment), on a thread.
+    def start_demo_app(self, port: int) -> app.RunningApp | supervisor.SupervisedProcess | None:
+        """The demo todo application (APP_URL of MIG-002's demo environment).
 
         Only when the demo target database exists: embedded mode needs no PostgreSQL,
-        so without one this says how to make the target and goes on.
+        so without one this says how to make the target and goes on. With a release
+        deployed (``demo_target create``) it runs under its supervisor, a process of
+        its own that MIG-002's application steps restart; otherwise on a thread.
         """
         try:
             config = target_settings(Path(settings.VAR_DIR))
@@ -115,8 +117,19 @@ class Command(BaseCommand):
                 " `manage.py demo_target create` (see README), then restart bin/demo."
             )
             return None
+        where = release_settings(Path(settings.VAR_DIR))
         try:
-            running = app.start(config.dsn, port)
+            running: app.RunningApp | supervisor.SupervisedProcess
+            if releases.current_release(where.deploy_dir) is not None:
+                log_file = Path(settings.VAR_DIR) / "demo" / "todo-app-supervisor.log"
+                running = supervisor.start(
+                    where.deploy_dir, port, dsn=config.dsn, log_file=log_file
+                )
+                self.stdout.write(
+                    f"Demo todo application supervised from {where.deploy_dir} (log: {log_file})."
+                )
+            else:
+                running = app.start(config.dsn, port)
         except OSError as exc:
             self.stderr.write(
                 f"Demo todo application not started: cannot listen on"

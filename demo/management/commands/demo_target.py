@@ -6,7 +6,12 @@
     manage.py demo_target serve [--port 8081]   # the todo application over it (app.py)
 
 Where the target lives comes from TARGET_DATABASE_URL, TARGET_ADMIN_DATABASE_URL
-and TARGET_BACKUP_FILE (see demo_target/environment.py).
+and TARGET_BACKUP_FILE, its application's release repository and deploy folder
+from TARGET_APP_REPO_DIR and TARGET_APP_DEPLOY_DIR (see demo_target/environment.py).
+``create`` also makes the repository (tags v1.4.2 and v1.5.0) and deploys v1.5.0,
+the release that shipped the bad migration; ``serve`` then runs the application
+under its supervisor (demo_target/supervisor.py), so MIG-002's "Deploy previous
+version" and "Restart services" can restart it.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -23,8 +30,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 import demo_target
 from demo.target import fingerprint_target
-from demo_target import app, pg
-from demo_target.environment import TargetSettings, target_settings
+from demo_target import app, pg, releases, supervisor
+from demo_target.environment import (
+    ReleaseSettings,
+    TargetSettings,
+    release_settings,
+    target_settings,
+)
 from validation.fingerprint import diff_fingerprints
 
 NEEDS_POSTGRES = (
@@ -71,19 +83,21 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             config = target_settings(Path(settings.VAR_DIR))  # parses the DSN: TargetError too
+            where = release_settings(Path(settings.VAR_DIR))
             if options["action"] == "create":
                 self.create(
                     config, users=options["users"], tasks=options["tasks"], seed=options["seed"]
                 )
+                self.create_releases(where)
             elif options["action"] == "fingerprint":
                 self.fingerprint(config)
             elif options["action"] == "serve":
-                self.serve(config, port=options["port"])
+                self.serve(config, where, port=options["port"])
             else:
                 self.restore(config)
         except pg.TargetUnavailable as exc:
             raise CommandError(f"{exc}\n{NEEDS_POSTGRES}") from exc
-        except pg.TargetError as exc:
+        except (pg.TargetError, releases.ReleaseError) as exc:
             raise CommandError(str(exc)) from exc
 
     def create(self, config: TargetSettings, *, users: int, tasks: int, seed: int) -> None:
@@ -113,6 +127,17 @@ class Command(BaseCommand):
         for change in diff_fingerprints(before, after):
             self.stdout.write(f"  {change}")
 
+    def create_releases(self, where: ReleaseSettings) -> None:
+        started = time.perf_counter()
+        commits = releases.create_repository(where.repo_dir)
+        releases.deploy(where.repo_dir, where.deploy_dir, releases.BAD_TAG)
+        tags = ", ".join(f"{tag} ({commit[:10]})" for tag, commit in commits.items())
+        self.say(f"Todo app repository at {where.repo_dir}: {tags}", started)
+        self.stdout.write(
+            f"Deployed {releases.BAD_TAG} (the release with the bad migration) in"
+            f" {where.deploy_dir}; restart `demo_target serve` or bin/demo to run it."
+        )
+
     def fingerprint(self, config: TargetSettings) -> None:
         report = {
             "fingerprint": fingerprint_target(config.dsn),
@@ -140,10 +165,17 @@ class Command(BaseCommand):
             for change in diff_fingerprints(snapshot, fingerprint_target(config.dsn)):
                 self.stdout.write(f"  {change}")
 
-    def serve(self, config: TargetSettings, *, port: int) -> None:
+    def serve(self, config: TargetSettings, where: ReleaseSettings, *, port: int) -> None:
         # The app starts without its database too (its /healthz says why); say it now.
         if problem := app.target_problem(config.dsn):
             self.stderr.write(f"{problem}\n{NEEDS_POSTGRES}")
+        if releases.current_release(where.deploy_dir) is not None:
+            self.serve_supervised(config, where, port=port)
+            return
+        self.stderr.write(
+            f"No release deployed in {where.deploy_dir} (`demo_target create` deploys one):"
+            " serving without a supervisor, so MIG-002's application steps cannot restart it."
+        )
         try:
             server = app.DemoAppServer(config.dsn, port)
         except OSError as exc:
@@ -153,6 +185,26 @@ class Command(BaseCommand):
         )
         with server, contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
+
+    def serve_supervised(
+        self, config: TargetSettings, where: ReleaseSettings, *, port: int
+    ) -> None:
+        """The supervisor in the foreground: the app runs as its child, from ``current``."""
+        with socket.socket() as probe:  # a taken port would make the child fail, again and again
+            try:
+                probe.bind((app.HOST, port))
+            except OSError as exc:
+                raise CommandError(f"cannot listen on {app.HOST}:{port}: {exc.strerror}") from exc
+            port = probe.getsockname()[1]
+        os.environ["TARGET_DATABASE_URL"] = config.dsn  # what the supervised app serves
+        release = releases.current_release(where.deploy_dir)
+        self.stdout.write(
+            f"Demo todo application for {config.dbname}, release"
+            f" {release.name if release else '?'} supervised from {where.deploy_dir}"
+            f" (SIGHUP to the pid in {releases.PID_FILE} restarts it),"
+            f" on http://{app.HOST}:{port} (Ctrl-C stops it)."
+        )
+        supervisor.Supervisor(where.deploy_dir, port).run()
 
     def matches_snapshot(self, config: TargetSettings) -> bool | None:
         """Whether the target's fingerprint equals the one taken with the backup (None: none)."""
