@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from incidents.models import Incident
+from incidents.services.opening import production_refusal
 from runbooks.models import RunbookVersion
 from runbooks.selectors import latest_versions
 
@@ -17,6 +18,12 @@ class OpenIncidentForm(forms.Form):
     title = forms.CharField(max_length=200, help_text="What is happening, in a few words.")
     severity = forms.ChoiceField(choices=Incident.Severity.choices, initial=Incident.Severity.SEV2)
     is_drill = forms.BooleanField(required=False, label="This is a drill")
+    confirm_environment = forms.CharField(
+        required=False,
+        max_length=63,
+        label="Confirm production",
+        help_text="Production only: type the environment's name to open a real incident there.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -45,9 +52,28 @@ class OpenIncidentForm(forms.Form):
             raise forms.ValidationError("Choose a loaded runbook.")
         return self.versions[pk]
 
+    def clean(self) -> dict[str, Any]:
+        """Production's rules, shown at the field they concern (the service checks them too)."""
+        data = super().clean() or {}
+        version, env_id = data.get("version"), data.get("environment")
+        if isinstance(version, RunbookVersion) and env_id:
+            env = next((e for e in version.parsed().environments if e.id == env_id), None)
+            if env is not None:
+                refusal = production_refusal(
+                    env,
+                    is_drill=bool(data.get("is_drill")),
+                    confirmation=data.get("confirm_environment", ""),
+                )
+                if refusal is not None:
+                    self.add_error(refusal[0], refusal[1])
+        return data
+
 
 def environment_choices(version: RunbookVersion) -> list[tuple[str, str]]:
-    return [(env.id, env.title) for env in version.parsed().environments]
+    return [
+        (env.id, f"{env.title} (production)" if env.is_production else env.title)
+        for env in version.parsed().environments
+    ]
 
 
 class SkipForm(forms.Form):

@@ -24,11 +24,37 @@ from incidents.models import (
 from incidents.services.errors import ServiceError
 from incidents.services.timeline import record
 from runbooks.models import RunbookVersion
-from runbooks.specs import INCIDENT_COMMANDER, RunbookSpec
+from runbooks.specs import INCIDENT_COMMANDER, EnvironmentSpec, RunbookSpec
 
 TITLE_MAX_LENGTH = 200
 IC_TITLE = "Incident commander"
 IC_RESPONSIBILITY = "Coordinates the rollback, assigns roles, decides."
+
+
+def production_refusal(
+    environment: EnvironmentSpec, *, is_drill: bool, confirmation: str
+) -> tuple[str, str] | None:
+    """Why opening on this environment is refused, as (field, message), or None.
+
+    A drill never runs against an environment marked production (its steps are
+    real); a real incident there needs the commander to type the environment's
+    name, so that production is never picked by a slip of the mouse.
+    """
+    if not environment.is_production:
+        return None
+    if is_drill:
+        return (
+            "is_drill",
+            f"Drills are refused on {environment.id!r}: it is marked production. "
+            "Rehearse on a staging or demo environment.",
+        )
+    if confirmation.strip() != environment.id:
+        return (
+            "confirm_environment",
+            f"{environment.id!r} is a production environment: type its name "
+            f"({environment.id}) to confirm opening a real incident there.",
+        )
+    return None
 
 
 def open_incident(
@@ -39,17 +65,24 @@ def open_incident(
     severity: str,
     is_drill: bool,
     opened_by: User,
+    confirm_environment: str = "",
 ) -> Incident:
     """Open an incident from a runbook version; the opener becomes incident commander.
 
     The version's roles, phases and steps are copied into the incident's own rows
-    in this one transaction: a failure leaves nothing behind.
+    in this one transaction: a failure leaves nothing behind. On a production
+    environment a drill is refused, and a real incident needs ``confirm_environment``
+    to be the environment's name (``production_refusal``).
     """
     if not can_open_incident(opened_by):
         raise ServiceError("Only commanders may open incidents.")
     spec = version.parsed()
-    if environment not in {env.id for env in spec.environments}:
+    env = next((e for e in spec.environments if e.id == environment), None)
+    if env is None:
         raise ServiceError(f"Runbook {spec.id} has no environment {environment!r}.")
+    refusal = production_refusal(env, is_drill=is_drill, confirmation=confirm_environment)
+    if refusal is not None:
+        raise ServiceError(refusal[1])
     if severity not in Incident.Severity.values:
         raise ServiceError(f"Unknown severity {severity!r}.")
     title = title.strip()

@@ -48,6 +48,7 @@ def open_incident(request: HtmxRequest) -> HttpResponse:
                 severity=data["severity"],
                 is_drill=data["is_drill"],
                 opened_by=request.user,
+                confirm_environment=data["confirm_environment"],
             )
         except services.ServiceError as exc:
             form.add_error(None, exc.message)
