@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
 from incidents.api import closing, incidents, runs
+from incidents.api import safeguards as safeguards_api  # drills11
 from incidents.services import ServiceError
 from postmortem import api as postmortem_api
 from runbooks import api as runbooks_api
@@ -23,6 +24,7 @@ api.add_router("/incidents", incidents.router)
 api.add_router("/incidents", runs.router)
 api.add_router("/incidents", closing.router)
 api.add_router("/incidents", postmortem_api.router)
+api.add_router("/incidents", safeguards_api.router)  # drills11: safeguards that gate
 
 
 @api.exception_handler(ServiceError)

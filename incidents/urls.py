@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from incidents.views import actions, closing, pages, runs
+from incidents.views import actions, closing, pages, runs, safeguards
 
 app_name = "incidents"
 
@@ -65,5 +65,16 @@ urlpatterns = [
         "incidents/<int:incident_id>/criteria/<int:criterion_id>/sign-off/",
         closing.sign_off,
         name="sign_off",
+    ),
+    # drills11: safeguards that gate
+    path(
+        "incidents/<int:incident_id>/safeguards/<slug:safeguard_id>/confirm/",
+        safeguards.safeguard_confirm,
+        name="safeguard_confirm",
+    ),
+    path(
+        "incidents/<int:incident_id>/steps/<int:step_id>/run-override/",
+        safeguards.run_override,
+        name="run_override",
     ),
 ]

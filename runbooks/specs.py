@@ -132,10 +132,16 @@ class CheckSpec(Spec):
 
 
 class SafeguardSpec(Spec):
+    """A condition to hold before anything destructive: checked by a machine (``check``) or
+    confirmed by a person (its ``owner`` role, or the incident commander), a confirmation
+    holding for ``valid_for_minutes``. Steps that name it in ``safeguards`` wait for it."""
+
     id: Key
     category: Key
     title: str = Field(min_length=1)
     check: CheckSpec | None = None
+    owner: Key | None = None
+    valid_for_minutes: int = Field(default=24 * 60, ge=1, le=366 * 24 * 60)
 
 
 class StepKind(StrEnum):
@@ -168,6 +174,8 @@ class StepSpec(Spec):
     # What the step's target must offer; checked before it runs, so a missing
     # PostgreSQL or Docker engine is named instead of failing obscurely.
     needs: list[Literal["postgresql", "docker"]] = Field(default_factory=list)
+    # Safeguards that must hold (checked and passed, or confirmed) before a run starts.
+    safeguards: list[Key] = Field(default_factory=list)
 
     @field_validator("queue")
     @classmethod

@@ -5,7 +5,7 @@ One module per part of the aggregate; every model is importable from here.
 
 from __future__ import annotations
 
-from incidents.models.checks import CheckResult, SafeguardCheck, Snapshot
+from incidents.models.checks import CheckResult, SafeguardCheck, SafeguardConfirmation, Snapshot
 from incidents.models.closing import Criterion, FollowUp
 from incidents.models.incident import (
     Incident,
@@ -27,6 +27,7 @@ __all__ = [
     "Phase",
     "RoleAssignment",
     "SafeguardCheck",
+    "SafeguardConfirmation",
     "Snapshot",
     "Step",
     "StepRun",

@@ -147,6 +147,8 @@ class Step(models.Model):
     timeout_seconds = models.PositiveIntegerField(default=900)
     queue = models.CharField(max_length=63, blank=True)
     needs = models.JSONField(default=list, blank=True)
+    # Keys of the safeguards a run of this step waits for (incidents.gates).
+    safeguards = models.JSONField(default=list, blank=True)
 
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     state_changed_by = models.ForeignKey(
@@ -207,6 +209,8 @@ class TimelineEntry(models.Model):
         SIGNED_OFF = "signed_off", "Signed off"
         RESOLVED = "resolved", "Resolved"
         PREFLIGHT = "preflight", "Pre-flight checks"
+        SAFEGUARD_CONFIRMED = "safeguard_confirmed", "Safeguard confirmed"
+        SAFEGUARDS_OVERRIDDEN = "safeguards_overridden", "Safeguards overridden"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField()
@@ -280,6 +284,9 @@ class StepRun(models.Model):
     log_bytes = models.PositiveBigIntegerField(default=0)
     # The last lines, kept on the row so pages show every step's tail without a query per step.
     log_tail = models.TextField(blank=True)
+    # Set when the IC started the run over held safeguards: the worker's last pre-flight
+    # then records what it finds but does not stop the step.
+    safeguard_override_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["step", "-attempt"]

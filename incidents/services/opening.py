@@ -199,6 +199,7 @@ def _copy_phases_and_steps(incident: Incident, spec: RunbookSpec, now: datetime)
             timeout_seconds=s.timeout_seconds,
             queue=s.queue or "",
             needs=list(s.needs),
+            safeguards=list(s.safeguards),
         )
         for phase, p in zip(phases, spec.phases, strict=True)
         for j, s in enumerate(p.steps)

@@ -74,6 +74,7 @@ def _unknown_roles(spec: RunbookSpec, locator: Locator) -> list[Problem]:
         named += [((*loc, "owner"), step.owner), ((*loc, "approval"), step.approval)]
     named += [(("communications", i, "owner"), c.owner) for i, c in enumerate(spec.communications)]
     named += [(("post_actions", i, "owner"), a.owner) for i, a in enumerate(spec.post_actions)]
+    named += [(("safeguards", i, "owner"), s.owner) for i, s in enumerate(spec.safeguards)]
     named += [
         (("success_criteria", i, "signoff"), c.signoff) for i, c in enumerate(spec.success_criteria)
     ]
@@ -156,6 +157,21 @@ def _validation_refs(spec: RunbookSpec, locator: Locator) -> list[Problem]:
     return problems
 
 
+def _safeguard_refs(spec: RunbookSpec, locator: Locator) -> list[Problem]:
+    known = {safeguard.id for safeguard in spec.safeguards}
+    problems = []
+    for loc, _, step in _steps(spec):
+        for k, key in enumerate(step.safeguards):
+            if key not in known:
+                problems.append(
+                    locator.problem((*loc, "safeguards", k), f"unknown safeguard {key!r}")
+                )
+            elif step.kind in (StepKind.MANUAL,):
+                message = "only a scripted step's run waits for safeguards; a manual step is ticked"
+                problems.append(locator.problem((*loc, "safeguards", k), message))
+    return problems
+
+
 def _phase_refs(spec: RunbookSpec, locator: Locator) -> list[Problem]:
     known = {phase.id for phase in spec.phases}
     return [
@@ -225,6 +241,7 @@ _CHECKS: tuple[Check, ...] = (
     _requires,
     _requires_cycles,
     _validation_refs,
+    _safeguard_refs,
     _phase_refs,
     _phase_order,
     _command_env,

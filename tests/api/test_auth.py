@@ -122,6 +122,10 @@ def test_openapi_schema_lists_every_path(anonymous_api):
             "/incidents/{incident_id}/resolve",
             "/incidents/{incident_id}/advance",
             "/incidents/{incident_id}/postmortem",
+            # drills11: safeguards that gate
+            "/incidents/{incident_id}/safeguards/{safeguard_id}/confirm",
+            "/incidents/{incident_id}/steps/{step_id}/gate",
+            "/incidents/{incident_id}/steps/{step_id}/run-override",
         ]
     }
     assert set(paths[f"{BASE}/incidents"]) == {"get", "post"}

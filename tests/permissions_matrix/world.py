@@ -55,6 +55,26 @@ PERMS_RUNBOOK["phases"][1]["steps"] += [
     },
 ]
 
+# drills11: a manual safeguard of the backend engineer, and a scripted step that waits for it.
+PERMS_RUNBOOK["safeguards"] = [
+    {
+        "id": "offsite-copy",
+        "category": "backups",
+        "title": "Backup copied off-site",
+        "owner": "backend_engineer",
+    }
+]
+PERMS_RUNBOOK["phases"][1]["steps"].append(
+    {
+        "id": "gated-script",
+        "title": "Run the gated script",
+        "owner": "backend_engineer",
+        "kind": "shell",
+        "command": {"argv": ["./gated.sh"]},
+        "safeguards": ["offsite-copy"],
+    }
+)
+
 
 @dataclass
 class World:
