@@ -7,9 +7,11 @@ from typing import Any
 from django import forms
 
 from incidents.models import Incident
+from incidents.parameters import check_parameters
 from incidents.services.opening import production_refusal
 from runbooks.models import RunbookVersion
 from runbooks.selectors import latest_versions
+from runbooks.specs import PARAMETER_VALUE_MAX_LENGTH, ParameterSpec
 
 
 class OpenIncidentForm(forms.Form):
@@ -38,9 +40,19 @@ class OpenIncidentForm(forms.Form):
         env_field = self.fields["environment"]
         assert isinstance(env_field, forms.ChoiceField)
         env_field.choices = environment_choices(chosen) if chosen else []
+        self.parameters = list(chosen.parsed().parameters) if chosen else []
+        for parameter in self.parameters:
+            self.fields[PARAMETER_PREFIX + parameter.name] = parameter_field(parameter)
+
+    def parameter_fields(self) -> list[forms.BoundField]:
+        """The runbook's parameters (rendered apart: they change with the runbook)."""
+        return [self[PARAMETER_PREFIX + p.name] for p in self.parameters]
+
+    def other_fields(self) -> list[forms.BoundField]:
+        return [f for f in self if not f.name.startswith(PARAMETER_PREFIX)]
 
     def _chosen_version(self) -> RunbookVersion | None:
-        raw = self.data.get("version") if self.is_bound else None
+        raw = self.data.get("version") if self.is_bound else self.initial.get("version")
         try:
             return self.versions.get(int(raw)) if raw else next(iter(self.versions.values()), None)
         except ValueError:
@@ -66,7 +78,38 @@ class OpenIncidentForm(forms.Form):
                 )
                 if refusal is not None:
                     self.add_error(refusal[0], refusal[1])
+        if isinstance(version, RunbookVersion):
+            given = {
+                p.name: data.get(PARAMETER_PREFIX + p.name) or ""
+                for p in self.parameters
+                if PARAMETER_PREFIX + p.name in data
+            }
+            values, problems = check_parameters(version.parsed(), given)
+            for name, problem in problems.items():
+                field = PARAMETER_PREFIX + name
+                self.add_error(field if field in self.fields else None, f"{name}: {problem}")
+            data["parameters"] = values
         return data
+
+
+PARAMETER_PREFIX = "param_"
+
+
+def parameter_field(parameter: ParameterSpec) -> forms.Field:
+    """A form field for one runbook parameter; its rules are checked in ``clean``."""
+    hint = parameter.description
+    if parameter.pattern:
+        hint = f"{hint} (pattern: {parameter.pattern})".strip()
+    common: dict[str, Any] = {
+        "label": parameter.name,
+        "required": False,  # a blank takes the default; "required" is check_parameters' word
+        "initial": parameter.default,
+        "help_text": hint,
+    }
+    if parameter.choices:
+        blank = [] if parameter.required else [("", "—")]
+        return forms.ChoiceField(choices=blank + [(c, c) for c in parameter.choices], **common)
+    return forms.CharField(max_length=PARAMETER_VALUE_MAX_LENGTH, strip=False, **common)
 
 
 def environment_choices(version: RunbookVersion) -> list[tuple[str, str]]:

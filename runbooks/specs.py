@@ -13,6 +13,7 @@ referred to by key across the file.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -250,6 +251,52 @@ class PostActionSpec(Spec):
     description: str = ""
 
 
+PARAMETER_VALUE_MAX_LENGTH = 500
+
+
+class ParameterSpec(Spec):
+    """A value the incident commander gives when opening an incident (e.g. the tag to roll
+    back to). It reaches steps as an environment variable of that name, never pasted into a
+    shell string; it overrides an environment variable of the same name."""
+
+    name: str = Field(pattern=r"^[A-Z_][A-Z0-9_]{0,62}$")
+    description: str = ""
+    default: str | None = Field(default=None, max_length=PARAMETER_VALUE_MAX_LENGTH)
+    pattern: str | None = Field(default=None, max_length=500)
+    choices: list[str] = Field(default_factory=list)
+    required: bool = True
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return pattern
+
+    @model_validator(mode="after")
+    def _default_is_valid(self) -> ParameterSpec:
+        if self.pattern is not None and self.choices:
+            raise ValueError("give a 'pattern' or 'choices', not both")
+        if self.default is not None and (problem := self.problem(self.default)):
+            raise ValueError(f"default {self.default!r}: {problem}")
+        return self
+
+    def problem(self, value: str) -> str | None:
+        """Why ``value`` is not acceptable for this parameter, or None."""
+        if len(value) > PARAMETER_VALUE_MAX_LENGTH:
+            return f"at most {PARAMETER_VALUE_MAX_LENGTH} characters"
+        if "\0" in value:
+            return "a NUL character cannot be passed in an environment variable"
+        if self.choices and value not in self.choices:
+            return f"must be one of {', '.join(self.choices)}"
+        if self.pattern is not None and re.fullmatch(self.pattern, value) is None:
+            return f"does not match the pattern {self.pattern}"
+        return None
+
+
 class ContactSpec(Spec):
     id: Key
     title: str = Field(min_length=1)
@@ -272,6 +319,7 @@ class RunbookSpec(Spec):
     communications: list[CommunicationSpec] = Field(default_factory=list)
     post_actions: list[PostActionSpec] = Field(default_factory=list)
     contacts: list[ContactSpec] = Field(default_factory=list)
+    parameters: list[ParameterSpec] = Field(default_factory=list)
 
     # Cross-reference checks live in runbooks.importers.checks so that each
     # problem can be reported with its own location; see check_references().

@@ -72,6 +72,7 @@ def open_incident(request: HttpRequest, payload: OpenIncidentIn) -> Status[Incid
         is_drill=payload.is_drill,
         opened_by=user,
         confirm_environment=payload.confirm_environment,
+        parameters=payload.parameters,
     )
     return Status(201, _incident_out(incident, access.access_for(user, incident)))
 

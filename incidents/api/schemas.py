@@ -114,6 +114,11 @@ class OpenIncidentIn(InputSchema):
         description="On a production environment, its name, typed: a real incident there "
         "is refused without it.",
     )
+    parameters: dict[StrictStr, StrictStr] = Field(
+        default_factory=dict,
+        description="The runbook's parameters by name (checked against its pattern or "
+        "choices); they reach the steps as environment variables.",
+    )
 
 
 class AssignRoleIn(InputSchema):

@@ -42,6 +42,8 @@ class Incident(models.Model):
     )
     # Set when the IC resolved with success criteria unmet: the reason goes on the record.
     resolve_override_reason = models.TextField(blank=True)
+    # The runbook's parameters as the IC gave them (incidents.parameters): name -> value.
+    parameters = models.JSONField(default=dict, blank=True)
 
     # Bumped by every write under a row lock: serialises writers of one incident
     # and stamps each pushed fragment so browsers never apply an older one.
@@ -211,6 +213,7 @@ class TimelineEntry(models.Model):
         PREFLIGHT = "preflight", "Pre-flight checks"
         SAFEGUARD_CONFIRMED = "safeguard_confirmed", "Safeguard confirmed"
         SAFEGUARDS_OVERRIDDEN = "safeguards_overridden", "Safeguards overridden"
+        PARAMETERS = "parameters", "Parameters"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
@@ -21,6 +22,7 @@ from incidents.models import (
     Step,
     TimelineEntry,
 )
+from incidents.parameters import check_parameters, describe_problems
 from incidents.services.errors import ServiceError
 from incidents.services.timeline import record
 from runbooks.models import RunbookVersion
@@ -66,13 +68,15 @@ def open_incident(
     is_drill: bool,
     opened_by: User,
     confirm_environment: str = "",
+    parameters: Mapping[str, str] | None = None,
 ) -> Incident:
     """Open an incident from a runbook version; the opener becomes incident commander.
 
     The version's roles, phases and steps are copied into the incident's own rows
     in this one transaction: a failure leaves nothing behind. On a production
     environment a drill is refused, and a real incident needs ``confirm_environment``
-    to be the environment's name (``production_refusal``).
+    to be the environment's name (``production_refusal``). ``parameters`` are checked
+    against the runbook's (``incidents.parameters``) and recorded on the timeline.
     """
     if not can_open_incident(opened_by):
         raise ServiceError("Only commanders may open incidents.")
@@ -90,6 +94,9 @@ def open_incident(
         raise ServiceError("An incident needs a title.")
     if len(title) > TITLE_MAX_LENGTH:
         raise ServiceError(f"A title is at most {TITLE_MAX_LENGTH} characters.")
+    values, problems = check_parameters(spec, parameters or {})
+    if problems:
+        raise ServiceError(describe_problems(problems) + ".")
 
     now = timezone.now()
     with transaction.atomic():
@@ -101,6 +108,7 @@ def open_incident(
             is_drill=is_drill,
             opened_by=opened_by,
             opened_at=now,
+            parameters=values,
         )
         roles = _copy_roles(incident, spec)
         _copy_phases_and_steps(incident, spec, now)
@@ -122,6 +130,15 @@ def open_incident(
             actor=opened_by,
             change=change,
         )
+        if values:
+            record(
+                incident,
+                TimelineEntry.Kind.PARAMETERS,
+                "Parameters: " + ", ".join(f"{name}={value}" for name, value in values.items()),
+                actor=opened_by,
+                change=change,
+                data={"parameters": values},
+            )
         publish(change)
         enqueue_preflight(incident.pk)
         enqueue_snapshot(incident.pk)

@@ -211,11 +211,12 @@ def _command_env(spec: RunbookSpec, locator: Locator) -> list[Problem]:
             message = "a list of environment variable names"
             problems.append(locator.problem((*loc, "command", "env"), message))
             continue
+        parameters = {parameter.name for parameter in spec.parameters}
         for k, name in enumerate(names):
             missing = [
                 env.id
                 for env in spec.environments
-                if name not in env.variables and name not in env.secrets
+                if name not in env.variables and name not in env.secrets and name not in parameters
             ]
             if missing:
                 message = f"variable {name!r} is not defined in environment(s) {', '.join(missing)}"
@@ -235,6 +236,28 @@ def _reserved_names(spec: RunbookSpec, locator: Locator) -> list[Problem]:
     return problems
 
 
+def _parameters(spec: RunbookSpec, locator: Locator) -> list[Problem]:
+    """Parameters are data the IC types: never a secret, never a name that changes what runs."""
+    problems = []
+    seen: set[str] = set()
+    secrets = {name: env.id for env in spec.environments for name in env.secrets}
+    for i, parameter in enumerate(spec.parameters):
+        where = ("parameters", i, "name")
+        name = parameter.name
+        if name in seen:
+            problems.append(locator.problem(where, f"duplicate parameter {name!r}"))
+        seen.add(name)
+        if reason := reserved_reason(name):
+            problems.append(locator.problem(where, f"{name!r} may not be a parameter: {reason}"))
+        if name in secrets:
+            message = (
+                f"{name!r} is a secret in environment {secrets[name]!r}: a secret may not be a "
+                "parameter (it would be typed, shown and stored)"
+            )
+            problems.append(locator.problem(where, message))
+    return problems
+
+
 _CHECKS: tuple[Check, ...] = (
     _duplicate_ids,
     _unknown_roles,
@@ -246,6 +269,7 @@ _CHECKS: tuple[Check, ...] = (
     _phase_order,
     _command_env,
     _reserved_names,
+    _parameters,
     check_commands,
     check_validation_params,
 )
