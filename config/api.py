@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
 from incidents.api import closing, incidents, runs
+from incidents.api import follow_ups as follow_ups_api  # drills11
 from incidents.api import safeguards as safeguards_api  # drills11
 from incidents.services import ServiceError
 from postmortem import api as postmortem_api
@@ -25,6 +26,8 @@ api.add_router("/incidents", runs.router)
 api.add_router("/incidents", closing.router)
 api.add_router("/incidents", postmortem_api.router)
 api.add_router("/incidents", safeguards_api.router)  # drills11: safeguards that gate
+api.add_router("/incidents", follow_ups_api.incident_router)  # drills11: follow-ups
+api.add_router("/follow-ups", follow_ups_api.router)  # drills11: follow-ups
 
 
 @api.exception_handler(ServiceError)

@@ -250,3 +250,18 @@ def can_confirm_safeguard(access: IncidentAccess, owner_role: str | None) -> boo
 def can_override_safeguards(access: IncidentAccess) -> bool:
     """Start a step over failed or unconfirmed safeguards, with a reason: the IC only."""
     return access.is_active_incident and access.is_commander
+
+
+def can_triage_follow_ups(access: IncidentAccess) -> bool:
+    """Accept or dismiss the follow-ups Ripcord proposed: the IC, before or after resolve."""
+    return access.is_commander
+
+
+def can_edit_follow_up(access: IncidentAccess, *, assignee_id: int | None, owner_role: str) -> bool:
+    """Change a follow-up (assignee, due date, status, link, notes), also after resolve:
+    the IC, its assignee, or a holder of its owner role; never a viewer."""
+    if access.is_commander:
+        return True
+    if not access.may_act:
+        return False
+    return (assignee_id is not None and assignee_id == access.user_id) or owner_role in access.roles

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from incidents.models import Incident
+from incidents.models import FollowUp, Incident
 from incidents.parameters import check_parameters
 from incidents.services.opening import production_refusal
 from runbooks.models import RunbookVersion
@@ -130,3 +130,13 @@ class NoteForm(forms.Form):
 class AssignForm(forms.Form):
     role = forms.CharField(max_length=63)
     user = forms.IntegerField(min_value=1)
+
+
+class FollowUpForm(forms.Form):
+    """A follow-up's editable fields, all given at once by the panel's form."""
+
+    assignee = forms.IntegerField(required=False, min_value=1)
+    due_on = forms.DateField(required=False)
+    status = forms.ChoiceField(choices=FollowUp.Status.choices)
+    link = forms.URLField(required=False, max_length=500, assume_scheme="https")
+    notes = forms.CharField(required=False, max_length=4000, strip=False)

@@ -249,6 +249,8 @@ class PostActionSpec(Spec):
     title: str = Field(min_length=1)
     owner: Key
     description: str = ""
+    # Due this many days after the incident resolves (the runbook's default if unset).
+    due_days: int | None = Field(default=None, ge=0, le=3650)
 
 
 PARAMETER_VALUE_MAX_LENGTH = 500
@@ -320,6 +322,9 @@ class RunbookSpec(Spec):
     post_actions: list[PostActionSpec] = Field(default_factory=list)
     contacts: list[ContactSpec] = Field(default_factory=list)
     parameters: list[ParameterSpec] = Field(default_factory=list)
+    # Follow-ups (post-actions and those proposed from the record) are due this many
+    # days after the incident resolves, unless a post-action says otherwise.
+    follow_up_due_days: int = Field(default=7, ge=0, le=3650)
 
     # Cross-reference checks live in runbooks.importers.checks so that each
     # problem can be reported with its own location; see check_references().

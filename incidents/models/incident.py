@@ -214,6 +214,7 @@ class TimelineEntry(models.Model):
         SAFEGUARD_CONFIRMED = "safeguard_confirmed", "Safeguard confirmed"
         SAFEGUARDS_OVERRIDDEN = "safeguards_overridden", "Safeguards overridden"
         PARAMETERS = "parameters", "Parameters"
+        FOLLOW_UP = "follow_up", "Follow-up"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField()

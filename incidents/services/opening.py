@@ -243,6 +243,8 @@ def _copy_criteria_and_follow_ups(incident: Incident, spec: RunbookSpec) -> None
             description=a.description,
             owner_role=a.owner,
             position=i,
+            due_days=a.due_days if a.due_days is not None else spec.follow_up_due_days,
+            origin="plan",
         )
         for i, a in enumerate(spec.post_actions)
     )

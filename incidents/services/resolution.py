@@ -17,6 +17,7 @@ from incidents.criteria import criteria_status
 from incidents.events import Change
 from incidents.models import Criterion, Incident, TimelineEntry
 from incidents.services.errors import ServiceError
+from incidents.services.follow_ups import propose_from_record, set_due_dates
 from incidents.services.locking import lock_incident
 from incidents.services.phases import current_phase
 from incidents.services.timeline import record
@@ -103,5 +104,8 @@ def resolve_incident(*, incident_id: int, by: User, override_reason: str = "") -
             change=change,
             data={"override_reason": reason if unmet else ""},
         )
+        # drills11: the record proposes follow-ups; all fall due counting from today.
+        propose_from_record(incident)
+        set_due_dates(incident)
         publish(change)
     return incident

@@ -6,13 +6,25 @@ backend engineer and a scripted step of theirs that waits for it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib.auth.models import User
 
 from incidents import access
-from incidents.models import SafeguardConfirmation, StepRun
+from incidents.models import FollowUp, SafeguardConfirmation, StepRun
 from tests.permissions_matrix.prepare import step_kwargs
-from tests.permissions_matrix.rows import MANAGE, OK, SEE_INCIDENT, D, L, N, row
-from tests.permissions_matrix.world import Case, Endpoint, Prepared, World
+from tests.permissions_matrix.rows import (
+    LIST_INCIDENTS_PAGE,
+    MANAGE,
+    OK,
+    RUNBOOKS,
+    SEE_INCIDENT,
+    D,
+    L,
+    N,
+    row,
+)
+from tests.permissions_matrix.world import Case, Endpoint, Prepared, World, nothing
 
 SAFEGUARD = "offsite-copy"
 GATED_STEP = "gated-script"
@@ -48,6 +60,48 @@ def confirmed(case: Case) -> bool:
 def overridden(case: Case) -> bool:
     run = StepRun.objects.filter(step=case.step).first()
     return run is not None and run.safeguard_override_reason == "the matrix says so"
+
+
+def follow_up(proposal: str, **data: str) -> Callable[[World, User | None], Prepared]:
+    """A follow-up of the backend engineer's role on the incident (plan or proposed)."""
+
+    def prepare(world: World, user: User | None) -> Prepared:
+        row = FollowUp.objects.create(
+            incident=world.incident,
+            key=f"matrix-{proposal}",
+            title="Follow up from the matrix",
+            owner_role="backend_engineer",
+            position=99,
+            proposal=proposal,
+        )
+        return Prepared(
+            kwargs={"incident_id": world.incident.pk, "follow_up_id": row.pk},
+            data=data,
+        )
+
+    return prepare
+
+
+def can_use_ripcord(case: Case) -> bool:
+    return access.can_use_ripcord(case.person)
+
+
+def can_edit(case: Case) -> bool:
+    return case.access.can_view and access.can_edit_follow_up(
+        case.access, assignee_id=None, owner_role="backend_engineer"
+    )
+
+
+def can_triage(case: Case) -> bool:
+    return case.access.can_view and access.can_triage_follow_ups(case.access)
+
+
+def follow_up_is(**expected: str) -> Callable[[Case], bool]:
+    def check(case: Case) -> bool:
+        row = FollowUp.objects.get(incident=case.world.incident, key__startswith="matrix-")
+        return all(getattr(row, name) == value for name, value in expected.items())
+
+    return check
 
 
 DRILLS: list[Endpoint] = [
@@ -102,4 +156,45 @@ DRILLS: list[Endpoint] = [
         prepare=step_kwargs(GATED_STEP, reason="the matrix says so"),
         done=overridden,
     ),
-]
+    # Follow-ups: the lists are for anyone in a Ripcord group; writes as access.py says.
+    Endpoint(
+        "follow-ups", "incidents:follow_ups", "GET", LIST_INCIDENTS_PAGE, can_use_ripcord,
+        prepare=nothing,
+    ),
+    Endpoint(
+        "follow-ups-csv", "incidents:follow_ups_csv", "GET", LIST_INCIDENTS_PAGE,
+        can_use_ripcord, prepare=nothing,
+    ),
+    Endpoint(
+        "follow-up-update", "incidents:follow_up_update", "POST", CONFIRM_SAFEGUARD, can_edit,
+        prepare=follow_up("plan", status="done", notes="by the matrix"), done=follow_up_is(status="done"),
+    ),
+    Endpoint(
+        "follow-up-accept", "incidents:follow_up_accept", "POST", MANAGE, can_triage,
+        prepare=follow_up("proposed"), done=follow_up_is(proposal="accepted"),
+    ),
+    Endpoint(
+        "follow-up-dismiss", "incidents:follow_up_dismiss", "POST", MANAGE, can_triage,
+        prepare=follow_up("proposed"), done=follow_up_is(proposal="dismissed"),
+    ),
+    Endpoint(
+        "follow-ups", "api:list_follow_ups", "GET", RUNBOOKS, can_use_ripcord, api=True,
+        prepare=nothing,
+    ),
+    Endpoint(
+        "incident-follow-ups", "api:incident_follow_ups", "GET", SEE_INCIDENT, can_view,
+        api=True,
+    ),
+    Endpoint(
+        "follow-up-update", "api:update_follow_up", "POST", CONFIRM_SAFEGUARD, can_edit,
+        api=True, prepare=follow_up("plan", status="done", notes="by the matrix"), done=follow_up_is(status="done"),
+    ),
+    Endpoint(
+        "follow-up-accept", "api:accept_follow_up", "POST", MANAGE, can_triage, api=True,
+        prepare=follow_up("proposed"), done=follow_up_is(proposal="accepted"),
+    ),
+    Endpoint(
+        "follow-up-dismiss", "api:dismiss_follow_up", "POST", MANAGE, can_triage, api=True,
+        prepare=follow_up("proposed"), done=follow_up_is(proposal="dismissed"),
+    ),
+]  # fmt: skip
