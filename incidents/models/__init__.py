@@ -17,10 +17,12 @@ from incidents.models.incident import (
     StepRunLogChunk,
     TimelineEntry,
 )
+from incidents.models.scorecard import DrillScorecard
 
 __all__ = [
     "CheckResult",
     "Criterion",
+    "DrillScorecard",
     "FollowUp",
     "Incident",
     "IncidentRole",
