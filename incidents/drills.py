@@ -27,3 +27,7 @@ def last_drill(slug: str, current: RunbookVersion) -> LastDrill | None:
     if not rows:
         return None
     return LastDrill(rows[0], is_stale=rows[0].runbook_version.number < current.number)
+
+
+def scorecard_of(incident_id: int) -> DrillScorecard | None:
+    return DrillScorecard.objects.filter(incident_id=incident_id).first()

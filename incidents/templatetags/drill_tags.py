@@ -24,3 +24,13 @@ def runbook_drills(context: template.Context) -> dict[str, Any]:
         "last": drills.last_drill(slug, version),
         "version": version,
     }
+
+
+@register.inclusion_tag("incidents/_scorecard.html", takes_context=True)
+def incident_scorecard(context: template.Context) -> dict[str, Any]:
+    """A resolved drill's scorecard on its incident page (nothing for other incidents)."""
+    incident = context["incident"]
+    card = (
+        drills.scorecard_of(incident.pk) if incident.is_drill and not incident.is_active else None
+    )
+    return {"card": card, "incident": incident}

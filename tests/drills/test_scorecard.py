@@ -95,3 +95,12 @@ def test_runbook_page_shows_history_and_a_last_drill_badge_stale_after_a_new_ver
     html = client.get(url).content.decode()
     assert f"· v1 · score {card.score} · stale: v2 is newer</span>" in html
     assert 'class="badge last-drill stale' in html
+
+
+def test_the_resolved_drills_page_shows_its_scorecard(client, ic, backend, sysadmin):
+    incident = _drill(make_version(_spec()), ic, backend, sysadmin)
+    client.force_login(backend)
+    html = client.get(reverse("incidents:detail", args=[incident.pk])).content.decode()
+    card = DrillScorecard.objects.get(incident=incident)
+    assert 'data-testid="scorecard"' in html and f"score {card.score}" in html
+    assert "Skipped</dt><dd>stop-writes</dd>" in html
