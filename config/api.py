@@ -14,6 +14,8 @@ from ninja import NinjaAPI
 
 from comms import api as comms_api
 from incidents.api import closing, incidents, runs
+from incidents.api import follow_ups as follow_ups_api  # drills11
+from incidents.api import safeguards as safeguards_api  # drills11
 from incidents.services import ServiceError
 from postmortem import api as postmortem_api
 from runbooks import api as runbooks_api
@@ -38,6 +40,9 @@ def index(request: HttpRequest) -> dict[str, str]:
         "openapi": request.build_absolute_uri("openapi.json"),
         "docs": request.build_absolute_uri("docs"),
     }
+api.add_router("/incidents", safeguards_api.router)  # drills11: safeguards that gate
+api.add_router("/incidents", follow_ups_api.incident_router)  # drills11: follow-ups
+api.add_router("/follow-ups", follow_ups_api.router)  # drills11: follow-ups
 
 
 @api.exception_handler(ServiceError)

@@ -271,3 +271,38 @@ def get_run_for_user(
     if run is None:
         raise Http404("No such run")
     return run, access
+
+
+# --- drills11: safeguards that gate, parameters, follow-ups ------------------
+
+
+def can_confirm_safeguard(access: IncidentAccess, owner_role: str | None) -> bool:
+    """Confirm a manual safeguard: the IC, or whoever holds the safeguard's owner role.
+
+    Never a viewer, even one holding the role: a confirmation lets a destructive step start.
+    """
+    if not access.is_active_incident:
+        return False
+    return access.is_commander or (
+        access.may_act and owner_role is not None and owner_role in access.roles
+    )
+
+
+def can_override_safeguards(access: IncidentAccess) -> bool:
+    """Start a step over failed or unconfirmed safeguards, with a reason: the IC only."""
+    return access.is_active_incident and access.is_commander
+
+
+def can_triage_follow_ups(access: IncidentAccess) -> bool:
+    """Accept or dismiss the follow-ups Ripcord proposed: the IC, before or after resolve."""
+    return access.is_commander
+
+
+def can_edit_follow_up(access: IncidentAccess, *, assignee_id: int | None, owner_role: str) -> bool:
+    """Change a follow-up (assignee, due date, status, link, notes), also after resolve:
+    the IC, its assignee, or a holder of its owner role; never a viewer."""
+    if access.is_commander:
+        return True
+    if not access.may_act:
+        return False
+    return (assignee_id is not None and assignee_id == access.user_id) or owner_role in access.roles

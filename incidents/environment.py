@@ -14,6 +14,7 @@ from django.conf import settings
 
 from incidents.models import Incident, StepRun
 from incidents.redaction import Redactor
+from runbooks.envnames import reserved_reason
 from runbooks.executors.base import ExecutorError
 from runbooks.specs import EnvironmentSpec, SecretRef
 
@@ -75,8 +76,13 @@ def resolve_for_incident(incident: Incident, worker_env: dict[str, str]) -> RunE
     variables = {
         name: _variable(spec, name, value, worker_env) for name, value in spec.variables.items()
     }
+    # The IC's parameters override the environment's variables of the same name. They are
+    # data: passed as environment variables only (no name that changes what code runs).
+    parameters = {
+        name: value for name, value in incident.parameters.items() if not reserved_reason(name)
+    }
     ripcord = {"RIPCORD_INCIDENT_ID": str(incident.pk), "RIPCORD_ENVIRONMENT": spec.id}
-    return RunEnvironment(env=variables | secrets | ripcord, redact=Redactor(secrets))
+    return RunEnvironment(env=variables | parameters | secrets | ripcord, redact=Redactor(secrets))
 
 
 def resolve(run: StepRun, worker_env: dict[str, str]) -> RunEnvironment:

@@ -27,6 +27,7 @@ from incidents.access import Audience
 from incidents.checks.selectors import results_panel
 from incidents.criteria import criteria_status
 from incidents.gantt import build_chart
+from incidents.gates import latest_confirmations
 from incidents.models import Incident, IncidentRole, Phase, Step, TimelineEntry
 
 Context = dict[str, object]
@@ -115,7 +116,10 @@ def validation_context(incident: Incident) -> Context:
 
 
 def safeguards_context(incident: Incident) -> Context:
-    return {"safeguards": selectors.safeguards_panel(incident)}
+    return {
+        "safeguards": selectors.safeguards_panel(incident),
+        "confirmations": latest_confirmations(incident),
+    }
 
 
 def phase_steps_context(steps: list[Step]) -> Context:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from incidents.views import actions, closing, pages, runs
+from incidents.views import actions, closing, follow_ups, pages, runs, safeguards
 
 app_name = "incidents"
 
@@ -75,5 +75,34 @@ urlpatterns = [
         "incidents/<int:incident_id>/criteria/<int:criterion_id>/sign-off/",
         closing.sign_off,
         name="sign_off",
+    ),
+    # drills11: safeguards that gate
+    path(
+        "incidents/<int:incident_id>/safeguards/<slug:safeguard_id>/confirm/",
+        safeguards.safeguard_confirm,
+        name="safeguard_confirm",
+    ),
+    path(
+        "incidents/<int:incident_id>/steps/<int:step_id>/run-override/",
+        safeguards.run_override,
+        name="run_override",
+    ),
+    # drills11: follow-ups
+    path("follow-ups/", follow_ups.follow_up_list, name="follow_ups"),
+    path("follow-ups/export.csv", follow_ups.follow_up_export, name="follow_ups_csv"),
+    path(
+        "incidents/<int:incident_id>/follow-ups/<int:follow_up_id>/",
+        follow_ups.follow_up_update,
+        name="follow_up_update",
+    ),
+    path(
+        "incidents/<int:incident_id>/follow-ups/<int:follow_up_id>/accept/",
+        follow_ups.follow_up_accept,
+        name="follow_up_accept",
+    ),
+    path(
+        "incidents/<int:incident_id>/follow-ups/<int:follow_up_id>/dismiss/",
+        follow_ups.follow_up_dismiss,
+        name="follow_up_dismiss",
     ),
 ]

@@ -101,11 +101,17 @@ def postmortem_data(incident: Incident, *, audience: Audience = "view") -> Postm
         follow_ups=[
             FollowUpRow(
                 title=f.title,
-                description=f.description,
+                description=f.description or f.origin,
                 owner_role=_title(role_titles, f.owner_role),
                 owners=holders.get(f.owner_role, []),
+                assignee=_name(f.assignee),
+                due_on=f.due_on,
+                status=f.get_status_display(),
             )
-            for f in FollowUp.objects.filter(incident=incident)
+            # The plan's and the accepted proposals: what is left to do.
+            for f in FollowUp.objects.filter(
+                incident=incident, proposal__in=FollowUp.WORK
+            ).select_related("assignee")
         ],
         communications=communications(incident, spec, now),
     )

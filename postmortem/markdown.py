@@ -271,10 +271,15 @@ def _follow_ups(pm: Postmortem) -> str:
             cell(f.description),
             cell(f.owner_role),
             cell(", ".join(f.owners)) if f.owners else "nobody holds this role",
+            cell(f.assignee) if f.assignee else "unassigned",
+            f.due_on.isoformat() if f.due_on else "after resolve",
+            cell(f.status),
         ]
         for f in pm.follow_ups
     ]
-    return table(["Action", "Description", "Owner role", "Owners"], rows)
+    return table(
+        ["Action", "Description", "Owner role", "Owners", "Assignee", "Due", "Status"], rows
+    )
 
 
 def who(username: str | None) -> str:

@@ -6,7 +6,7 @@ Times are aware datetimes; durations are seconds; people are usernames.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from postmortem.validation_rows import ReportRow
@@ -148,6 +148,9 @@ class FollowUpRow:
     description: str
     owner_role: str  # the role's title
     owners: list[str]  # who holds that role now
+    assignee: str | None = None  # the person it was given to
+    due_on: date | None = None
+    status: str = "Open"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ referred to by key across the file.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -136,10 +137,16 @@ class CheckSpec(Spec):
 
 
 class SafeguardSpec(Spec):
+    """A condition to hold before anything destructive: checked by a machine (``check``) or
+    confirmed by a person (its ``owner`` role, or the incident commander), a confirmation
+    holding for ``valid_for_minutes``. Steps that name it in ``safeguards`` wait for it."""
+
     id: Key
     category: Key
     title: str = Field(min_length=1)
     check: CheckSpec | None = None
+    owner: Key | None = None
+    valid_for_minutes: int = Field(default=24 * 60, ge=1, le=366 * 24 * 60)
 
 
 class StepKind(StrEnum):
@@ -172,6 +179,8 @@ class StepSpec(Spec):
     # What the step's target must offer; checked before it runs, so a missing
     # PostgreSQL or Docker engine is named instead of failing obscurely.
     needs: list[Literal["postgresql", "docker"]] = Field(default_factory=list)
+    # Safeguards that must hold (checked and passed, or confirmed) before a run starts.
+    safeguards: list[Key] = Field(default_factory=list)
 
     @field_validator("queue")
     @classmethod
@@ -250,6 +259,54 @@ class PostActionSpec(Spec):
     title: str = Field(min_length=1)
     owner: Key
     description: str = ""
+    # Due this many days after the incident resolves (the runbook's default if unset).
+    due_days: int | None = Field(default=None, ge=0, le=3650)
+
+
+PARAMETER_VALUE_MAX_LENGTH = 500
+
+
+class ParameterSpec(Spec):
+    """A value the incident commander gives when opening an incident (e.g. the tag to roll
+    back to). It reaches steps as an environment variable of that name, never pasted into a
+    shell string; it overrides an environment variable of the same name."""
+
+    name: str = Field(pattern=r"^[A-Z_][A-Z0-9_]{0,62}$")
+    description: str = ""
+    default: str | None = Field(default=None, max_length=PARAMETER_VALUE_MAX_LENGTH)
+    pattern: str | None = Field(default=None, max_length=500)
+    choices: list[str] = Field(default_factory=list)
+    required: bool = True
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return pattern
+
+    @model_validator(mode="after")
+    def _default_is_valid(self) -> ParameterSpec:
+        if self.pattern is not None and self.choices:
+            raise ValueError("give a 'pattern' or 'choices', not both")
+        if self.default is not None and (problem := self.problem(self.default)):
+            raise ValueError(f"default {self.default!r}: {problem}")
+        return self
+
+    def problem(self, value: str) -> str | None:
+        """Why ``value`` is not acceptable for this parameter, or None."""
+        if len(value) > PARAMETER_VALUE_MAX_LENGTH:
+            return f"at most {PARAMETER_VALUE_MAX_LENGTH} characters"
+        if "\0" in value:
+            return "a NUL character cannot be passed in an environment variable"
+        if self.choices and value not in self.choices:
+            return f"must be one of {', '.join(self.choices)}"
+        if self.pattern is not None and re.fullmatch(self.pattern, value) is None:
+            return f"does not match the pattern {self.pattern}"
+        return None
 
 
 class ContactSpec(Spec):
@@ -280,6 +337,10 @@ class RunbookSpec(Spec):
     talking_points: str = ""
     post_actions: list[PostActionSpec] = Field(default_factory=list)
     contacts: list[ContactSpec] = Field(default_factory=list)
+    parameters: list[ParameterSpec] = Field(default_factory=list)
+    # Follow-ups (post-actions and those proposed from the record) are due this many
+    # days after the incident resolves, unless a post-action says otherwise.
+    follow_up_due_days: int = Field(default=7, ge=0, le=3650)
 
     # Cross-reference checks live in runbooks.importers.checks so that each
     # problem can be reported with its own location; see check_references().

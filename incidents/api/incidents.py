@@ -90,6 +90,8 @@ def open_incident(
         is_drill=payload.is_drill,
         opened_by=user,
         open_key=idempotency_key,
+        confirm_environment=payload.confirm_environment,
+        parameters=payload.parameters,
     )
     if not opened and (
         incident.runbook_version.runbook.slug,

@@ -105,7 +105,20 @@ class OpenIncidentIn(InputSchema):
     environment: StrictStr = Field(max_length=63)
     title: StrictStr = Field(min_length=1, max_length=200)
     severity: Incident.Severity = Incident.Severity.SEV2
-    is_drill: StrictBool = False
+    is_drill: StrictBool = Field(
+        default=False, description="A drill is refused on an environment marked production."
+    )
+    confirm_environment: StrictStr = Field(
+        default="",
+        max_length=63,
+        description="On a production environment, its name, typed: a real incident there "
+        "is refused without it.",
+    )
+    parameters: dict[StrictStr, StrictStr] = Field(
+        default_factory=dict,
+        description="The runbook's parameters by name (checked against its pattern or "
+        "choices); they reach the steps as environment variables.",
+    )
 
 
 class AssignRoleIn(InputSchema):

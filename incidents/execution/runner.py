@@ -38,6 +38,7 @@ from incidents.execution.reaping import instance_id
 from incidents.execution.workdirs import make_workdir, remove_dead_workdirs
 from incidents.models import StepRun
 from incidents.redaction import Redactor
+from incidents.services.preflight import preflight_before_step
 from runbooks.executors import get_executor
 from runbooks.executors.base import (
     Execution,
@@ -102,6 +103,7 @@ class _Attempt:
             env = environment.resolve(run, dict(os.environ))
             self.redact = env.redact
             check_needs(run.step.needs, env.env, kind=run.step.kind)
+            preflight_before_step(run, env.env, env.redact)
             sink = LogSink(run, env.redact)
             command = run.step.command
             if run.step.kind == "validation":

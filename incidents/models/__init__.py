@@ -5,7 +5,7 @@ One module per part of the aggregate; every model is importable from here.
 
 from __future__ import annotations
 
-from incidents.models.checks import CheckResult, SafeguardCheck, Snapshot
+from incidents.models.checks import CheckResult, SafeguardCheck, SafeguardConfirmation, Snapshot
 from incidents.models.closing import Criterion, FollowUp
 from incidents.models.incident import (
     Incident,
@@ -17,16 +17,19 @@ from incidents.models.incident import (
     StepRunLogChunk,
     TimelineEntry,
 )
+from incidents.models.scorecard import DrillScorecard
 
 __all__ = [
     "CheckResult",
     "Criterion",
+    "DrillScorecard",
     "FollowUp",
     "Incident",
     "IncidentRole",
     "Phase",
     "RoleAssignment",
     "SafeguardCheck",
+    "SafeguardConfirmation",
     "Snapshot",
     "Step",
     "StepRun",

@@ -8,6 +8,7 @@ app's models; they kept their tables (``validation_snapshot``, ``validation_chec
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from incidents.models.incident import Incident, StepRun
@@ -93,3 +94,32 @@ class CheckResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.validation_id}: {self.result}"
+
+
+class SafeguardConfirmation(models.Model):
+    """A person's word that a manual safeguard holds: who, when, a note, and until when.
+
+    Only ever inserted; the newest one still valid is what a gate reads.
+    """
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="safeguard_confirmations"
+    )
+    safeguard_id = models.CharField(max_length=63)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField()
+    valid_until = models.DateTimeField()
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["incident", "-confirmed_at"]
+        indexes = [
+            models.Index(
+                fields=["incident", "safeguard_id", "-confirmed_at"], name="safeguard_confirmed"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.safeguard_id} confirmed by {self.confirmed_by_id}"

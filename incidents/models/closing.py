@@ -35,7 +35,28 @@ class Criterion(models.Model):
 
 
 class FollowUp(models.Model):
-    """A post-rollback action of the plan, carried as a follow-up item with an owner role."""
+    """Something to do after the rollback, with a person, a due date and a status.
+
+    The plan's post-rollback actions become follow-ups when the incident opens
+    (``origin`` "plan"); at resolve Ripcord proposes more from the record (a skipped
+    or overridden step, a failed check, a phase overrun, a resolve override), which the
+    IC accepts or dismisses. Only plan and accepted ones are work (``is_work``).
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        WONT_DO = "wont_do", "Won't do"
+
+    class Proposal(models.TextChoices):
+        PLAN = "plan", "From the plan"
+        PROPOSED = "proposed", "Proposed"
+        ACCEPTED = "accepted", "Accepted"
+        DISMISSED = "dismissed", "Dismissed"
+
+    WORK = (Proposal.PLAN, Proposal.ACCEPTED)
+    OPEN_STATES = (Status.OPEN, Status.IN_PROGRESS)
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="follow_ups")
     key = models.CharField(max_length=63)
@@ -43,10 +64,34 @@ class FollowUp(models.Model):
     description = models.TextField(blank=True)
     owner_role = models.CharField(max_length=63)
     position = models.PositiveIntegerField()
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="follow_ups",
+    )
+    # Set at resolve from the runbook's default (``due_days`` after it) unless given.
+    due_on = models.DateField(null=True, blank=True)
+    due_days = models.PositiveIntegerField(default=7)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    link = models.URLField(max_length=500, blank=True)
+    notes = models.TextField(blank=True)
+    proposal = models.CharField(max_length=16, choices=Proposal.choices, default=Proposal.PLAN)
+    origin = models.CharField(max_length=300, blank=True)  # what in the record proposed it
+    updated_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["incident", "position"]
         constraints = [models.UniqueConstraint(fields=["incident", "key"], name="follow_up_key")]
+        indexes = [models.Index(fields=["assignee", "status"], name="follow_up_assignee")]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def is_work(self) -> bool:
+        return self.proposal in self.WORK

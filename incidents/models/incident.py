@@ -42,6 +42,8 @@ class Incident(models.Model):
     )
     # Set when the IC resolved with success criteria unmet: the reason goes on the record.
     resolve_override_reason = models.TextField(blank=True)
+    # The runbook's parameters as the IC gave them (incidents.parameters): name -> value.
+    parameters = models.JSONField(default=dict, blank=True)
 
     # The opener's key for this opening (the form's hidden token, the API's Idempotency-Key):
     # the same key from the same person opens nothing new (services.opening). "" for none.
@@ -158,6 +160,8 @@ class Step(models.Model):
     timeout_seconds = models.PositiveIntegerField(default=900)
     queue = models.CharField(max_length=63, blank=True)
     needs = models.JSONField(default=list, blank=True)
+    # Keys of the safeguards a run of this step waits for (incidents.gates).
+    safeguards = models.JSONField(default=list, blank=True)
 
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     state_changed_by = models.ForeignKey(
@@ -222,6 +226,10 @@ class TimelineEntry(models.Model):
         COMMS_SENT = "comms_sent", "Communication sent"
         COMMS_DELIVERY = "comms_delivery", "Communication delivery"
         COMMS_OVERDUE = "comms_overdue", "Communication overdue"
+        SAFEGUARD_CONFIRMED = "safeguard_confirmed", "Safeguard confirmed"
+        SAFEGUARDS_OVERRIDDEN = "safeguards_overridden", "Safeguards overridden"
+        PARAMETERS = "parameters", "Parameters"
+        FOLLOW_UP = "follow_up", "Follow-up"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField()
@@ -295,6 +303,9 @@ class StepRun(models.Model):
     log_bytes = models.PositiveBigIntegerField(default=0)
     # The last lines, kept on the row so pages show every step's tail without a query per step.
     log_tail = models.TextField(blank=True)
+    # Set when the IC started the run over held safeguards: the worker's last pre-flight
+    # then records what it finds but does not stop the step.
+    safeguard_override_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["step", "-attempt"]

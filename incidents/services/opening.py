@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
@@ -21,15 +22,42 @@ from incidents.models import (
     Step,
     TimelineEntry,
 )
+from incidents.parameters import check_parameters, describe_problems
 from incidents.services.errors import ServiceError
 from incidents.services.timeline import record
 from runbooks.models import RunbookVersion
-from runbooks.specs import INCIDENT_COMMANDER, RunbookSpec
+from runbooks.specs import INCIDENT_COMMANDER, EnvironmentSpec, RunbookSpec
 
 TITLE_MAX_LENGTH = 200
 OPEN_KEY_MAX_LENGTH = 64
 IC_TITLE = "Incident commander"
 IC_RESPONSIBILITY = "Coordinates the rollback, assigns roles, decides."
+
+
+def production_refusal(
+    environment: EnvironmentSpec, *, is_drill: bool, confirmation: str
+) -> tuple[str, str] | None:
+    """Why opening on this environment is refused, as (field, message), or None.
+
+    A drill never runs against an environment marked production (its steps are
+    real); a real incident there needs the commander to type the environment's
+    name, so that production is never picked by a slip of the mouse.
+    """
+    if not environment.is_production:
+        return None
+    if is_drill:
+        return (
+            "is_drill",
+            f"Drills are refused on {environment.id!r}: it is marked production. "
+            "Rehearse on a staging or demo environment.",
+        )
+    if confirmation.strip() != environment.id:
+        return (
+            "confirm_environment",
+            f"{environment.id!r} is a production environment: type its name "
+            f"({environment.id}) to confirm opening a real incident there.",
+        )
+    return None
 
 
 def open_incident(
@@ -41,12 +69,18 @@ def open_incident(
     is_drill: bool,
     opened_by: User,
     open_key: str = "",
+    confirm_environment: str = "",
+    parameters: Mapping[str, str] | None = None,
 ) -> Incident:
     """Open an incident from a runbook version; the opener becomes incident commander.
 
     The version's roles, phases and steps are copied into the incident's own rows
     in this one transaction: a failure leaves nothing behind. With an ``open_key``
     (see ``open_incident_once``) the same key opens one incident, however often sent.
+    On a production environment a drill is refused, and a real incident needs
+    ``confirm_environment`` to be the environment's name (``production_refusal``).
+    ``parameters`` are checked against the runbook's (``incidents.parameters``) and
+    recorded on the timeline.
     """
     incident, _ = open_incident_once(
         version=version,
@@ -56,6 +90,8 @@ def open_incident(
         is_drill=is_drill,
         opened_by=opened_by,
         open_key=open_key,
+        confirm_environment=confirm_environment,
+        parameters=parameters,
     )
     return incident
 
@@ -69,6 +105,8 @@ def open_incident_once(
     is_drill: bool,
     opened_by: User,
     open_key: str = "",
+    confirm_environment: str = "",
+    parameters: Mapping[str, str] | None = None,
 ) -> tuple[Incident, bool]:
     """``open_incident``, and whether it opened one: False when ``open_key`` had already
     opened an incident for this person (a form sent twice, back and resubmit, an API
@@ -88,6 +126,8 @@ def open_incident_once(
             is_drill=is_drill,
             opened_by=opened_by,
             open_key=open_key,
+            confirm_environment=confirm_environment,
+            parameters=parameters,
         ), True
     except IntegrityError:
         if open_key and (found := _opened_with(opened_by, open_key)) is not None:
@@ -108,12 +148,18 @@ def _open(
     is_drill: bool,
     opened_by: User,
     open_key: str,
+    confirm_environment: str,
+    parameters: Mapping[str, str] | None,
 ) -> Incident:
     if not can_open_incident(opened_by):
         raise ServiceError("Only commanders may open incidents.")
     spec = version.parsed()
-    if environment not in {env.id for env in spec.environments}:
+    env = next((e for e in spec.environments if e.id == environment), None)
+    if env is None:
         raise ServiceError(f"Runbook {spec.id} has no environment {environment!r}.")
+    refusal = production_refusal(env, is_drill=is_drill, confirmation=confirm_environment)
+    if refusal is not None:
+        raise ServiceError(refusal[1])
     if severity not in Incident.Severity.values:
         raise ServiceError(f"Unknown severity {severity!r}.")
     title = title.strip()
@@ -121,6 +167,9 @@ def _open(
         raise ServiceError("An incident needs a title.")
     if len(title) > TITLE_MAX_LENGTH:
         raise ServiceError(f"A title is at most {TITLE_MAX_LENGTH} characters.")
+    values, problems = check_parameters(spec, parameters or {})
+    if problems:
+        raise ServiceError(describe_problems(problems) + ".")
 
     now = timezone.now()
     with transaction.atomic():
@@ -133,6 +182,7 @@ def _open(
             opened_by=opened_by,
             opened_at=now,
             open_key=open_key,
+            parameters=values,
         )
         roles = _copy_roles(incident, spec)
         _copy_phases_and_steps(incident, spec, now)
@@ -154,6 +204,15 @@ def _open(
             actor=opened_by,
             change=change,
         )
+        if values:
+            record(
+                incident,
+                TimelineEntry.Kind.PARAMETERS,
+                "Parameters: " + ", ".join(f"{name}={value}" for name, value in values.items()),
+                actor=opened_by,
+                change=change,
+                data={"parameters": values},
+            )
         publish(change)
         enqueue_preflight(incident.pk)
         enqueue_snapshot(incident.pk)
@@ -231,6 +290,7 @@ def _copy_phases_and_steps(incident: Incident, spec: RunbookSpec, now: datetime)
             timeout_seconds=s.timeout_seconds,
             queue=s.queue or "",
             needs=list(s.needs),
+            safeguards=list(s.safeguards),
         )
         for phase, p in zip(phases, spec.phases, strict=True)
         for j, s in enumerate(p.steps)
@@ -257,6 +317,8 @@ def _copy_criteria_and_follow_ups(incident: Incident, spec: RunbookSpec) -> None
             description=a.description,
             owner_role=a.owner,
             position=i,
+            due_days=a.due_days if a.due_days is not None else spec.follow_up_due_days,
+            origin="plan",
         )
         for i, a in enumerate(spec.post_actions)
     )

@@ -18,8 +18,10 @@ from incidents.criteria import criteria_status
 from incidents.events import Change
 from incidents.models import Criterion, Incident, TimelineEntry
 from incidents.services.errors import ServiceError
+from incidents.services.follow_ups import propose_from_record, set_due_dates
 from incidents.services.locking import lock_incident
 from incidents.services.phases import current_phase
+from incidents.services.scorecards import record_scorecard
 from incidents.services.timeline import record
 
 REASON_MAX_LENGTH = 2000
@@ -106,5 +108,9 @@ def resolve_incident(*, incident_id: int, by: User, override_reason: str = "") -
             data={"override_reason": reason if unmet else ""},
         )
         notices.resolved(incident, by.pk)
+        # drills11: the record proposes follow-ups; all fall due counting from today.
+        propose_from_record(incident)
+        set_due_dates(incident)
+        record_scorecard(incident)  # drills only
         publish(change)
     return incident

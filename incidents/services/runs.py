@@ -20,17 +20,19 @@ from incidents.selectors import other_commanders
 from incidents.services.delivery import enqueue
 from incidents.services.errors import ServiceError
 from incidents.services.locking import lock_incident
+from incidents.services.safeguards import check_gate, record_override
 from incidents.services.steps import unmet_requirements
 from incidents.services.timeline import record
 
 REASON_MAX_LENGTH = 2000
 
 
-def request_run(*, step_id: int, by: User) -> StepRun:
+def request_run(*, step_id: int, by: User, override_reason: str = "") -> StepRun:
     """A person asks to run a scripted step: a new attempt, gated by approval if the step has one.
 
     A re-run after a failure or an interruption is the same call: it is always
-    a person's decision, never a redelivered task's.
+    a person's decision, never a redelivered task's. A step naming safeguards is
+    refused while one is failed or unconfirmed, unless the IC gives ``override_reason``.
     """
     step = Step.objects.filter(pk=step_id).only("incident_id").first()
     if step is None:
@@ -48,6 +50,8 @@ def request_run(*, step_id: int, by: User) -> StepRun:
             raise ServiceError("This step already has a run under way.", conflict=True)
         if missing := unmet_requirements(step):
             raise ServiceError(f"First finish or skip: {'; '.join(s.title for s in missing)}.")
+        step.incident = incident
+        overridden = check_gate(step, by=by, override_reason=override_reason)
         attempt = (StepRun.objects.filter(step=step).aggregate(n=Max("attempt"))["n"] or 0) + 1
         gated = bool(step.approval_role)
         try:
@@ -75,6 +79,8 @@ def request_run(*, step_id: int, by: User) -> StepRun:
             step=step,
             data={"run": run.pk},
         )
+        if overridden:
+            record_override(run, overridden, by=by, reason=override_reason, change=change)
         if not gated:
             enqueue(run)
         else:
@@ -105,6 +111,9 @@ def approve_run(*, run_id: int, by: User) -> StepRun:
         # Checked again: the approval, not the request, is what lets the run start.
         if missing := unmet_requirements(run.step):
             raise ServiceError(f"First finish or skip: {'; '.join(s.title for s in missing)}.")
+        if not run.safeguard_override_reason:  # the safeguards may have changed since the request
+            run.step.incident = run.incident
+            check_gate(run.step, by=by, override_reason="")
         run.status = StepRun.Status.QUEUED
         run.approved_by = by
         run.approved_at = timezone.now()

@@ -76,6 +76,8 @@ def open_incident(request: HtmxRequest) -> HttpResponse:
                 is_drill=data["is_drill"],
                 opened_by=request.user,
                 open_key=data["open_key"],
+                confirm_environment=data["confirm_environment"],
+                parameters=data.get("parameters", {}),
             )
         except services.ServiceError as exc:
             form.add_error(None, exc.message)
@@ -98,7 +100,13 @@ def environments(request: HtmxRequest) -> HttpResponse:
     versions = {str(v.pk): v for v in latest_versions()}
     version = versions.get(request.GET.get("version", ""))
     choices = environment_choices(version) if version else []
-    return render(request, "incidents/_environment_select.html", {"choices": choices})
+    # The runbook's parameter fields follow the runbook too (an out-of-band swap).
+    form = OpenIncidentForm(initial={"version": version.pk}) if version else None
+    return render(
+        request,
+        "incidents/_environment_select.html",
+        {"choices": choices, "parameter_form": form, "oob": True},
+    )
 
 
 @login_required

@@ -75,6 +75,7 @@ def _unknown_roles(spec: RunbookSpec, locator: Locator) -> list[Problem]:
         named += [((*loc, "owner"), step.owner), ((*loc, "approval"), step.approval)]
     named += [(("communications", i, "owner"), c.owner) for i, c in enumerate(spec.communications)]
     named += [(("post_actions", i, "owner"), a.owner) for i, a in enumerate(spec.post_actions)]
+    named += [(("safeguards", i, "owner"), s.owner) for i, s in enumerate(spec.safeguards)]
     named += [
         (("success_criteria", i, "signoff"), c.signoff) for i, c in enumerate(spec.success_criteria)
     ]
@@ -157,6 +158,21 @@ def _validation_refs(spec: RunbookSpec, locator: Locator) -> list[Problem]:
     return problems
 
 
+def _safeguard_refs(spec: RunbookSpec, locator: Locator) -> list[Problem]:
+    known = {safeguard.id for safeguard in spec.safeguards}
+    problems = []
+    for loc, _, step in _steps(spec):
+        for k, key in enumerate(step.safeguards):
+            if key not in known:
+                problems.append(
+                    locator.problem((*loc, "safeguards", k), f"unknown safeguard {key!r}")
+                )
+            elif step.kind in (StepKind.MANUAL,):
+                message = "only a scripted step's run waits for safeguards; a manual step is ticked"
+                problems.append(locator.problem((*loc, "safeguards", k), message))
+    return problems
+
+
 def _phase_refs(spec: RunbookSpec, locator: Locator) -> list[Problem]:
     known = {phase.id for phase in spec.phases}
     return [
@@ -196,11 +212,12 @@ def _command_env(spec: RunbookSpec, locator: Locator) -> list[Problem]:
             message = "a list of environment variable names"
             problems.append(locator.problem((*loc, "command", "env"), message))
             continue
+        parameters = {parameter.name for parameter in spec.parameters}
         for k, name in enumerate(names):
             missing = [
                 env.id
                 for env in spec.environments
-                if name not in env.variables and name not in env.secrets
+                if name not in env.variables and name not in env.secrets and name not in parameters
             ]
             if missing:
                 message = f"variable {name!r} is not defined in environment(s) {', '.join(missing)}"
@@ -220,16 +237,40 @@ def _reserved_names(spec: RunbookSpec, locator: Locator) -> list[Problem]:
     return problems
 
 
+def _parameters(spec: RunbookSpec, locator: Locator) -> list[Problem]:
+    """Parameters are data the IC types: never a secret, never a name that changes what runs."""
+    problems = []
+    seen: set[str] = set()
+    secrets = {name: env.id for env in spec.environments for name in env.secrets}
+    for i, parameter in enumerate(spec.parameters):
+        where = ("parameters", i, "name")
+        name = parameter.name
+        if name in seen:
+            problems.append(locator.problem(where, f"duplicate parameter {name!r}"))
+        seen.add(name)
+        if reason := reserved_reason(name):
+            problems.append(locator.problem(where, f"{name!r} may not be a parameter: {reason}"))
+        if name in secrets:
+            message = (
+                f"{name!r} is a secret in environment {secrets[name]!r}: a secret may not be a "
+                "parameter (it would be typed, shown and stored)"
+            )
+            problems.append(locator.problem(where, message))
+    return problems
+
+
 _CHECKS: tuple[Check, ...] = (
     _duplicate_ids,
     _unknown_roles,
     _requires,
     _requires_cycles,
     _validation_refs,
+    _safeguard_refs,
     _phase_refs,
     _phase_order,
     _command_env,
     _reserved_names,
+    _parameters,
     check_commands,
     check_validation_params,
     check_communications,

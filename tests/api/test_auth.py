@@ -131,6 +131,15 @@ def test_openapi_schema_lists_every_path(anonymous_api):
             "/status-pages/{slug}",
             "/status-pages/{slug}/components",
             "/status-pages/{slug}/updates",
+            # drills11: safeguards that gate
+            "/incidents/{incident_id}/safeguards/{safeguard_id}/confirm",
+            "/incidents/{incident_id}/steps/{step_id}/gate",
+            "/incidents/{incident_id}/steps/{step_id}/run-override",
+            "/follow-ups",
+            "/incidents/{incident_id}/follow-ups",
+            "/incidents/{incident_id}/follow-ups/{follow_up_id}",
+            "/incidents/{incident_id}/follow-ups/{follow_up_id}/accept",
+            "/incidents/{incident_id}/follow-ups/{follow_up_id}/dismiss",
         ]
     }
     assert set(paths[f"{BASE}/incidents"]) == {"get", "post"}

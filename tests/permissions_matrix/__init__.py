@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from tests.permissions_matrix.api import API
 from tests.permissions_matrix.comms import COMMS
+from tests.permissions_matrix.drills import DRILLS
 from tests.permissions_matrix.pages import HTML
 from tests.permissions_matrix.rows import ACTORS, NOBODY, Actor, Outcome
 from tests.permissions_matrix.statuspage import STATUS_PAGES
@@ -25,7 +26,7 @@ from tests.permissions_matrix.urls import case_id, is_exempt, iter_url_patterns,
 from tests.permissions_matrix.websocket import WEBSOCKETS
 from tests.permissions_matrix.world import LOG_LINE, PERMS_RUNBOOK, Case, Endpoint, World
 
-ENDPOINTS: list[Endpoint] = HTML + API + COMMS + STATUS_PAGES
+ENDPOINTS: list[Endpoint] = HTML + API + COMMS + STATUS_PAGES + DRILLS
 
 __all__ = [
     "ACTORS",

@@ -67,6 +67,25 @@ PERMS_RUNBOOK["communications"] = [
     }
 ]
 PERMS_RUNBOOK["talking_points"] = "What users may notice: {user_impact}"
+# drills11: a manual safeguard of the backend engineer, and a scripted step that waits for it.
+PERMS_RUNBOOK["safeguards"] = [
+    {
+        "id": "offsite-copy",
+        "category": "backups",
+        "title": "Backup copied off-site",
+        "owner": "backend_engineer",
+    }
+]
+PERMS_RUNBOOK["phases"][1]["steps"].append(
+    {
+        "id": "gated-script",
+        "title": "Run the gated script",
+        "owner": "backend_engineer",
+        "kind": "shell",
+        "command": {"argv": ["./gated.sh"]},
+        "safeguards": ["offsite-copy"],
+    }
+)
 
 
 @dataclass

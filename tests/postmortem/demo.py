@@ -27,7 +27,7 @@ from common.capabilities import COMMANDERS, RESPONDERS, VIEWERS
 from incidents import services
 from incidents.execution.finish import finish_run, mark_started
 from incidents.execution.runner import claim
-from incidents.models import Criterion, Incident, Step, StepRun
+from incidents.models import Criterion, Incident, SafeguardCheck, Step, StepRun
 from incidents.services import runs
 from runbooks.executors.base import Outcome
 from runbooks.selectors import latest_version
@@ -99,6 +99,15 @@ def build_demo(clock: Clock, ic: User) -> Demo:
     services.add_note(incident_id=incident.pk, author=ic, text=NOTE_WITH_PIPE)
     tick(demo, clock, 16, "monitor_alerts", "devops")  # phase 1 ends late
 
+    # Pre-flight on a worker found the backup verified: the restore waits for that safeguard.
+    SafeguardCheck.objects.create(
+        incident=incident,
+        safeguard_id="backup_verified",
+        title="Backup verification script executed before migration",
+        result=SafeguardCheck.Result.PASS,
+        summary="backup verified",
+        checked_at=clock.at(17),
+    )
     run(demo, clock, (18, 18, 19.5), "stop_writes", "sysadmin", ok=True, summary="read-only on")
     run(demo, clock, (20, 21, 25), "restore_database", "sysadmin", ok=False, approver="ic")
     clock.at(30)

@@ -173,8 +173,9 @@ def test_saved_html_stays_text_on_the_runbook_and_incident_pages(commander, ic):
         environment="production",
         title="Hostile drill",
         severity="sev3",
-        is_drill=True,
+        is_drill=False,
         opened_by=ic,
+        confirm_environment="production",
     )
     for url in (
         reverse("runbooks:detail", args=["hostile"]),
