@@ -40,6 +40,8 @@ def index(request: HttpRequest) -> dict[str, str]:
         "openapi": request.build_absolute_uri("openapi.json"),
         "docs": request.build_absolute_uri("docs"),
     }
+
+
 api.add_router("/incidents", safeguards_api.router)  # drills11: safeguards that gate
 api.add_router("/incidents", follow_ups_api.incident_router)  # drills11: follow-ups
 api.add_router("/follow-ups", follow_ups_api.router)  # drills11: follow-ups

@@ -174,6 +174,8 @@ class IncidentFilterForm(forms.Form):
             "environment": data.get("environment") or "",
             "sort": data.get("sort") or "severity",
         }
+
+
 class FollowUpForm(forms.Form):
     """A follow-up's editable fields, all given at once by the panel's form."""
 

@@ -77,6 +77,8 @@ def run_detail(run: Any) -> str:
     if run.exit_code is not None and summary == f"exit {run.exit_code}":
         return ""
     return summary
+
+
 def note_html(text: str) -> SafeString:
     """A person's note as safe Markdown (common/notes_markdown.py): no raw HTML gets through."""
     return mark_safe(render_note(str(text)))  # markdown-it escapes: html is off
