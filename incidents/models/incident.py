@@ -207,6 +207,8 @@ class TimelineEntry(models.Model):
         SIGNED_OFF = "signed_off", "Signed off"
         RESOLVED = "resolved", "Resolved"
         PREFLIGHT = "preflight", "Pre-flight checks"
+        TRIGGER_FIRED = "trigger_fired", "Trigger fired"
+        TRIGGER_RESOLVED = "trigger_resolved", "Trigger resolved"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField()
