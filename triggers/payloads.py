@@ -105,6 +105,7 @@ def load_json(body: bytes) -> Any:
         raise PayloadError("body", "expected a JSON object", status=400)
     if found := unstorable_in(value):
         where, why = found
+        where = re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", where)  # alerts.0.labels → alerts[0].labels
         raise PayloadError(where if where != "value" else "body", why)
     return value
 

@@ -291,7 +291,7 @@ def _on_timeline(incident_id: int, rows: list[Alert]) -> None:
 
 def _lock_open_proposal(proposal_id: int) -> Proposal:
     proposal = (
-        Proposal.objects.select_for_update()
+        Proposal.objects.select_for_update(of=("self",))
         .select_related("runbook__current_version")
         .filter(pk=proposal_id)
         .first()

@@ -66,7 +66,7 @@ def pagerduty(runbook, ic):
 def post(receiver: Receiver, credential: str, body: bytes, **headers: str):
     """POST ``body`` to the receiver as its sender would (token, or PagerDuty's signature)."""
 
-    extra: dict[str, str] = {}
+    extra: dict[str, Any] = {}
     if receiver.kind == "pagerduty":
         extra["HTTP_X_PAGERDUTY_SIGNATURE"] = sign(credential, body)
     else:

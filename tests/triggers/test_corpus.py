@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.triggers.conftest import CORPUS, make_receiver, post
 from triggers.models import Alert, Proposal
 
 # file → (receiver kind, HTTP status, alerts fired, alerts resolved); 4xx rows name the field.
-EXPECTED = {
+EXPECTED: dict[str, tuple[Any, ...]] = {
     "alertmanager__idealista__prom2teams__all_ok_multiple.json": ("alertmanager", 200, 0, 2),
     "alertmanager__idealista__prom2teams__with_common_items.json": ("alertmanager", 200, 0, 1),
     "alertmanager__idealista__prom2teams__without_mandatory_field.json": (
