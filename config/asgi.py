@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP goes to Django, websockets to the incident consumers."""
+"""ASGI entry point: HTTP goes to Django, websockets to the incident and notice consumers."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ request_finished.connect(
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from common.routing import websocket_urlpatterns as notify_urlpatterns  # noqa: E402
 from common.websocket_auth import LazyAuthMiddlewareStack  # noqa: E402
 from incidents.routing import websocket_urlpatterns  # noqa: E402
 from triggers.asgi import ReceiverBodyLimit  # noqa: E402
@@ -47,7 +48,7 @@ application = ProtocolTypeRouter(
             django_asgi_app, lambda: int(getattr(settings, "RIPCORD_RECEIVER_MAX_BODY", 1 << 20))
         ),
         "websocket": AllowedHostsOriginValidator(
-            LazyAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            LazyAuthMiddlewareStack(URLRouter(websocket_urlpatterns + notify_urlpatterns))
         ),
     }
 )

@@ -26,6 +26,7 @@ from django.urls import get_resolver, reverse
 
 from common.capabilities import RESPONDERS, VIEWERS
 from common.models import ApiToken
+from common.routing import websocket_urlpatterns as notify_urlpatterns
 from common.tokens import create_token
 from incidents import access, events, services, tasks
 from incidents.execution.logsink import LogSink
@@ -267,7 +268,7 @@ def test_every_url_is_in_the_matrix(client, ic):
 
 
 def test_every_websocket_route_is_in_the_matrix():
-    routes = [str(pattern.pattern) for pattern in websocket_urlpatterns]
+    routes = [str(pattern.pattern) for pattern in websocket_urlpatterns + notify_urlpatterns]
     missing = [route for route in routes if route not in WEBSOCKETS]
     assert not missing, f"websocket routes without a permission rule: {missing}"
 
@@ -438,6 +439,32 @@ async def test_websocket_matrix(
         await comm.disconnect()
         # The thread that ran the sync calls keeps a connection; close it, or the
         # test database cannot be dropped at the end of the session.
+        await sync_to_async(connections.close_all)()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("actor", ACTORS)
+async def test_notify_websocket_matrix(
+    actor, incident, ic, backend, sysadmin, other_responder, viewer, outsider
+):
+    expected = WEBSOCKETS[str(notify_urlpatterns[0].pattern)][actor]
+    people: dict[str, Any] = {
+        "anonymous": AnonymousUser(),
+        "outsider": outsider,
+        "viewer": viewer,
+        "other_responder": other_responder,
+        "other_role": sysadmin,
+        "owner": backend,
+        "ic": ic,
+    }
+    comm = WebsocketCommunicator(URLRouter(notify_urlpatterns), "/ws/notify/")
+    comm.scope["user"] = people[actor]
+    try:
+        connected, code = await comm.connect(timeout=5)
+        assert (connected, code) == ((False, 4403) if expected == "refused" else (True, None))
+    finally:
+        await comm.disconnect()
         await sync_to_async(connections.close_all)()
 
 
