@@ -16,6 +16,7 @@ from incidents.api import closing, incidents, runs
 from incidents.services import ServiceError
 from postmortem import api as postmortem_api
 from runbooks import api as runbooks_api
+from triggers import api as triggers_api
 
 api = NinjaAPI(title="Ripcord API", version="1", urls_namespace="api")
 api.add_router("/runbooks", runbooks_api.router)
@@ -23,6 +24,7 @@ api.add_router("/incidents", incidents.router)
 api.add_router("/incidents", runs.router)
 api.add_router("/incidents", closing.router)
 api.add_router("/incidents", postmortem_api.router)
+api.add_router("", triggers_api.router)
 
 
 @api.exception_handler(ServiceError)

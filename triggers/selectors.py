@@ -36,6 +36,15 @@ def proposals(limit: int = 100) -> QuerySet[Proposal]:
     )
 
 
+def proposal(proposal_id: int) -> Proposal | None:
+    return (
+        Proposal.objects.select_related("runbook", "decided_by")
+        .prefetch_related("alerts")
+        .filter(pk=proposal_id)
+        .first()
+    )
+
+
 def receivers() -> QuerySet[Receiver]:
     return Receiver.objects.select_related("runbook", "created_by").order_by("-created_at")
 

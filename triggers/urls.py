@@ -8,6 +8,7 @@ app_name = "triggers"
 
 urlpatterns = [
     path("receivers/", views.receivers_page, name="receivers"),
+    path("proposals/banner/", views.banner, name="banner"),
     path("proposals/<int:proposal_id>/open/", views.proposal_open, name="proposal_open"),
     path("proposals/<int:proposal_id>/decline/", views.proposal_decline, name="proposal_decline"),
 ]

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from common.capabilities import can_open_incident
 from common.htmx import HtmxRequest
@@ -108,6 +108,14 @@ def receivers_page(request: HtmxRequest) -> HttpResponse:
         },
         status=201 if created else 200,
     )
+
+
+@login_required
+@require_GET
+def banner(request: HtmxRequest) -> HttpResponse:
+    """The proposals banner alone: what static/js/proposals.js puts in place when told."""
+    access.require(can_open_incident(request.user), "Only commanders see proposed rollbacks.")
+    return render(request, "triggers/_banner.html")
 
 
 @login_required
