@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
@@ -52,7 +53,7 @@ def alertmanager(receiver, asgi_server, tmp_path: Path) -> Iterator[Alertmanager
     manager.stop()
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
+def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
