@@ -5,7 +5,7 @@ Times are aware datetimes; durations are seconds; people are usernames.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -151,6 +151,20 @@ class FollowUpRow:
 
 
 @dataclass(frozen=True)
+class AlertRow:
+    """An alert a receiver accepted for this incident (triggers.models.Alert)."""
+
+    alertname: str
+    status: str
+    trigger: str
+    value: str
+    labels: str
+    starts_at: datetime
+    ended_at: datetime | None
+    source_url: str
+
+
+@dataclass(frozen=True)
 class Postmortem:
     generated_at: datetime
     audience: Audience
@@ -164,3 +178,4 @@ class Postmortem:
     criteria: list[CriterionRow]
     timeline: list[TimelineRow]
     follow_ups: list[FollowUpRow]
+    alerts: list[AlertRow] = field(default_factory=list)  # "Alerts on the record"

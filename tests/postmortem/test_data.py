@@ -40,6 +40,7 @@ def test_postmortem_has_the_title_and_every_section_in_order(demo, document):
         == [
             "Summary",
             "Trigger",
+            "Alerts on the record",
             "Roles and people",
             "Phases",
             "Steps",
@@ -242,4 +243,4 @@ def test_postmortem_data_takes_the_same_queries_however_long_the_incident(demo, 
         postmortem_data(incident)
     with CaptureQueriesContext(connection) as finished:
         postmortem_data(demo.incident)
-    assert len(finished) == len(small) <= 12
+    assert len(finished) == len(small) <= 13  # 12, and one for the alerts on the record

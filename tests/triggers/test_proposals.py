@@ -205,3 +205,17 @@ def test_receivers_page_creates_one_and_shows_the_credential_once(runbook, ic, b
     assert "rcv_" not in client.get("/triggers/receivers/").content.decode().replace(
         f"{receiver.hint}…", ""
     )
+
+
+def test_the_postmortem_shows_the_alerts_on_the_record(alertmanager, ic):
+    receiver, token = alertmanager
+    post(receiver, token, am_body(am_alert(instance="api-9")))
+    incident = services.open_from_proposal(proposal_id=Proposal.objects.get().pk, by=ic)
+    post(receiver, token, am_body(am_alert(instance="api-9", status="resolved"), status="resolved"))
+    client = Client()
+    client.force_login(ic)
+    markdown = client.get(f"/incidents/{incident.pk}/postmortem.md").content.decode()
+    section = markdown.split("## Alerts on the record", 1)[1].split("\n## ", 1)[0]
+    assert "ApiErrorsHigh" in section and "instance=api-9" in section
+    assert "resolved" in section and "`api_errors`" in section
+    assert "[source](<http://prometheus:9090/graph?g0.expr=x>)" in section
