@@ -8,6 +8,7 @@ from runbooks.models import Runbook
 from runbooks.specs import RunbookSpec
 from triggers.models import Receiver
 from triggers.payloads import ParsedAlert, PayloadError
+from triggers.selectors import HEAVY_VERSION_FIELDS
 
 RUNBOOK_LABEL = "ripcord_runbook"
 ENVIRONMENT_LABEL = "ripcord_environment"
@@ -41,7 +42,9 @@ class Router:
     def _all(self) -> list[Runbook]:
         if self._runbooks is None:
             self._runbooks = list(
-                Runbook.objects.select_related("current_version").exclude(current_version=None)
+                Runbook.objects.select_related("current_version")
+                .defer(*(f"current_version__{name}" for name in HEAVY_VERSION_FIELDS))
+                .exclude(current_version=None)
             )
         return self._runbooks
 
@@ -53,7 +56,11 @@ class Router:
                 raise PayloadError(f"{where}.labels.{RUNBOOK_LABEL}", f"no runbook {slug[:63]!r}")
             candidates = [runbook]
         else:
-            candidates = [default] + [r for r in self._all() if r.pk != default.pk]
+            version = default.current_version
+            if version is not None and matching_trigger(version.parsed(), alert.alertname):
+                candidates = [default]  # the common case: no other runbook is read
+            else:
+                candidates = [default] + [r for r in self._all() if r.pk != default.pk]
         chosen, trigger_key = candidates[0], ""
         for runbook in candidates:
             if runbook.current_version is None:

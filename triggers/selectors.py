@@ -8,12 +8,20 @@ from incidents.models import Incident
 from triggers.models import Alert, Proposal, Receiver
 
 BANNER_ALERTS = 5
+HEAVY_VERSION_FIELDS = ("source", "spec", "files")
 
 
 def receiver_by_hook(hook_id: str) -> Receiver | None:
     if not hook_id or len(hook_id) > 64:
         return None
-    return Receiver.objects.filter(hook_id=hook_id).first()
+    # The default runbook's current version comes along: routing most alerts needs nothing else.
+    # Its spec is read only when this process has not parsed that version yet (parsed()).
+    return (
+        Receiver.objects.select_related("runbook__current_version")
+        .defer(*(f"runbook__current_version__{name}" for name in HEAVY_VERSION_FIELDS))
+        .filter(hook_id=hook_id)
+        .first()
+    )
 
 
 def open_proposals() -> QuerySet[Proposal]:

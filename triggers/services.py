@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from common.capabilities import can_open_incident
@@ -90,18 +90,21 @@ def authenticate(receiver: Receiver, authorization: str, signature: str, body: b
 
 
 def take_rate(receiver: Receiver) -> bool:
-    """Count one request in the receiver's current minute; False once over the limit."""
+    """Count one request in the receiver's current minute; False once over the limit.
+
+    One conditional UPDATE: a new minute starts the count at 1, and a full minute
+    matches no row.
+    """
     limit = settings.RIPCORD_RECEIVER_RATE_PER_MINUTE
-    now = timezone.now()
-    window = now.replace(second=0, microsecond=0)
-    rows = Receiver.objects.filter(pk=receiver.pk)
-    if rows.filter(window_start=window, window_count__lt=limit).update(
-        window_count=F("window_count") + 1
-    ):
-        return True
+    window = timezone.now().replace(second=0, microsecond=0)
     return bool(
-        rows.filter(Q(window_start__isnull=True) | Q(window_start__lt=window)).update(
-            window_start=window, window_count=1
+        Receiver.objects.filter(pk=receiver.pk)
+        .exclude(window_start=window, window_count__gte=limit)
+        .update(
+            window_count=Case(
+                When(window_start=window, then=F("window_count") + 1), default=Value(1)
+            ),
+            window_start=window,
         )
     )
 
@@ -150,6 +153,8 @@ def accept(receiver: Receiver, parsed: Parsed) -> Outcome:
     ]
     if not routed:
         return outcome
+    if _all_seen(receiver, routed, outcome):
+        return outcome  # a redelivery: nothing to write, no lock taken
     new_proposals: list[int] = []
     with transaction.atomic():
         for pk in sorted({target.runbook.pk for _, target in routed}):
@@ -174,6 +179,24 @@ def accept(receiver: Receiver, parsed: Parsed) -> Outcome:
     for proposal_id in new_proposals:
         live.announce_proposal(proposal_id)
     return outcome
+
+
+def _all_seen(
+    receiver: Receiver, routed: list[tuple[ParsedAlert, Target]], outcome: Outcome
+) -> bool:
+    """Whether every alert is already recorded as it is now (then ``outcome`` says so)."""
+    seen = dict(
+        Alert.objects.filter(receiver=receiver, key__in=[a.key for a, _ in routed]).values_list(
+            "key", "status"
+        )
+    )
+    if all(
+        a.key in seen and (a.status == "firing" or seen[a.key] == Alert.Status.RESOLVED)
+        for a, _ in routed
+    ):
+        outcome.unchanged = len(routed)
+        return True
+    return False
 
 
 def _active_incident(target: Target) -> Incident | None:
