@@ -2,8 +2,7 @@
 
 A PagerDuty signing secret must be read back to verify a signature, so it is stored
 Fernet-encrypted under ``RIPCORD_RECEIVER_KEY``; ``RIPCORD_RECEIVER_OLD_KEYS`` still
-decrypt (rotation: move the old key there and set a new one; a secret is re-encrypted
-under the new key the next time its receiver verifies a request).
+decrypt (rotation: move the old key there, set a new one, run ``rotate_receiver_keys``).
 """
 
 from __future__ import annotations

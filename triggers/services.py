@@ -74,6 +74,20 @@ def create_receiver(
     return receiver, credential
 
 
+def rotate_secrets() -> tuple[int, list[int]]:
+    """Re-encrypt every signing secret under the current key: (how many, ids no key opens)."""
+    rotated, unreadable = 0, []
+    with transaction.atomic():
+        for receiver in Receiver.objects.select_for_update().exclude(secret_encrypted=""):
+            if secrets.decrypt(receiver.secret_encrypted) is None:
+                unreadable.append(receiver.pk)
+                continue
+            receiver.secret_encrypted = secrets.rotate(receiver.secret_encrypted)
+            receiver.save(update_fields=["secret_encrypted"])
+            rotated += 1
+    return rotated, unreadable
+
+
 def authenticate(receiver: Receiver, authorization: str, signature: str, body: bytes) -> bool:
     """Does the request carry this receiver's credential? Reads, never writes."""
     if not receiver.is_active:

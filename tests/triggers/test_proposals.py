@@ -179,14 +179,21 @@ def test_signing_secret_survives_a_key_rotation(runbook, ic, client):
     )
     with override_settings(RIPCORD_RECEIVER_KEY=new, RIPCORD_RECEIVER_OLD_KEYS=[old]):
         assert post(receiver, secret, body).status_code == 200
+    with override_settings(RIPCORD_RECEIVER_KEY=new, RIPCORD_RECEIVER_OLD_KEYS=[old]):
+        call_command("rotate_receiver_keys", stdout=io.StringIO())
     with override_settings(RIPCORD_RECEIVER_KEY=new, RIPCORD_RECEIVER_OLD_KEYS=[]):
+        assert post(Receiver.objects.get(), secret, body).status_code == 200  # new key alone
+    receiver = Receiver.objects.get()
+    with override_settings(RIPCORD_RECEIVER_KEY=old, RIPCORD_RECEIVER_OLD_KEYS=[]):
         response = client.post(
             f"/hooks/{receiver.hook_id}/",
             body,
             content_type="application/json",
             HTTP_X_PAGERDUTY_SIGNATURE=sign(secret, body),
         )
-        assert response.status_code == 401  # no key opens it: recreate the receiver
+        assert response.status_code == 401  # the old key alone no longer opens it
+        with pytest.raises(CommandError, match="no configured key"):
+            call_command("rotate_receiver_keys", stdout=io.StringIO())
 
 
 def test_receivers_page_creates_one_and_shows_the_credential_once(runbook, ic, backend):
