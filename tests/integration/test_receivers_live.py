@@ -171,3 +171,20 @@ def test_the_ics_open_page_shows_the_proposal_without_reload(receiver, asgi_serv
     banner.get_by_role("button", name="Open the incident").click()
     expect(page).to_have_url(__import__("re").compile(r"/incidents/\d+/$"))
     expect(page.locator("body")).to_contain_text("ApiErrorsHigh fired")
+
+
+@pytest.mark.timeout(60)
+def test_concurrent_redeliveries_make_one_alert_and_one_proposal(receiver, asgi_server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    row, token = receiver
+    url = f"{asgi_server.url}/hooks/{row.hook_id}/"
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    same = am_body(am_alert(instance="same"))
+    bodies = [same] * 8 + [am_body(am_alert(instance=f"other-{i}")) for i in range(8)]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = [status for status, _ in pool.map(lambda b: _post(url, b, auth), bodies)]
+    assert statuses == [200] * 16
+    assert Alert.objects.filter(labels__instance="same").count() == 1
+    assert Alert.objects.count() == 9
+    assert Proposal.objects.count() == 1
