@@ -170,6 +170,7 @@ def accept(receiver: Receiver, parsed: Parsed) -> Outcome:
     if _all_seen(receiver, routed, outcome):
         return outcome  # a redelivery: nothing to write, no lock taken
     new_proposals: list[int] = []
+    places = _Places()
     with transaction.atomic():
         for pk in sorted({target.runbook.pk for _, target in routed}):
             Runbook.objects.select_for_update().filter(pk=pk).first()
@@ -185,11 +186,11 @@ def accept(receiver: Receiver, parsed: Parsed) -> Outcome:
                 if row is not None:
                     outcome.unchanged += 1
                     continue
-                known[alert.key] = _fire(receiver, alert, target, outcome, new_proposals)
+                known[alert.key] = _fire(receiver, alert, target, outcome, new_proposals, places)
             elif row is not None and row.status == Alert.Status.RESOLVED:
                 outcome.unchanged += 1
             else:
-                known[alert.key] = _resolve(receiver, alert, target, row, outcome)
+                known[alert.key] = _resolve(receiver, alert, target, row, outcome, places)
     for proposal_id in new_proposals:
         live.announce_proposal(proposal_id)
     return outcome
@@ -252,27 +253,52 @@ def _new_row(receiver: Receiver, alert: ParsedAlert, target: Target) -> Alert:
     )
 
 
+class _Places:
+    """Where a target's alerts go, looked up once per notification (under the runbook's lock)."""
+
+    def __init__(self) -> None:
+        self._incidents: dict[tuple[int, str], Incident | None] = {}
+        self._proposals: dict[tuple[int, str], Proposal | None] = {}
+
+    def incident(self, target: Target) -> Incident | None:
+        key = (target.runbook.pk, target.environment)
+        if key not in self._incidents:
+            self._incidents[key] = _active_incident(target)
+        return self._incidents[key]
+
+    def proposal(self, target: Target) -> Proposal | None:
+        key = (target.runbook.pk, target.environment)
+        if key not in self._proposals:
+            self._proposals[key] = _open_proposal(target)
+        return self._proposals[key]
+
+    def made(self, target: Target, proposal: Proposal) -> None:
+        self._proposals[(target.runbook.pk, target.environment)] = proposal
+
+
 def _fire(
     receiver: Receiver,
     alert: ParsedAlert,
     target: Target,
     outcome: Outcome,
     new_proposals: list[int],
+    places: _Places,
 ) -> Alert:
     row = _new_row(receiver, alert, target)
     outcome.fired += 1
-    incident = _active_incident(target)
+    incident = places.incident(target)
     if incident is not None:
         row.incident = incident
         row.save()
         outcome.incidents.add(incident.pk)
         _on_timeline(incident.pk, [row])
         return row
-    proposal = _open_proposal(target)
+    proposal = places.proposal(target)
     if proposal is None:
         proposal = Proposal.objects.create(
             runbook=target.runbook, environment=target.environment, created_at=timezone.now()
         )
+        places.made(target, proposal)
         new_proposals.append(proposal.pk)
     row.proposal = proposal
     row.save()
@@ -281,16 +307,21 @@ def _fire(
 
 
 def _resolve(
-    receiver: Receiver, alert: ParsedAlert, target: Target, row: Alert | None, outcome: Outcome
+    receiver: Receiver,
+    alert: ParsedAlert,
+    target: Target,
+    row: Alert | None,
+    outcome: Outcome,
+    places: _Places,
 ) -> Alert:
     """Mark a firing alert resolved, or record a resolution whose firing never reached us."""
     outcome.resolved += 1
     now = timezone.now()
     if row is None:
         row = _new_row(receiver, alert, target)
-        if (incident := _active_incident(target)) is not None:
+        if (incident := places.incident(target)) is not None:
             row.incident = incident
-        elif (proposal := _open_proposal(target)) is not None:
+        elif (proposal := places.proposal(target)) is not None:
             row.proposal = proposal
         row.save()
     else:
