@@ -169,7 +169,7 @@ def accept(receiver: Receiver, parsed: Parsed) -> Outcome:
         return outcome
     if _all_seen(receiver, routed, outcome):
         return outcome  # a redelivery: nothing to write, no lock taken
-    new_proposals: list[int] = []
+    new_proposals: list[int] = []  # created, or given new evidence: announced after commit
     places = _Places()
     with transaction.atomic():
         for pk in sorted({target.runbook.pk for _, target in routed}):
@@ -300,6 +300,8 @@ def _fire(
         )
         places.made(target, proposal)
         new_proposals.append(proposal.pk)
+    elif proposal.pk not in new_proposals:
+        new_proposals.append(proposal.pk)  # more evidence: the banner shows it too
     row.proposal = proposal
     row.save()
     outcome.proposals.add(proposal.pk)
