@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -73,3 +74,13 @@ def token_revoke(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
         raise Http404("No such token") from None
     messages.success(request, "Token revoked.")
     return redirect("common:tokens")
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A 403 (``handler403``). To an htmx request, the refusal's own words as plain text,
+    so the page shows why beside the control that was refused (static/js/controls.js);
+    to anything else, Django's page."""
+    if request.headers.get("HX-Request") == "true":
+        message = str(exception) or "You may not do this."
+        return HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
+    return defaults.permission_denied(request, exception)

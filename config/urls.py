@@ -26,3 +26,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
 ]
+
+# Refusals of htmx requests answer their reason as text (issue 12: shown beside the control).
+handler403 = "common.views.permission_denied"

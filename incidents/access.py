@@ -124,12 +124,44 @@ class IncidentAccess:
             return False
         return criterion.signoff_role in self.roles
 
+    @property
+    def may_approve_as_commander(self) -> bool:
+        """A commander (by group) who is not this incident's IC: a second pair of eyes.
+
+        A gate on the incident commander is a gate on a commander's judgement; any
+        other commander may open it, so the IC's own request need not wait for nobody.
+        """
+        return self.is_active_incident and (self.is_superuser or COMMANDERS in self.groups)
+
     def can_approve(self, step: Step, *, requested_by_id: int | None) -> bool:
-        """Approve a gated run: the gate's role or the IC, never the person who asked."""
+        """Approve a gated run: the gate's role or the IC (or, for a gate on the IC, any
+        other commander), never the person who asked."""
         if not self.is_active_incident or requested_by_id == self.user_id:
             return False
         holds_gate = bool(step.approval_role) and step.approval_role in self.roles
-        return self.is_commander or (self.may_act and holds_gate)
+        if self.is_commander or (self.may_act and holds_gate):
+            return True
+        return step.approval_role == INCIDENT_COMMANDER and self.may_approve_as_commander
+
+    def can_self_approve(
+        self, step: Step, *, requested_by_id: int | None, other_commanders: int
+    ) -> bool:
+        """The IC opens the gate on their own request: only a gate on the incident
+        commander, and only while no other commander exists who could approve it.
+
+        Four eyes stay the rule: with another active commander, the IC asks them
+        (``can_approve``). With none, the run would wait for an approval nobody can
+        give; the IC may then approve it, with a reason, recorded as an override on
+        the timeline and in the postmortem (``services.runs.self_approve_run``).
+        """
+        return (
+            self.is_active_incident
+            and self.is_commander
+            and requested_by_id is not None
+            and requested_by_id == self.user_id
+            and step.approval_role == INCIDENT_COMMANDER
+            and other_commanders == 0
+        )
 
 
 def _access(

@@ -49,6 +49,8 @@ def send_change(change: Change) -> None:
     for audience, html in render_change(change).items():
         if html:
             events.send_html(change.incident_id, audience, html)
+        if change.resync:
+            events.send_frame(change.incident_id, audience, resync=True)
 
 
 def push_tail(incident_id: int, run_id: int, tail: str, lines: int) -> None:

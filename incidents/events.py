@@ -9,6 +9,7 @@ broadcast → events, and consumers → events.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Literal, TypedDict
 
@@ -33,6 +34,8 @@ class Change:
     timeline: set[int] = field(default_factory=set)
     roles: bool = False
     header: bool = False
+    # Every open page fetches its panels again (resolving changes every control at once).
+    resync: bool = False
 
 
 class HtmlPush(TypedDict):
@@ -54,3 +57,9 @@ def group_send(group: str, message: HtmlPush) -> None:
 def send_html(incident_id: int, audience: Audience, html: str) -> None:
     """Send rendered fragments to every socket of one audience of an incident."""
     group_send(incident_group(incident_id, audience), {"type": "incident.html", "html": html})
+
+
+def send_frame(incident_id: int, audience: Audience, **frame: object) -> None:
+    """A JSON frame (static/js/live.js reads it like the consumer's own state frames),
+    e.g. ``resync=True``: fetch every panel again."""
+    send_html(incident_id, audience, json.dumps(frame, separators=(",", ":")))

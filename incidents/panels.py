@@ -72,10 +72,32 @@ def gantt_context(incident: Incident, phases: list[Phase], now: datetime) -> Con
     return {"chart": build_chart(incident, phases, now)}
 
 
-def roles_context(roles: list[IncidentRole], audience: Audience, error: str = "") -> Context:
-    """The roles with their holders; those who act also get the people they may assign."""
-    people = selectors.assignable_users() if audience == "act" else []
-    return {"roles": roles, "people": people, "error": error}
+def roles_context(
+    roles: list[IncidentRole],
+    audience: Audience,
+    error: str = "",
+    step_owners: set[str] | frozenset[str] | None = None,
+) -> Context:
+    """The roles with their holders; those who act also get, per role, the people the
+    rules (``access.can_be_assigned``) allow on it: the product manager's role (it owns
+    no step) offers viewers, the commander's only commanders, and nobody already on it.
+    """
+    choices: dict[str, list[object]] = {}
+    if audience == "act" and roles:
+        people = selectors.assignable_users()
+        if step_owners is None:
+            step_owners = selectors.step_owner_roles(roles[0].incident_id)
+        for role in roles:
+            holding = {a.user_id for a in role.assignments.all()}
+            choices[role.key] = [
+                person
+                for person in people
+                if person.pk not in holding
+                and access.can_be_assigned(
+                    person, role.key, role_owns_steps=role.key in step_owners
+                )
+            ]
+    return {"roles": roles, "role_people": choices, "error": error}
 
 
 def criteria_context(incident: Incident, error: str = "") -> Context:
@@ -128,7 +150,7 @@ def page_context(incident: Incident, acc: access.IncidentAccess, now: datetime) 
         | titles_context(page.role_titles, page.step_titles)
         | header_context(page.progress)
         | gantt_context(incident, [pv.phase for pv in page.phases], now)
-        | roles_context(page.roles, acc.audience)
+        | roles_context(page.roles, acc.audience, step_owners=page.step_owners)
         | criteria_context(incident)
         | validation_context(incident)
         | safeguards_context(incident)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.db.models import Case, Count, Prefetch, Q, QuerySet, Value, When
 
-from common.capabilities import COMMANDERS, RESPONDERS, AnyUser, can_use_ripcord
+from common.capabilities import COMMANDERS, RESPONDERS, VIEWERS, AnyUser, can_use_ripcord
 from incidents.models import (
     Incident,
     IncidentRole,
@@ -248,13 +247,53 @@ def incidents_visible_to(user: AnyUser) -> QuerySet[Incident]:
 
 
 def assignable_users() -> list[AbstractBaseUser]:
-    """People who may be put on a role (commanders and responders), by name."""
-    return list(
-        get_user_model()
-        .objects.filter(is_active=True)
-        .filter(Q(groups__name__in=[COMMANDERS, RESPONDERS]) | Q(is_superuser=True))
+    """People who may be put on some role (commanders, responders, viewers), by name.
+
+    Each comes with its groups already read (``common.capabilities.user_groups``'
+    cache), so asking ``access.can_be_assigned`` of every person for every role
+    costs no further query.
+    """
+    users: list[AbstractBaseUser] = list(
+        User.objects.filter(is_active=True)
+        .filter(Q(groups__name__in=[COMMANDERS, RESPONDERS, VIEWERS]) | Q(is_superuser=True))
+        .distinct()
+        .prefetch_related("groups")
+        .order_by("username")
+    )
+    for user in users:
+        groups = user.groups.all()  # type: ignore[attr-defined]  # prefetched
+        user._ripcord_groups = frozenset(g.name for g in groups)  # type: ignore[attr-defined]
+    return users
+
+
+def _other_commanders(user_id: int | None) -> QuerySet[User]:
+    people = User.objects.filter(is_active=True)
+    if user_id is not None:
+        people = people.exclude(pk=user_id)
+    return (
+        people.filter(Q(groups__name=COMMANDERS) | Q(is_superuser=True))
         .distinct()
         .order_by("username")
+    )
+
+
+def other_commanders(user_id: int | None) -> list[str]:
+    """The active commanders (superusers too) other than this person, by name: who could
+    approve a run gated on the incident commander that this person asked for."""
+    return list(_other_commanders(user_id).values_list("username", flat=True))
+
+
+def other_commanders_ids(user_id: int | None) -> list[int]:
+    return list(_other_commanders(user_id).values_list("pk", flat=True))
+
+
+def step_owner_roles(incident_id: int) -> set[str]:
+    """The roles that own at least one step of the incident."""
+    return set(
+        Step.objects.filter(incident_id=incident_id)
+        .values_list("owner_role", flat=True)
+        .distinct()
+        .order_by()
     )
 
 

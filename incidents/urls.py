@@ -52,6 +52,11 @@ urlpatterns = [
         name="run_approve",
     ),
     path(
+        "incidents/<int:incident_id>/runs/<int:run_id>/self-approve/",
+        runs.run_self_approve,
+        name="run_self_approve",
+    ),
+    path(
         "incidents/<int:incident_id>/runs/<int:run_id>/cancel/",
         runs.run_cancel,
         name="run_cancel",

@@ -9,10 +9,10 @@ from __future__ import annotations
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Router, Status
 
-from common.api import READ, WRITE, actor
+from common.api import INPUT, READ, WRITE, actor
 from common.api_auth import api_auth
-from incidents import access
-from incidents.api.schemas import RunOut, run_out
+from incidents import access, selectors
+from incidents.api.schemas import RunOut, SelfApproveIn, run_out
 from incidents.logs import log_stream
 from incidents.models import StepRun
 from incidents.services import runs
@@ -46,6 +46,24 @@ def approve_run(request: HttpRequest, incident_id: int, run_id: int) -> RunOut:
         "Only the gate's role or the commander may approve, and never the person who asked.",
     )
     runs.approve_run(run_id=run.pk, by=actor(request))
+    return _fresh(run.pk, acc)
+
+
+@router.post("/{incident_id}/runs/{run_id}/self-approve", response={200: RunOut, **WRITE, **INPUT})
+def self_approve_run(
+    request: HttpRequest, incident_id: int, run_id: int, payload: SelfApproveIn
+) -> RunOut:
+    """The IC approves their own run gated on the incident commander, with a reason,
+    while no other commander exists: recorded as an override (README)."""
+    run, acc = access.get_run_for_user(request.user, incident_id, run_id)
+    others = selectors.other_commanders(request.user.pk)
+    access.require(
+        acc.can_self_approve(
+            run.step, requested_by_id=run.requested_by_id, other_commanders=len(others)
+        ),
+        runs.self_approval_refusal(others),
+    )
+    runs.self_approve_run(run_id=run.pk, by=actor(request), reason=payload.reason)
     return _fresh(run.pk, acc)
 
 

@@ -285,6 +285,12 @@ class ReasonIn(InputSchema):
     reason: str = Field(default="", max_length=2000)
 
 
+class SelfApproveIn(InputSchema):
+    """Why the IC approves their own run gated on the IC (recorded as an override)."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class CriterionOut(Schema):
     id: int
     key: str

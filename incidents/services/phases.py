@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from incidents import notices
 from incidents.broadcast import publish
 from incidents.checks.selectors import failed_checks_blocking
 from incidents.clocks import ClockState, clock_state, describe
@@ -93,8 +94,10 @@ def _end_and_start_next(
     return following
 
 
-def advance_automatically(incident: Incident, change: Change) -> None:
-    """After a step settles (caller holds the lock): move on while the running phase may exit."""
+def advance_automatically(incident: Incident, change: Change, *, by_id: int | None = None) -> None:
+    """After a step settles (caller holds the lock): move on while the running phase may
+    exit, and tell the owners of steps that can start now (incidents.notices)."""
+    notices.steps_unblocked(incident, change.steps, by_id)
     now = timezone.now()
     phase = current_phase(incident)
     while phase is not None and not exit_blockers(phase):
@@ -158,6 +161,9 @@ def refresh_clocks(*, now: datetime | None = None) -> list[tuple[int, str]]:
                 change.phases.add(phase.pk)
                 changed.append((phase.pk, state))
                 if state in (ClockState.AT_RISK, ClockState.OVERRUN):
+                    notices.phase_clock(
+                        incident, phase, describe(state, planned_end=phase.planned_end_at, now=now)
+                    )
                     record(
                         incident,
                         TimelineEntry.Kind.PHASE_CLOCK,

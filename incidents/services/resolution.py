@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from incidents import notices
 from incidents.access import SIGN_OFF_REFUSED, access_for
 from incidents.broadcast import publish
 from incidents.clocks import ClockState
@@ -86,7 +87,8 @@ def resolve_incident(*, incident_id: int, by: User, override_reason: str = "") -
         incident.save(
             update_fields=["status", "resolved_at", "resolved_by", "resolve_override_reason"]
         )
-        change = Change(incident.pk, header=True, criteria=True)
+        # Resolving takes every control away: every open page fetches its panels again.
+        change = Change(incident.pk, header=True, criteria=True, resync=True)
         if phase is not None:
             change.phases.add(phase.pk)
         text = "Resolved: every success criterion met."
@@ -103,5 +105,6 @@ def resolve_incident(*, incident_id: int, by: User, override_reason: str = "") -
             change=change,
             data={"override_reason": reason if unmet else ""},
         )
+        notices.resolved(incident, by.pk)
         publish(change)
     return incident

@@ -11,14 +11,19 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from incidents import notices
+from incidents.access import access_for
 from incidents.broadcast import publish
 from incidents.events import Change
 from incidents.models import Step, StepRun, TimelineEntry
+from incidents.selectors import other_commanders
 from incidents.services.delivery import enqueue
 from incidents.services.errors import ServiceError
 from incidents.services.locking import lock_incident
 from incidents.services.steps import unmet_requirements
 from incidents.services.timeline import record
+
+REASON_MAX_LENGTH = 2000
 
 
 def request_run(*, step_id: int, by: User) -> StepRun:
@@ -72,6 +77,8 @@ def request_run(*, step_id: int, by: User) -> StepRun:
         )
         if not gated:
             enqueue(run)
+        else:
+            notices.approval_waits(run, step)
         publish(change)
     return run
 
@@ -115,6 +122,58 @@ def approve_run(*, run_id: int, by: User) -> StepRun:
         enqueue(run)
         publish(change)
     return run
+
+
+def self_approve_run(*, run_id: int, by: User, reason: str) -> StepRun:
+    """The IC opens the gate on their own run, as an override, when nobody else can.
+
+    Only a run gated on the incident commander, asked for by the IC who approves it,
+    while no other active commander exists (``IncidentAccess.can_self_approve``), and
+    with a reason: the timeline (and so the postmortem) records it as an override.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ServiceError("Say why you approve your own run (it is recorded as an override).")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ServiceError(f"A reason is at most {REASON_MAX_LENGTH} characters.")
+    with transaction.atomic():
+        run = _locked_run(run_id)
+        if run.status != StepRun.Status.AWAITING_APPROVAL:
+            raise ServiceError(f"This run is {run.get_status_display().lower()}.", conflict=True)
+        others = other_commanders(by.pk)
+        if not access_for(by, run.incident).can_self_approve(
+            run.step, requested_by_id=run.requested_by_id, other_commanders=len(others)
+        ):
+            raise ServiceError(self_approval_refusal(others))
+        if missing := unmet_requirements(run.step):
+            raise ServiceError(f"First finish or skip: {'; '.join(s.title for s in missing)}.")
+        run.status = StepRun.Status.QUEUED
+        run.approved_by = by
+        run.approved_at = timezone.now()
+        run.save(update_fields=["status", "approved_by", "approved_at"])
+        change = Change(run.incident_id, steps={run.step_id})
+        record(
+            run.incident,
+            TimelineEntry.Kind.RUN_APPROVED,
+            f"Override: the incident commander approved their own run of {run.step.title}, "
+            f"no other commander being available. Reason: {reason}",
+            actor=by,
+            change=change,
+            step=run.step,
+            data={"run": run.pk, "override": "self_approval", "reason": reason},
+        )
+        enqueue(run)
+        publish(change)
+    return run
+
+
+def self_approval_refusal(others: list[str]) -> str:
+    if others:
+        return (
+            f"Another commander can approve this run ({', '.join(others[:5])}): ask them. "
+            "Approving your own run is only for when no other commander can."
+        )
+    return "Only the incident commander who asked for a run gated on the IC may approve it so."
 
 
 NOT_STARTED = (StepRun.Status.AWAITING_APPROVAL, StepRun.Status.QUEUED)

@@ -78,7 +78,7 @@ def complete_step(*, step_id: int, by: User) -> Step:
             change=change,
             step=step,
         )
-        advance_automatically(step.incident, change)
+        advance_automatically(step.incident, change, by_id=by.pk)
         publish(change)
     return step
 
@@ -134,7 +134,7 @@ def skip_step(*, step_id: int, by: User, reason: str) -> Step:
             step=step,
             data={"reason": reason} | ({"overridden_checks": failed} if failed else {}),
         )
-        advance_automatically(step.incident, change)
+        advance_automatically(step.incident, change, by_id=by.pk)
         publish(change)
     return step
 

@@ -7,7 +7,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET, require_POST
 
 from common.htmx import HtmxRequest
-from incidents import access, services
+from incidents import access, selectors, services
 from incidents.logs import log_stream
 from incidents.services import runs
 from incidents.views.actions import step_response
@@ -34,6 +34,26 @@ def run_approve(request: HtmxRequest, incident_id: int, run_id: int) -> HttpResp
     )
     try:
         runs.approve_run(run_id=run.pk, by=request.user)
+    except services.ServiceError as exc:
+        return step_response(request, incident_id, run.step_id, exc.message)
+    return step_response(request, incident_id, run.step_id)
+
+
+@login_required
+@require_POST
+def run_self_approve(request: HtmxRequest, incident_id: int, run_id: int) -> HttpResponse:
+    """The IC approves their own run gated on the IC, with a reason, when no other
+    commander can (``IncidentAccess.can_self_approve``): an override on the record."""
+    run, acc = access.get_run_for_user(request.user, incident_id, run_id)
+    others = selectors.other_commanders(request.user.pk)
+    access.require(
+        acc.can_self_approve(
+            run.step, requested_by_id=run.requested_by_id, other_commanders=len(others)
+        ),
+        runs.self_approval_refusal(others),
+    )
+    try:
+        runs.self_approve_run(run_id=run.pk, by=request.user, reason=request.POST.get("reason", ""))
     except services.ServiceError as exc:
         return step_response(request, incident_id, run.step_id, exc.message)
     return step_response(request, incident_id, run.step_id)

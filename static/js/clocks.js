@@ -58,7 +58,8 @@
   // while the page is open: the ones already there at load were news to nobody's lock
   // screen, and a reload must not repeat them.
   const banner = document.getElementById("overrun-banner");
-  const isIc = body.dataset.isIc === "true";
+  // Read each time: a handover changes it live (static/js/controls.js).
+  const isIc = () => body.dataset.isIc === "true";
   const overrunClocks = () => document.querySelectorAll('.clock[data-state="overrun"]');
   const notified = new Set(Array.from(overrunClocks(), (el) => el.dataset.phase));
   const dismissKey = (phase) => `ripcord.overrun-dismissed.${banner.dataset.incident}.${phase}`;
@@ -96,7 +97,11 @@
   }
 
   function noticeOverruns() {
-    if (!isIc || !banner) return;
+    if (!banner) return;
+    if (!isIc()) {
+      banner.hidden = true;
+      return;
+    }
     const overrun = new Map(Array.from(overrunClocks(), (el) => [el.dataset.phase, el]));
     for (const [phase, el] of overrun) {
       const title = el.closest(".phase-head")?.querySelector("h2")?.textContent || "A phase";
@@ -116,11 +121,6 @@
       if (!overrun.has(line.dataset.phase)) line.remove();
     }
     banner.hidden = !banner.querySelector(".overrun");
-  }
-  const ask = document.getElementById("notify-toggle");
-  if (ask && "Notification" in window) {
-    ask.hidden = Notification.permission !== "default";
-    ask.addEventListener("click", () => Notification.requestPermission().then(() => (ask.hidden = true)));
   }
 
   body.addEventListener("ripcord:applied", () => {

@@ -19,6 +19,7 @@
   body.appendChild(region);
 
   const MAX_SHOWN = 4;
+  const SHOWN_MS = 30000;
   function toast(kind, p) {
     const item = document.createElement("div");
     item.className = "notice notice-" + String(kind).replace(/[^a-z_-]/gi, "");
@@ -46,10 +47,18 @@
     item.appendChild(close);
     region.appendChild(item);
     while (region.children.length > MAX_SHOWN) region.firstElementChild.remove();
+    // Gone after a while unless pointed at: the page itself keeps the state.
+    const expire = () => {
+      if (item.matches(":hover, :focus-within")) setTimeout(expire, 5000);
+      else item.remove();
+    };
+    setTimeout(expire, SHOWN_MS);
   }
 
-  function systemNotice(p) {
+  function systemNotice(kind, p) {
     if (!("Notification" in window) || Notification.permission !== "granted") return;
+    // The IC's own incident page notifies its overruns itself (static/js/clocks.js).
+    if (kind === "phase_clock" && body.dataset.isIc === "true" && p.url === location.pathname) return;
     if (document.visibilityState === "visible" && document.hasFocus()) return; // the toast is enough
     try {
       const n = new Notification(p.title || "Ripcord", { body: p.body || "", tag: p.tag || undefined });
@@ -97,7 +106,7 @@
       }
       const p = frame.payload || {};
       toast(frame.kind, p);
-      systemNotice(p);
+      systemNotice(frame.kind, p);
       body.dispatchEvent(new CustomEvent("ripcord:notice", { detail: frame }));
     };
     ws.onclose = (event) => {

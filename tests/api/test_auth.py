@@ -115,6 +115,7 @@ def test_openapi_schema_lists_every_path(anonymous_api):
             "/incidents/{incident_id}/steps/{step_id}/run",
             "/incidents/{incident_id}/runs/{run_id}",
             "/incidents/{incident_id}/runs/{run_id}/approve",
+            "/incidents/{incident_id}/runs/{run_id}/self-approve",
             "/incidents/{incident_id}/runs/{run_id}/cancel",
             "/incidents/{incident_id}/runs/{run_id}/log",
             "/incidents/{incident_id}/criteria",

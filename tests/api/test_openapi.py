@@ -83,7 +83,7 @@ def test_routes_with_inputs_document_and_answer_422_and_no_other_route_claims_it
 
         assert response.status_code == 422, (method, path, response.content[:300])
         assert isinstance(response.json()["detail"], list)  # each error names its field
-    assert with_inputs == 10  # 8, and creating a receiver and declining a proposal
+    assert with_inputs == 11  # 9, and creating a receiver and declining a proposal
 
 
 def test_the_422_body_is_documented_as_a_list_of_located_errors():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from tests.integration.browser import LOAD_MS, OpenPage, wait_live
 from tests.integration.processes import ROOT, start_server, start_worker
 
 ARTIFACTS = ROOT / "test-artifacts"
+REFUSAL_LOGS = re.compile(r"status of 4\d\d|Response Status Error Code 4\d\d|htmx:responseError")
 
 
 @pytest.fixture(scope="session")
@@ -52,24 +54,31 @@ def session_cookie(transactional_db):
 
 @pytest.fixture
 def open_page(browser: Browser, asgi_server, session_cookie) -> Iterator[OpenPage]:
-    """``open_page(user, path, before_load=None, **context_options)``: a signed-in page.
+    """``open_page(user, path, before_load=None, allow_refusals=False, **context_options)``.
 
     Each call gets its own browser context, so cookies, localStorage and sockets
     are that person's alone. ``before_load(page)`` runs before the page is loaded
     (to listen to its websocket, say). Uncaught script errors and console errors
-    on any page fail the test.
+    on any page fail the test, but for the logs of a refused request (4xx) on a
+    page opened with ``allow_refusals=True``, where the test provokes one.
     """
     contexts: list[BrowserContext] = []
     script_errors: list[str] = []
 
-    def console(user: User, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            script_errors.append(f"{user.username} console: {message.text} {message.location}")
+    def console(user: User, message: ConsoleMessage, refusals: bool) -> None:
+        if message.type != "error":
+            return
+        # A refused request is logged by Chromium and by htmx; expected where the
+        # test provokes one (``allow_refusals=True``), an error anywhere else.
+        if refusals and REFUSAL_LOGS.search(message.text):
+            return
+        script_errors.append(f"{user.username} console: {message.text} {message.location}")
 
     def open_(
         user: User,
         path: str,
         before_load: Callable[[Page], None] | None = None,
+        allow_refusals: bool = False,
         **context_options: Any,
     ) -> Page:
         context = browser.new_context(**context_options)
@@ -78,7 +87,7 @@ def open_page(browser: Browser, asgi_server, session_cookie) -> Iterator[OpenPag
         context.add_cookies([session_cookie(user, asgi_server.url)])
         page = context.new_page()
         page.on("pageerror", lambda exc: script_errors.append(f"{user.username}: {exc}"))
-        page.on("console", lambda message: console(user, message))
+        page.on("console", lambda message: console(user, message, allow_refusals))
         if before_load is not None:
             before_load(page)
         page.goto(asgi_server.url + path)

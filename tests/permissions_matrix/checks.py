@@ -23,6 +23,7 @@ from incidents.models import (
     StepRun,
     TimelineEntry,
 )
+from incidents.selectors import other_commanders
 from runbooks.models import RunbookVersion
 from tests.permissions_matrix.prepare import IMPORTED_ID
 from tests.permissions_matrix.world import LOG_LINE, SECRET_SOURCE, Case, Check, criterion_of
@@ -166,6 +167,23 @@ def can_approve(case: Case) -> bool:
     run = case.run
     return case.access.can_view and case.access.can_approve(
         run.step, requested_by_id=run.requested_by_id
+    )
+
+
+def can_self_approve(case: Case) -> bool:
+    run = case.run
+    others = other_commanders(case.user.pk if case.user else None)
+    return case.access.can_view and case.access.can_self_approve(
+        run.step, requested_by_id=run.requested_by_id, other_commanders=len(others)
+    )
+
+
+def self_approved(case: Case) -> bool:
+    return (
+        approved(case)
+        and TimelineEntry.objects.filter(
+            incident=case.world.incident, data__override="self_approval"
+        ).exists()
     )
 
 

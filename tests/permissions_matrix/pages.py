@@ -16,6 +16,7 @@ from tests.permissions_matrix.checks import (
     can_open,
     can_see_logs,
     can_see_runbook_details,
+    can_self_approve,
     can_sign_off,
     can_use_ripcord,
     can_view,
@@ -34,6 +35,7 @@ from tests.permissions_matrix.checks import (
     run_requested,
     runbook_imported,
     runbook_page_shows_details,
+    self_approved,
     signed_in,
     signed_off,
     step_is,
@@ -57,6 +59,7 @@ from tests.permissions_matrix.prepare import (
     revoke_own,
     run_with_log,
     runbook_kwargs,
+    self_approval,
     step_kwargs,
     tokens_of,
     unassign_sysadmin,
@@ -78,6 +81,7 @@ from tests.permissions_matrix.rows import (
     SEE_INCIDENT,
     SEE_INCIDENT_DETAILS,
     SEE_LOGS,
+    SELF_APPROVE_IC_GATE_IC_ASKED,
     SIGN_OFF,
 )
 from tests.permissions_matrix.world import Endpoint, Prepared, nothing
@@ -229,6 +233,16 @@ HTML: list[Endpoint] = [
         step="flip-flags",
         prepare=requested_run("flip-flags", "owner"),
         done=approved,
+    ),
+    Endpoint(
+        "self-approve-ic-gate-ic-asked",
+        "incidents:run_self_approve",
+        "POST",
+        SELF_APPROVE_IC_GATE_IC_ASKED,
+        can_self_approve,
+        step="restore",
+        prepare=self_approval,
+        done=self_approved,
     ),
     Endpoint(
         "cancel",

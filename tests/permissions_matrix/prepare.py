@@ -63,6 +63,12 @@ def requested_run(key: str, asked_by: Literal["owner", "ic"]) -> Prepare:
     return prepare
 
 
+def self_approval(world: World, user: User | None) -> Prepared:
+    """The IC's own request to run the restore (gated on the IC), and a reason."""
+    prepared = requested_run("restore", "ic")(world, user)
+    return Prepared(kwargs=prepared.kwargs, run=prepared.run, data={"reason": "no one else"})
+
+
 def run_with_log(world: World, user: User | None) -> Prepared:
     """A queued run of smoke-script with output stored as the worker's log sink stores it.
 

@@ -75,3 +75,6 @@ SIGN_OFF = row(L, N, D, D, D, OK, D)  # only the criterion's sign-off role (owne
 APPROVE_IC_GATE_OWNER_ASKED = row(L, N, D, D, D, D, OK)
 APPROVE_OWNER_GATE_IC_ASKED = row(L, N, D, D, D, OK, D)
 APPROVE_OWNER_GATE_OWNER_ASKED = row(L, N, D, D, D, D, OK)  # holding the gate is not enough
+# The IC approving their own run gated on the IC, as an override, while no other
+# commander exists (the matrix's world has one commander): the IC alone.
+SELF_APPROVE_IC_GATE_IC_ASKED = row(L, N, D, D, D, D, OK)
