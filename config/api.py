@@ -20,6 +20,7 @@ from incidents.services import ServiceError
 from postmortem import api as postmortem_api
 from runbooks import api as runbooks_api
 from statuspage import api as statuspage_api
+from triggers import api as triggers_api
 
 api = NinjaAPI(title="Ripcord API", version="1", urls_namespace="api")
 api.add_router("/runbooks", runbooks_api.router)
@@ -45,6 +46,7 @@ def index(request: HttpRequest) -> dict[str, str]:
 api.add_router("/incidents", safeguards_api.router)  # drills11: safeguards that gate
 api.add_router("/incidents", follow_ups_api.incident_router)  # drills11: follow-ups
 api.add_router("/follow-ups", follow_ups_api.router)  # drills11: follow-ups
+api.add_router("", triggers_api.router)
 
 
 @api.exception_handler(ServiceError)

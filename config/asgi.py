@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 from django.core.handlers.asgi import ASGIHandler
 from django.core.signals import request_finished
@@ -38,10 +39,14 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from common.routing import websocket_urlpatterns as notify_urlpatterns  # noqa: E402
 from common.websocket_auth import LazyAuthMiddlewareStack  # noqa: E402
 from incidents.routing import websocket_urlpatterns  # noqa: E402
+from triggers.asgi import ReceiverBodyLimit  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Alert receivers: bodies over RIPCORD_RECEIVER_MAX_BODY get 413 before Django reads them.
+        "http": ReceiverBodyLimit(
+            django_asgi_app, lambda: int(getattr(settings, "RIPCORD_RECEIVER_MAX_BODY", 1 << 20))
+        ),
         "websocket": AllowedHostsOriginValidator(
             LazyAuthMiddlewareStack(URLRouter(websocket_urlpatterns + notify_urlpatterns))
         ),

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "validation",
     "postmortem",
     "statuspage",
+    "triggers",
     "demo",
     # --- ux12c: API docs offline. django-ninja serves the Swagger UI files bundled in
     # the package (its static/ folder) only when it is an installed app; otherwise
@@ -96,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "triggers.context.proposals",
             ],
         },
     }
@@ -261,6 +263,40 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 CELERY_TASK_ROUTES = {
     entry["task"]: {"queue": RIPCORD_CONTROL_QUEUE} for entry in CELERY_BEAT_SCHEDULE.values()
 }
+
+# --- triggers: alert receivers and proposed rollbacks (README, "Alerts → proposals") ---
+# A receiver's body is refused with 413 past this many bytes, before Django reads it
+# (triggers.asgi, wrapped around /hooks/ in config/asgi.py).
+RIPCORD_RECEIVER_MAX_BODY = env_int("RIPCORD_RECEIVER_MAX_BODY", 1024 * 1024, minimum=1024)
+# Requests past their credentials, per receiver per minute; more get 429.
+RIPCORD_RECEIVER_RATE_PER_MINUTE = env_int("RIPCORD_RECEIVER_RATE_PER_MINUTE", 600, minimum=1)
+# The Fernet key PagerDuty signing secrets are encrypted with; old keys still decrypt.
+# Unset: derived from SECRET_KEY, so a new SECRET_KEY would lose them; set it in production.
+RIPCORD_RECEIVER_KEY = env_str("RIPCORD_RECEIVER_KEY")
+RIPCORD_RECEIVER_OLD_KEYS = env_list("RIPCORD_RECEIVER_OLD_KEYS", [])
+
+
+def _check_fernet_keys() -> None:
+    import base64
+    import binascii
+
+    for name, keys in (
+        ("RIPCORD_RECEIVER_KEY", [RIPCORD_RECEIVER_KEY] if RIPCORD_RECEIVER_KEY else []),
+        ("RIPCORD_RECEIVER_OLD_KEYS", RIPCORD_RECEIVER_OLD_KEYS),
+    ):
+        for key in keys:
+            try:
+                ok = len(base64.urlsafe_b64decode(key.encode())) == 32
+            except (binascii.Error, ValueError):
+                ok = False
+            if not ok:
+                raise ImproperlyConfigured(
+                    f"{name} must be Fernet keys (32 url-safe base64-encoded bytes): "
+                    "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+                )
+
+
+_check_fernet_keys()
 
 # --- monitoring (README, "Monitoring Ripcord") ------------------------------------
 # Empty: /metrics is open (it holds counts, durations, states and queue names, no incident

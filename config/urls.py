@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from common.views import healthz, metrics_view
 from config.api import api
+from triggers.views import hook
 
 urlpatterns = [
     path("", include("incidents.urls")),
@@ -20,6 +21,8 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("triggers/", include("triggers.urls")),
+    path("hooks/<str:hook_id>/", hook, name="hook"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

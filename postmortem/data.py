@@ -17,6 +17,7 @@ from incidents.selectors import PhaseView
 from incidents.templatetags.incident_tags import command_summary
 from postmortem.communications import communications
 from postmortem.types import (
+    AlertRow,
     Audience,
     CriterionRow,
     FollowUpRow,
@@ -35,6 +36,8 @@ from postmortem.types import (
 )
 from postmortem.validation_rows import report_rows
 from runbooks.specs import INCIDENT_COMMANDER, RunbookSpec, TriggerRule
+from triggers.evidence import labels_text
+from triggers.selectors import alerts_of
 
 
 def postmortem_data(incident: Incident, *, audience: Audience = "view") -> Postmortem:
@@ -114,6 +117,19 @@ def postmortem_data(incident: Incident, *, audience: Audience = "view") -> Postm
             ).select_related("assignee")
         ],
         communications=communications(incident, spec, now),
+        alerts=[
+            AlertRow(
+                alertname=a.alertname,
+                status=a.status,
+                trigger=a.trigger_key,
+                value=a.value,
+                labels=labels_text(a.labels),
+                starts_at=a.starts_at,
+                ended_at=a.resolved_at and (a.ends_at or a.resolved_at),
+                source_url=a.source_url,
+            )
+            for a in alerts_of(incident)
+        ],
     )
 
 

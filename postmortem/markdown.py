@@ -31,6 +31,7 @@ from postmortem.validation_rows import NOT_RUN
 SECTIONS = (
     "Summary",
     "Trigger",
+    "Alerts on the record",
     "Roles and people",
     "Phases",
     "Steps",
@@ -48,6 +49,7 @@ def render_markdown(pm: Postmortem) -> str:
     bodies = [
         _summary(pm),
         _trigger(pm, day),
+        _alerts(pm, day),
         _roles(pm, day),
         _phases(pm, day),
         _steps(pm, day),
@@ -109,6 +111,34 @@ def _trigger(pm: Postmortem, day: date) -> str:
         opener = who(t.opened_by)
         blocks.append(f"**Opened** {clock(t.opened_at, day)} by {opener}: {text(t.opened_text)}")
     return "\n\n".join(blocks)
+
+
+def _alerts(pm: Postmortem, day: date) -> str:
+    """What monitoring said: each alert a receiver accepted for this incident, with its evidence."""
+    if not pm.alerts:
+        return "No alert is on the record: no receiver's alert proposed or joined this incident."
+    rows = [
+        [
+            cell(a.alertname),
+            a.status,
+            code(a.trigger) if a.trigger else EMPTY,
+            cell(a.value),
+            cell(a.labels),
+            clock(a.starts_at, day),
+            clock(a.ended_at, day),
+            _link("source", a.source_url),
+        ]
+        for a in pm.alerts
+    ]
+    header = ["Alert", "Status", "Trigger", "Value", "Labels", "Started", "Ended", "Source"]
+    return table(header, rows)
+
+
+def _link(label: str, url: str) -> str:
+    """A Markdown link to an http(s) URL that cannot break out of it; a dash otherwise."""
+    if not url.startswith(("http://", "https://")) or any(c in url for c in "<>\\ \t\n|"):
+        return EMPTY
+    return f"[{label}](<{url}>)"
 
 
 def _roles(pm: Postmortem, day: date) -> str:

@@ -188,6 +188,20 @@ class Communications:
 
 
 @dataclass(frozen=True)
+class AlertRow:
+    """An alert a receiver accepted for this incident (triggers.models.Alert)."""
+
+    alertname: str
+    status: str
+    trigger: str
+    value: str
+    labels: str
+    starts_at: datetime
+    ended_at: datetime | None
+    source_url: str
+
+
+@dataclass(frozen=True)
 class Postmortem:
     generated_at: datetime
     audience: Audience
@@ -202,3 +216,4 @@ class Postmortem:
     timeline: list[TimelineRow]
     follow_ups: list[FollowUpRow]
     communications: Communications = field(default_factory=Communications)
+    alerts: list[AlertRow] = field(default_factory=list)  # "Alerts on the record"

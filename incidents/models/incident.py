@@ -230,6 +230,8 @@ class TimelineEntry(models.Model):
         SAFEGUARDS_OVERRIDDEN = "safeguards_overridden", "Safeguards overridden"
         PARAMETERS = "parameters", "Parameters"
         FOLLOW_UP = "follow_up", "Follow-up"
+        TRIGGER_FIRED = "trigger_fired", "Trigger fired"
+        TRIGGER_RESOLVED = "trigger_resolved", "Trigger resolved"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField()

@@ -140,6 +140,10 @@ def test_openapi_schema_lists_every_path(anonymous_api):
             "/incidents/{incident_id}/follow-ups/{follow_up_id}",
             "/incidents/{incident_id}/follow-ups/{follow_up_id}/accept",
             "/incidents/{incident_id}/follow-ups/{follow_up_id}/dismiss",
+            "/receivers",
+            "/proposals",
+            "/proposals/{proposal_id}/open",
+            "/proposals/{proposal_id}/decline",
         ]
     }
     assert set(paths[f"{BASE}/incidents"]) == {"get", "post"}

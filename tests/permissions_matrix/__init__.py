@@ -22,11 +22,13 @@ from tests.permissions_matrix.drills import DRILLS
 from tests.permissions_matrix.pages import HTML
 from tests.permissions_matrix.rows import ACTORS, NOBODY, Actor, Outcome
 from tests.permissions_matrix.statuspage import STATUS_PAGES
+from tests.permissions_matrix.triggers import API as TRIGGERS_API
+from tests.permissions_matrix.triggers import HTML as TRIGGERS_HTML
 from tests.permissions_matrix.urls import case_id, is_exempt, iter_url_patterns, sample_path
 from tests.permissions_matrix.websocket import WEBSOCKETS
 from tests.permissions_matrix.world import LOG_LINE, PERMS_RUNBOOK, Case, Endpoint, World
 
-ENDPOINTS: list[Endpoint] = HTML + API + COMMS + STATUS_PAGES + DRILLS
+ENDPOINTS: list[Endpoint] = HTML + API + COMMS + STATUS_PAGES + DRILLS + TRIGGERS_HTML + TRIGGERS_API
 
 __all__ = [
     "ACTORS",

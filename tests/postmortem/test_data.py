@@ -40,6 +40,7 @@ def test_postmortem_has_the_title_and_every_section_in_order(demo, document):
         == [
             "Summary",
             "Trigger",
+            "Alerts on the record",
             "Roles and people",
             "Phases",
             "Steps",
@@ -243,4 +244,4 @@ def test_postmortem_data_takes_the_same_queries_however_long_the_incident(demo, 
         postmortem_data(incident)
     with CaptureQueriesContext(connection) as finished:
         postmortem_data(demo.incident)
-    assert len(finished) == len(small) <= 13  # 13th: what was communicated (comms)
+    assert len(finished) == len(small) <= 14  # 12, one for what was communicated (comms), one for the alerts on the record (triggers)
