@@ -28,7 +28,9 @@ from tests.permissions_matrix.urls import case_id, is_exempt, iter_url_patterns,
 from tests.permissions_matrix.websocket import WEBSOCKETS
 from tests.permissions_matrix.world import LOG_LINE, PERMS_RUNBOOK, Case, Endpoint, World
 
-ENDPOINTS: list[Endpoint] = HTML + API + COMMS + STATUS_PAGES + DRILLS + TRIGGERS_HTML + TRIGGERS_API
+ENDPOINTS: list[Endpoint] = (
+    HTML + API + COMMS + STATUS_PAGES + DRILLS + TRIGGERS_HTML + TRIGGERS_API
+)
 
 __all__ = [
     "ACTORS",
