@@ -85,7 +85,7 @@ def test_routes_with_inputs_document_and_answer_422_and_no_other_route_claims_it
         assert isinstance(response.json()["detail"], list)  # each error names its field
     # comms: sends; status13: publish; drills11: confirm, run-override, 3 on follow-ups;
     # recv9: creating a receiver and declining a proposal
-    assert with_inputs == 17
+    assert with_inputs == 18
 
 
 def test_the_422_body_is_documented_as_a_list_of_located_errors():
