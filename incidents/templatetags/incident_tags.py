@@ -79,6 +79,7 @@ def run_detail(run: Any) -> str:
     return summary
 
 
+@register.filter(name="note_html")
 def note_html(text: str) -> SafeString:
     """A person's note as safe Markdown (common/notes_markdown.py): no raw HTML gets through."""
     return mark_safe(render_note(str(text)))  # markdown-it escapes: html is off

@@ -16,7 +16,19 @@ def elsewhere(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("runbooks/", include("runbooks.urls")),
-    path("", include(([path("", elsewhere, name="list")], "incidents"))),
+    path(
+        "",
+        include(
+            (
+                [
+                    path("", elsewhere, name="list"),
+                    path("follow-ups/", elsewhere, name="follow_ups"),
+                    path("incidents/<int:incident_id>/", elsewhere, name="detail"),
+                ],
+                "incidents",
+            )
+        ),
+    ),
     path("accounts/", include(([path("tokens/", elsewhere, name="tokens")], "common"))),
     path("accounts/login/", elsewhere, name="login"),
     path("accounts/logout/", elsewhere, name="logout"),
