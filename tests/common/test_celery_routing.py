@@ -11,6 +11,7 @@ HOUSEKEEPING = (
     "incidents.tasks.sweep_stale_runs_task",
     "incidents.tasks.refresh_clocks_task",
     "comms.tasks.cadence_task",  # automatic items and overdue audiences (comms)
+    "incidents.tasks.remind_follow_ups_task",  # overdue follow-ups, by email (finish11)
 )
 
 

@@ -45,6 +45,17 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/test/", api.urls),
     path("admin/", admin.site.urls),
-    path("", include(([path("", _stand_in, name="list")], "incidents"))),
+    path(
+        "",
+        include(
+            (
+                [
+                    path("", _stand_in, name="list"),
+                    path("follow-ups/", _stand_in, name="follow_ups"),
+                ],
+                "incidents",
+            )
+        ),
+    ),
     path("runbooks/", include(([path("", _stand_in, name="list")], "runbooks"))),
 ]
