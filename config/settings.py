@@ -343,3 +343,11 @@ CELERY_BEAT_SCHEDULE["remind-follow-ups"] = {
     "options": {"expires": RIPCORD_FOLLOW_UP_REMIND_SECONDS},
 }
 CELERY_TASK_ROUTES["incidents.tasks.remind_follow_ups_task"] = {"queue": RIPCORD_CONTROL_QUEUE}
+# Scheduled drills (finish11): the control worker opens each at its time.
+RIPCORD_SCHEDULED_DRILL_SECONDS = 30.0
+CELERY_BEAT_SCHEDULE["open-scheduled-drills"] = {
+    "task": "incidents.tasks.open_due_drills_task",
+    "schedule": RIPCORD_SCHEDULED_DRILL_SECONDS,
+    "options": {"expires": RIPCORD_SCHEDULED_DRILL_SECONDS},
+}
+CELERY_TASK_ROUTES["incidents.tasks.open_due_drills_task"] = {"queue": RIPCORD_CONTROL_QUEUE}

@@ -15,6 +15,7 @@ from incidents.execution.sweeper import sweep_stale_runs
 from incidents.services.follow_up_reminders import remind_overdue
 from incidents.services.phases import refresh_clocks
 from incidents.services.preflight import run_preflight
+from incidents.services.scheduled_drills import open_due_drills
 
 
 @shared_task(
@@ -51,3 +52,8 @@ def sweep_stale_runs_task() -> None:
 @shared_task(name="incidents.tasks.remind_follow_ups_task", ignore_result=True)
 def remind_follow_ups_task() -> None:
     remind_overdue()
+
+
+@shared_task(name="incidents.tasks.open_due_drills_task", ignore_result=True)
+def open_due_drills_task() -> None:
+    open_due_drills()
