@@ -27,7 +27,7 @@ def test_draft_is_rendered_from_live_state(pm_incident):
     assert status.body.endswith(f"Next update by {due}.")
     assert [d.label for d in status.destinations] == ["status.todoapp.com"]
     updates = found["incident_commander_updates"]
-    assert "phase 1 of 4, Immediate service preservation; 0 of 20 steps done (0%)" in updates.body
+    assert "phase 1 of 4, Immediate service preservation; 0 of 21 steps done (0%)" in updates.body
     # Phases that have not started have no draft yet.
     assert "status_page.data_rollback" not in found
     values = drafts.values(state, None)
