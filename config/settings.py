@@ -367,3 +367,23 @@ CELERY_BEAT_SCHEDULE["comms-cadence"] = {
 }
 CELERY_TASK_ROUTES["comms.tasks.cadence_task"] = {"queue": RIPCORD_CONTROL_QUEUE}
 CELERY_TASK_ROUTES["comms.tasks.deliver_task"] = {"queue": RIPCORD_CONTROL_QUEUE}
+
+# --- follow-up reminders (finish11; README, "Drills, safeguards, parameters and follow-ups")
+# Overdue follow-ups remind their assignee by email (Django mail, EMAIL_* above), once per
+# follow-up per day, from the control worker. Off: the Follow-ups page still reminds.
+RIPCORD_FOLLOW_UP_EMAILS = env_bool("RIPCORD_FOLLOW_UP_EMAILS", default=True)
+RIPCORD_FOLLOW_UP_REMIND_SECONDS = 3600.0
+CELERY_BEAT_SCHEDULE["remind-follow-ups"] = {
+    "task": "incidents.tasks.remind_follow_ups_task",
+    "schedule": RIPCORD_FOLLOW_UP_REMIND_SECONDS,
+    "options": {"expires": RIPCORD_FOLLOW_UP_REMIND_SECONDS},
+}
+CELERY_TASK_ROUTES["incidents.tasks.remind_follow_ups_task"] = {"queue": RIPCORD_CONTROL_QUEUE}
+# Scheduled drills (finish11): the control worker opens each at its time.
+RIPCORD_SCHEDULED_DRILL_SECONDS = 30.0
+CELERY_BEAT_SCHEDULE["open-scheduled-drills"] = {
+    "task": "incidents.tasks.open_due_drills_task",
+    "schedule": RIPCORD_SCHEDULED_DRILL_SECONDS,
+    "options": {"expires": RIPCORD_SCHEDULED_DRILL_SECONDS},
+}
+CELERY_TASK_ROUTES["incidents.tasks.open_due_drills_task"] = {"queue": RIPCORD_CONTROL_QUEUE}

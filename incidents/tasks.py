@@ -12,8 +12,10 @@ from incidents import dispatch
 from incidents.checks.services import take_snapshot
 from incidents.execution.runner import execute_run
 from incidents.execution.sweeper import sweep_stale_runs
+from incidents.services.follow_up_reminders import remind_overdue
 from incidents.services.phases import refresh_clocks
 from incidents.services.preflight import run_preflight
+from incidents.services.scheduled_drills import open_due_drills
 
 
 @shared_task(
@@ -45,3 +47,13 @@ def refresh_clocks_task() -> None:
 @shared_task(name="incidents.tasks.sweep_stale_runs_task", ignore_result=True)
 def sweep_stale_runs_task() -> None:
     sweep_stale_runs()
+
+
+@shared_task(name="incidents.tasks.remind_follow_ups_task", ignore_result=True)
+def remind_follow_ups_task() -> None:
+    remind_overdue()
+
+
+@shared_task(name="incidents.tasks.open_due_drills_task", ignore_result=True)
+def open_due_drills_task() -> None:
+    open_due_drills()

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from incidents.views import actions, closing, follow_ups, pages, runs, safeguards
+from incidents.views import scheduled_drills as scheduled
 
 app_name = "incidents"
 
@@ -105,4 +106,6 @@ urlpatterns = [
         follow_ups.follow_up_dismiss,
         name="follow_up_dismiss",
     ),
+    # finish11: scheduled drills
+    path("drills/scheduled/", scheduled.scheduled_drills, name="scheduled_drills"),
 ]

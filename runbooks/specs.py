@@ -61,6 +61,8 @@ class EnvironmentSpec(Spec):
     title: str = Field(min_length=1)
     description: str = ""
     is_production: bool = False
+    # A passing drill here confirms the "rollback_testing" safeguards of later incidents.
+    is_staging: bool = False
     variables: dict[str, str] = Field(default_factory=dict)
     secrets: dict[str, SecretRef] = Field(default_factory=dict)
     # Where communications go in this environment (runbooks.communication).

@@ -17,6 +17,7 @@ from incidents.models.incident import (
     StepRunLogChunk,
     TimelineEntry,
 )
+from incidents.models.scheduled import ScheduledDrill
 from incidents.models.scorecard import DrillScorecard
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "RoleAssignment",
     "SafeguardCheck",
     "SafeguardConfirmation",
+    "ScheduledDrill",
     "Snapshot",
     "Step",
     "StepRun",

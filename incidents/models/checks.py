@@ -112,6 +112,10 @@ class SafeguardConfirmation(models.Model):
     confirmed_at = models.DateTimeField()
     valid_until = models.DateTimeField()
     note = models.TextField(blank=True)
+    # The passing staging drill this rests on (services.drill_evidence); none: a person's word.
+    evidence_incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["incident", "-confirmed_at"]

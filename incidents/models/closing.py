@@ -80,6 +80,8 @@ class FollowUp(models.Model):
     proposal = models.CharField(max_length=16, choices=Proposal.choices, default=Proposal.PLAN)
     origin = models.CharField(max_length=300, blank=True)  # what in the record proposed it
     updated_at = models.DateTimeField(null=True, blank=True)
+    # The day the assignee was last reminded by email (services.follow_up_reminders).
+    reminded_on = models.DateField(null=True, blank=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -23,6 +23,7 @@ from incidents.models import (
     TimelineEntry,
 )
 from incidents.parameters import check_parameters, describe_problems
+from incidents.services.drill_evidence import carry_drill_evidence
 from incidents.services.errors import ServiceError
 from incidents.services.timeline import record
 from runbooks.models import RunbookVersion
@@ -213,6 +214,7 @@ def _open(
                 change=change,
                 data={"parameters": values},
             )
+        carry_drill_evidence(incident, spec, change)  # a passing staging drill, as evidence
         publish(change)
         enqueue_preflight(incident.pk)
         enqueue_snapshot(incident.pk)

@@ -11,6 +11,8 @@ HOUSEKEEPING = (
     "incidents.tasks.sweep_stale_runs_task",
     "incidents.tasks.refresh_clocks_task",
     "comms.tasks.cadence_task",  # automatic items and overdue audiences (comms)
+    "incidents.tasks.remind_follow_ups_task",  # overdue follow-ups, by email (finish11)
+    "incidents.tasks.open_due_drills_task",  # scheduled drills open at their time (finish11)
 )
 
 

@@ -7,16 +7,19 @@ backend engineer and a scripted step of theirs that waits for it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from incidents import access
-from incidents.models import FollowUp, SafeguardConfirmation, StepRun
+from incidents.models import FollowUp, SafeguardConfirmation, ScheduledDrill, StepRun
 from tests.permissions_matrix.prepare import step_kwargs
 from tests.permissions_matrix.rows import (
     LIST_INCIDENTS_PAGE,
     MANAGE,
     OK,
+    OPEN_INCIDENT,
     RUNBOOKS,
     SEE_INCIDENT,
     D,
@@ -102,6 +105,27 @@ def follow_up_is(**expected: str) -> Callable[[Case], bool]:
         return all(getattr(row, name) == value for name, value in expected.items())
 
     return check
+
+
+def schedule_form(world: World, user: User | None) -> Prepared:
+    """finish11: a drill of the matrix's runbook booked for tomorrow, the IC commanding."""
+    when = timezone.localtime() + timedelta(days=1)
+    return Prepared(
+        data={
+            "runbook": world.version.runbook.slug,
+            "environment": "staging",
+            "starts_at": when.strftime("%Y-%m-%dT%H:%M"),
+            "commander": world.ic.get_username(),
+        }
+    )
+
+
+def can_schedule(case: Case) -> bool:
+    return access.can_open_incident(case.person)
+
+
+def drill_scheduled(case: Case) -> bool:
+    return ScheduledDrill.objects.filter(created_by=case.user).exists()
 
 
 DRILLS: list[Endpoint] = [
@@ -196,5 +220,14 @@ DRILLS: list[Endpoint] = [
     Endpoint(
         "follow-up-dismiss", "api:dismiss_follow_up", "POST", MANAGE, can_triage, api=True,
         prepare=follow_up("proposed"), done=follow_up_is(proposal="dismissed"),
+    ),
+    # finish11: scheduled drills, the list for anyone in Ripcord, booking for commanders.
+    Endpoint(
+        "scheduled-drills", "incidents:scheduled_drills", "GET", LIST_INCIDENTS_PAGE,
+        can_use_ripcord, prepare=nothing,
+    ),
+    Endpoint(
+        "schedule-drill", "incidents:scheduled_drills", "POST", OPEN_INCIDENT, can_schedule,
+        ok_status=302, prepare=schedule_form, done=drill_scheduled,
     ),
 ]  # fmt: skip

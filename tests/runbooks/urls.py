@@ -24,6 +24,7 @@ urlpatterns = [
                     path("", elsewhere, name="list"),
                     path("follow-ups/", elsewhere, name="follow_ups"),
                     path("incidents/<int:incident_id>/", elsewhere, name="detail"),
+                    path("drills/scheduled/", elsewhere, name="scheduled_drills"),
                 ],
                 "incidents",
             )
