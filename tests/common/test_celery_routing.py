@@ -7,7 +7,11 @@ from django.conf import settings
 
 from config.celery import app
 
-HOUSEKEEPING = ("incidents.tasks.sweep_stale_runs_task", "incidents.tasks.refresh_clocks_task")
+HOUSEKEEPING = (
+    "incidents.tasks.sweep_stale_runs_task",
+    "incidents.tasks.refresh_clocks_task",
+    "triggers.tasks.evaluate_triggers_task",  # rules Ripcord evaluates (rules9)
+)
 
 
 def queue_of(task: str) -> str:
