@@ -173,13 +173,23 @@ def evaluate(
     trigger: TriggerSpec,
     base_url: str,
     now: datetime | None = None,
+    unreachable: set[str] | None = None,
 ) -> Evaluation:
-    """Evaluate one rule now, record it, and (``propose`` mode) raise or resolve its alert."""
+    """Evaluate one rule now, record it, and (``propose`` mode) raise or resolve its alert.
+
+    ``unreachable``: Prometheus URLs found down earlier in this round, not asked again (one
+    round must not wait a timeout per rule); a URL found down now is added to it.
+    """
     rule = trigger.rule
     assert rule is not None and rule.evaluable and rule.query and rule.threshold is not None
     now = now or timezone.now()
     interval = settings.RIPCORD_TRIGGER_INTERVAL
-    reading = read(rule, base_url, settings.RIPCORD_PROMETHEUS_TIMEOUT)
+    if unreachable is not None and base_url in unreachable:
+        reading = Reading(None, None, "down", "Prometheus unreachable earlier in this round")
+    else:
+        reading = read(rule, base_url, settings.RIPCORD_PROMETHEUS_TIMEOUT)
+        if reading.problem == "down" and unreachable is not None:
+            unreachable.add(base_url)
     if not reading.problem:
         assert reading.value is not None
         breach = breaches(rule, reading.value)
@@ -300,6 +310,7 @@ def _alert(
 def evaluate_all(now: datetime | None = None) -> list[Evaluation]:
     """Every evaluable rule of every current runbook, in each environment with a Prometheus."""
     done: list[Evaluation] = []
+    unreachable: set[str] = set()
     for version in latest_versions():
         spec = version.parsed()
         rules = [t for t in spec.triggers if t.rule is not None and t.rule.evaluable]
@@ -310,5 +321,5 @@ def evaluate_all(now: datetime | None = None) -> list[Evaluation]:
             if not url:
                 continue
             for trigger in rules:
-                done.append(evaluate(version.runbook, env.id, trigger, url, now))
+                done.append(evaluate(version.runbook, env.id, trigger, url, now, unreachable))
     return done

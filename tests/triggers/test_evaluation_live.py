@@ -248,3 +248,14 @@ def test_the_beat_task_evaluates_environments_that_have_a_prometheus(db, prometh
     rows = list(Evaluation.objects.filter(runbook=runbook))
     assert [(r.environment, r.outcome) for r in rows] == [("staging", "fire")]
     assert Proposal.objects.filter(runbook=runbook, environment="staging").exists()
+
+
+def test_a_round_asks_a_prometheus_that_is_down_once(db, prometheus):
+    nobody = f"http://127.0.0.1:{free_port()}"
+    runbook_with({"a": rule(for_minutes=0), "b": rule(for_minutes=0)}, nobody)
+
+    rounds = evaluation.evaluate_all()
+
+    assert [r.outcome for r in rounds] == ["inconclusive", "inconclusive"]
+    assert "Prometheus unreachable:" in rounds[0].reason
+    assert rounds[1].reason.endswith("unreachable earlier in this round")
