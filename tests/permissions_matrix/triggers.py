@@ -143,4 +143,13 @@ API: list[Endpoint] = [
         prepare=with_decline_reason,
         done=proposal_is(Proposal.Status.DECLINED),
     ),
+    Endpoint(
+        "runbook-evaluations",
+        "api:list_evaluations",
+        "GET",
+        RUNBOOKS,
+        can_use_ripcord,
+        api=True,
+        prepare=runbook_kwargs,
+    ),
 ]

@@ -55,3 +55,26 @@ def test_no_evaluations_says_how_to_get_them(client, runbook, ic):
     fragment = client.get(reverse("triggers:evaluations", args=[runbook.slug])).content.decode()
 
     assert "Not evaluated yet" in fragment and "PROMETHEUS_URL" in fragment
+
+
+def test_api_lists_the_last_evaluations(client, runbook, ic):
+    _row(runbook, "pending", 1, streak=1, needed=2)
+    client.force_login(ic)
+
+    answer = client.get(f"/api/v1/runbooks/{runbook.slug}/evaluations")
+
+    assert answer.status_code == 200
+    [row] = answer.json()
+    assert (row["trigger"], row["outcome"], row["streak"], row["needed"]) == (
+        "api_errors",
+        "pending",
+        1,
+        2,
+    )
+    assert (row["value"], row["threshold"], row["samples"], row["window"]) == (
+        0.124,
+        0.1,
+        1840,
+        "5m",
+    )
+    assert client.get("/api/v1/runbooks/nope/evaluations").status_code == 404
