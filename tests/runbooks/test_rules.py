@@ -97,9 +97,17 @@ def test_older_no_data_spelling_still_reads_as_inconclusive():
     assert rule.no_data == "inconclusive" and rule.mode == "propose"
 
 
-def test_a_prometheus_rule_needs_a_threshold():
-    with pytest.raises(ValueError, match="needs 'threshold'"):
-        TriggerRule(source="prometheus", query="up")
+def test_a_prometheus_rule_without_threshold_is_refused_in_a_file_but_read_when_stored(tmp_path):
+    old = '      comparison: ">"\n      threshold: 1.5\n'
+    path, _ = _broken_copy(tmp_path, old, '      comparison: ">"\n')
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("check_runbook", str(path), stdout=StringIO(), stderr=err)
+    assert err.getvalue().startswith(f"{path}:")
+    assert "triggers[2].rule: a prometheus rule needs 'threshold'" in err.getvalue()
+
+    stored = TriggerRule(source="prometheus", query="up")  # an older stored version
+    assert not stored.evaluable
 
 
 def _export(*args: str) -> str:
