@@ -298,6 +298,20 @@ def _check_fernet_keys() -> None:
 
 _check_fernet_keys()
 
+# --- triggers: rules Ripcord evaluates (README, "Rules Ripcord evaluates") ---
+# Where Prometheus is for environments whose runbook sets no PROMETHEUS_URL variable
+# (empty: only those that do are evaluated), how long a query may take, and how often
+# every rule is evaluated (triggers.evaluation, on the control queue).
+RIPCORD_PROMETHEUS_URL = env_str("PROMETHEUS_URL")
+RIPCORD_PROMETHEUS_TIMEOUT = float(env_int("RIPCORD_PROMETHEUS_TIMEOUT", 10, minimum=1))
+RIPCORD_TRIGGER_INTERVAL = float(env_int("RIPCORD_TRIGGER_INTERVAL", 60, minimum=5))
+CELERY_BEAT_SCHEDULE["evaluate-triggers"] = {
+    "task": "triggers.tasks.evaluate_triggers_task",
+    "schedule": RIPCORD_TRIGGER_INTERVAL,
+    "options": {"expires": RIPCORD_TRIGGER_INTERVAL},
+}
+CELERY_TASK_ROUTES["triggers.tasks.evaluate_triggers_task"] = {"queue": RIPCORD_CONTROL_QUEUE}
+
 # --- monitoring (README, "Monitoring Ripcord") ------------------------------------
 # Empty: /metrics is open (it holds counts, durations, states and queue names, no incident
 # content). Set: the scraper must send it as "Authorization: Bearer <token>"; the workers'

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from runbooks.communication import Audience, DestinationSpec
+from runbooks.rules import TriggerRule as TriggerRule  # its home; re-exported
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 Key = Annotated[str, Field(pattern=KEY_PATTERN)]
@@ -97,27 +98,6 @@ class SnapshotSpec(Spec):
         default_factory=dict
     )
     id_types: list[SqlName] = Field(default_factory=list)
-
-
-class TriggerRule(Spec):
-    """A machine-checkable form of a trigger (evaluated by a later trigger engine)."""
-
-    source: Literal["prometheus", "alertmanager"]
-    query: str | None = None
-    alertname: str | None = None
-    comparison: Literal[">", ">=", "<", "<=", "=="] = ">"
-    threshold: float | None = None
-    for_minutes: int = Field(default=0, ge=0)
-    min_samples: int = Field(default=1, ge=1)
-    no_data: Literal["ignore", "fire"] = "ignore"
-
-    @model_validator(mode="after")
-    def _has_a_target(self) -> TriggerRule:
-        if self.source == "prometheus" and not self.query:
-            raise ValueError("a prometheus rule needs 'query'")
-        if self.source == "alertmanager" and not self.alertname:
-            raise ValueError("an alertmanager rule needs 'alertname'")
-        return self
 
 
 class TriggerSpec(Spec):

@@ -1,4 +1,5 @@
-"""API: alert receivers and proposed rollbacks (commanders; /api/v1/receivers, /api/v1/proposals)."""
+"""API: alert receivers and proposed rollbacks (commanders; /api/v1/receivers, /api/v1/proposals),
+and rule evaluations (/api/v1/runbooks/{slug}/evaluations, whoever may see runbooks)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pydantic import Field
 
 from common.api import INPUT, READ, WRITE, InputSchema, actor
 from common.api_auth import api_auth
-from common.capabilities import can_open_incident
+from common.capabilities import can_open_incident, can_use_ripcord
 from incidents import access
 from runbooks.models import Runbook
 from triggers import selectors, services
@@ -71,6 +72,26 @@ class ProposalOut(Schema):
     decline_reason: str
     incident: int | None
     alerts: list[AlertOut]
+
+
+class EvaluationOut(Schema):
+    id: int
+    trigger: str
+    environment: str
+    mode: str
+    evaluated_at: datetime
+    outcome: str  # fire, pending, quiet, inconclusive
+    reason: str
+    query: str
+    value: float | None
+    comparison: str
+    threshold: float
+    samples: float | None
+    min_samples: int
+    window: str
+    streak: int
+    needed: int
+    alert: int | None
 
 
 class DeclineIn(InputSchema):
@@ -180,3 +201,34 @@ def decline_proposal(request: HttpRequest, proposal_id: int, payload: DeclineIn)
     _existing(proposal_id)
     services.decline_proposal(proposal_id=proposal_id, by=actor(request), reason=payload.reason)
     return _proposal_out(_existing(proposal_id))
+
+
+@router.get("/runbooks/{slug}/evaluations", response={200: list[EvaluationOut], **READ})
+def list_evaluations(request: HttpRequest, slug: str) -> list[EvaluationOut]:
+    """Each rule's last five evaluations per environment (whoever may see runbooks)."""
+    access.require(can_use_ripcord(request.user), "You may not see runbooks.")
+    if not Runbook.objects.filter(slug=slug).exists():
+        raise Http404("No such runbook")
+    return [
+        EvaluationOut(
+            id=e.pk,
+            trigger=e.trigger_key,
+            environment=e.environment,
+            mode=e.mode,
+            evaluated_at=e.evaluated_at,
+            outcome=e.outcome,
+            reason=e.reason,
+            query=e.query,
+            value=e.value,
+            comparison=e.comparison,
+            threshold=e.threshold,
+            samples=e.samples,
+            min_samples=e.min_samples,
+            window=e.window,
+            streak=e.streak,
+            needed=e.needed,
+            alert=e.alert_id,
+        )
+        for rows in selectors.recent_evaluations(slug).values()
+        for e in rows
+    ]

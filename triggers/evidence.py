@@ -39,5 +39,5 @@ def of(alert: Alert) -> dict[str, Any]:
         "starts_at": alert.starts_at.isoformat(),
         "ends_at": alert.ends_at.isoformat() if alert.ends_at else None,
         "source_url": alert.source_url,
-        "receiver": alert.receiver.kind if alert.receiver_id else "",
+        "receiver": alert.receiver.kind if alert.receiver is not None else "ripcord",
     }

@@ -90,7 +90,10 @@ class Alert(models.Model):
         FIRING = "firing", "Firing"
         RESOLVED = "resolved", "Resolved"
 
-    receiver = models.ForeignKey(Receiver, on_delete=models.CASCADE, related_name="alerts")
+    # None: Ripcord's own evaluator raised it (triggers.evaluation), no receiver did.
+    receiver = models.ForeignKey(
+        Receiver, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
     key = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=Status.choices)
     alertname = models.CharField(max_length=200)
@@ -116,7 +119,59 @@ class Alert(models.Model):
         ordering = ["received_at", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["receiver", "key"], name="alert_identity"),
+            models.UniqueConstraint(
+                fields=["key"], condition=models.Q(receiver=None), name="evaluated_alert_identity"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.alertname} ({self.status})"
+
+
+class Evaluation(models.Model):
+    """One evaluation of a runbook trigger's rule against Prometheus (``triggers.evaluation``).
+
+    ``outcome`` is what the rule says now: *fire*, *pending* (breaching, not yet for
+    ``for_minutes``), *quiet*, or *inconclusive* (no data, too few samples, a query error,
+    NaN/Inf, Prometheus unreachable), which never fires and never counts as quiet unless the
+    rule says ``no_data: fire``. ``streak`` is how many consecutive evaluations breached.
+    """
+
+    class Outcome(models.TextChoices):
+        FIRE = "fire", "Fire"
+        QUIET = "quiet", "Quiet"
+        INCONCLUSIVE = "inconclusive", "Inconclusive"
+        PENDING = "pending", "Breaching (not yet for long enough)"
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="+")
+    environment = models.CharField(max_length=63)
+    trigger_key = models.CharField(max_length=63)
+    mode = models.CharField(max_length=16)  # the rule's: propose or shadow
+    evaluated_at = models.DateTimeField()
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    reason = models.CharField(max_length=500)
+    query = models.TextField()
+    value = models.FloatField(null=True, blank=True)
+    comparison = models.CharField(max_length=2)
+    threshold = models.FloatField()
+    samples = models.FloatField(null=True, blank=True)
+    min_samples = models.PositiveIntegerField()
+    window = models.CharField(max_length=32, blank=True)  # the query's range, e.g. "5m"
+    streak = models.PositiveIntegerField(default=0)
+    since = models.DateTimeField(null=True, blank=True)  # the streak's first breaching evaluation
+    needed = models.PositiveIntegerField(default=1)  # breaching evaluations for for_minutes
+    alert = models.ForeignKey(
+        Alert, null=True, blank=True, on_delete=models.SET_NULL, related_name="evaluations"
+    )
+
+    class Meta:
+        ordering = ["-evaluated_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["runbook", "environment", "trigger_key", "-evaluated_at"],
+                name="evaluation_latest",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trigger_key} in {self.environment}: {self.outcome}"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from incidents.models import Incident
-from triggers.models import Alert, Proposal, Receiver
+from triggers.models import Alert, Evaluation, Proposal, Receiver
 
 BANNER_ALERTS = 5
 HEAVY_VERSION_FIELDS = ("source", "spec", "files")
@@ -59,3 +60,23 @@ def receivers() -> QuerySet[Receiver]:
 
 def alerts_of(incident: Incident) -> list[Alert]:
     return list(Alert.objects.filter(incident=incident).order_by("starts_at", "pk"))
+
+
+def recent_evaluations(runbook_slug: str, per_rule: int = 5) -> dict[str, list[Evaluation]]:
+    """Each trigger's last ``per_rule`` evaluations per environment, newest first, by trigger id."""
+    rows = (
+        Evaluation.objects.filter(runbook__slug=runbook_slug)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("trigger_key"), F("environment")],
+                order_by=[F("evaluated_at").desc(), F("pk").desc()],
+            )
+        )
+        .filter(rank__lte=per_rule)
+        .order_by("trigger_key", "environment", "-evaluated_at", "-pk")
+    )
+    shown: dict[str, list[Evaluation]] = {}
+    for row in rows:
+        shown.setdefault(row.trigger_key, []).append(row)
+    return shown

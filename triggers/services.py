@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -196,6 +196,59 @@ def accept(receiver: Receiver, parsed: Parsed) -> Outcome:
     return outcome
 
 
+def raise_evaluated(
+    *, runbook: Runbook, environment: str, trigger_key: str, alert: ParsedAlert
+) -> Alert:
+    """A rule Ripcord evaluated fires: the same path as a received alert, without a receiver.
+
+    It joins the running incident, else the open proposal, else proposes the rollback. The
+    alert's key names the breach (its rule, target and start), so each later evaluation of
+    the same breach finds it and changes nothing.
+    """
+    target = Target(runbook=runbook, environment=environment, trigger_key=trigger_key)
+    outcome, new_proposals = Outcome(), list[int]()
+    with transaction.atomic():
+        Runbook.objects.select_for_update().filter(pk=runbook.pk).first()
+        row = Alert.objects.filter(receiver=None, key=alert.key).first()
+        if row is None:
+            row = _fire(None, alert, target, outcome, new_proposals, _Places())
+    for proposal_id in new_proposals:
+        live.announce_proposal(proposal_id)
+    return row
+
+
+def resolve_evaluated(*, runbook: Runbook, environment: str, trigger_key: str, at: datetime) -> int:
+    """A rule Ripcord evaluated is quiet again: its firing alerts are recorded resolved."""
+    target = Target(runbook=runbook, environment=environment, trigger_key=trigger_key)
+    resolved = 0
+    with transaction.atomic():
+        rows = Alert.objects.select_for_update().filter(
+            receiver=None,
+            runbook=runbook,
+            environment=environment,
+            trigger_key=trigger_key,
+            status=Alert.Status.FIRING,
+        )
+        for row in rows:
+            ended = replace(_as_parsed(row), status="resolved", ends_at=at)
+            _resolve(None, ended, target, row, Outcome(), _Places())
+            resolved += 1
+    return resolved
+
+
+def _as_parsed(row: Alert) -> ParsedAlert:
+    return ParsedAlert(
+        status="firing",
+        alertname=row.alertname,
+        labels=row.labels,
+        starts_at=row.starts_at,
+        key=row.key,
+        annotations=row.annotations,
+        source_url=row.source_url,
+        value=row.value,
+    )
+
+
 def _all_seen(
     receiver: Receiver, routed: list[tuple[ParsedAlert, Target]], outcome: Outcome
 ) -> bool:
@@ -232,7 +285,7 @@ def _open_proposal(target: Target) -> Proposal | None:
     ).first()
 
 
-def _new_row(receiver: Receiver, alert: ParsedAlert, target: Target) -> Alert:
+def _new_row(receiver: Receiver | None, alert: ParsedAlert, target: Target) -> Alert:
     now = timezone.now()
     return Alert(
         receiver=receiver,
@@ -277,7 +330,7 @@ class _Places:
 
 
 def _fire(
-    receiver: Receiver,
+    receiver: Receiver | None,
     alert: ParsedAlert,
     target: Target,
     outcome: Outcome,
@@ -309,7 +362,7 @@ def _fire(
 
 
 def _resolve(
-    receiver: Receiver,
+    receiver: Receiver | None,
     alert: ParsedAlert,
     target: Target,
     row: Alert | None,

@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from common.capabilities import can_open_incident
+from common.capabilities import can_open_incident, can_use_ripcord
 from common.htmx import HtmxRequest
 from incidents import access
 from incidents.services import ServiceError
@@ -148,3 +149,13 @@ def proposal_decline(request: HtmxRequest, proposal_id: int) -> HttpResponse:
     else:
         messages.success(request, "Proposed rollback declined.")
     return redirect("triggers:receivers")
+
+
+@login_required
+@require_GET
+def runbook_evaluations(request: HttpRequest, slug: str) -> HttpResponse:
+    """The runbook page's fragment: each rule's last evaluations (fire/pending/quiet/inconclusive)."""
+    if not can_use_ripcord(request.user):
+        raise PermissionDenied
+    context = {"evaluations": selectors.recent_evaluations(slug)}
+    return render(request, "triggers/_evaluations.html", context)

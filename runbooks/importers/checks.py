@@ -259,6 +259,18 @@ def _parameters(spec: RunbookSpec, locator: Locator) -> list[Problem]:
     return problems
 
 
+def _rule_thresholds(spec: RunbookSpec, locator: Locator) -> list[Problem]:
+    # Checked when a file is read, not by the model: stored versions written before
+    # rules were evaluated may hold a prometheus rule without one (shown, never evaluated).
+    return [
+        locator.problem(("triggers", i, "rule"), "a prometheus rule needs 'threshold'")
+        for i, trigger in enumerate(spec.triggers)
+        if trigger.rule is not None
+        and trigger.rule.source == "prometheus"
+        and trigger.rule.threshold is None
+    ]
+
+
 _CHECKS: tuple[Check, ...] = (
     _duplicate_ids,
     _unknown_roles,
@@ -274,4 +286,5 @@ _CHECKS: tuple[Check, ...] = (
     check_commands,
     check_validation_params,
     check_communications,
+    _rule_thresholds,
 )

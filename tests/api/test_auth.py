@@ -144,6 +144,7 @@ def test_openapi_schema_lists_every_path(anonymous_api):
             "/proposals",
             "/proposals/{proposal_id}/open",
             "/proposals/{proposal_id}/decline",
+            "/runbooks/{slug}/evaluations",
         ]
     }
     assert set(paths[f"{BASE}/incidents"]) == {"get", "post"}

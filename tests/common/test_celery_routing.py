@@ -13,6 +13,7 @@ HOUSEKEEPING = (
     "comms.tasks.cadence_task",  # automatic items and overdue audiences (comms)
     "incidents.tasks.remind_follow_ups_task",  # overdue follow-ups, by email (finish11)
     "incidents.tasks.open_due_drills_task",  # scheduled drills open at their time (finish11)
+    "triggers.tasks.evaluate_triggers_task",  # rules Ripcord evaluates (rules9)
 )
 
 

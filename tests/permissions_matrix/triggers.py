@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 
-from tests.permissions_matrix.checks import can_open
-from tests.permissions_matrix.rows import OPEN_INCIDENT
+from tests.permissions_matrix.checks import can_open, can_use_ripcord
+from tests.permissions_matrix.prepare import runbook_kwargs
+from tests.permissions_matrix.rows import OPEN_INCIDENT, RUNBOOKS
 from tests.permissions_matrix.world import Case, Endpoint, Prepared, World, nothing
 from triggers import payloads, services
 from triggers.models import Proposal, Receiver
@@ -92,6 +93,15 @@ HTML: list[Endpoint] = [
         prepare=with_decline_reason,
         done=proposal_is(Proposal.Status.DECLINED),
     ),
+    # The runbook page's "Last evaluations" fragment: whoever may see the runbook (rules9).
+    Endpoint(
+        "runbook-evaluations",
+        "triggers:evaluations",
+        "GET",
+        RUNBOOKS,
+        can_use_ripcord,
+        prepare=runbook_kwargs,
+    ),
 ]
 
 API: list[Endpoint] = [
@@ -132,5 +142,14 @@ API: list[Endpoint] = [
         api=True,
         prepare=with_decline_reason,
         done=proposal_is(Proposal.Status.DECLINED),
+    ),
+    Endpoint(
+        "runbook-evaluations",
+        "api:list_evaluations",
+        "GET",
+        RUNBOOKS,
+        can_use_ripcord,
+        api=True,
+        prepare=runbook_kwargs,
     ),
 ]
