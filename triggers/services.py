@@ -452,6 +452,10 @@ def open_from_proposal(*, proposal_id: int, by: User) -> Incident:
                 severity=Incident.Severity.SEV2,
                 is_drill=False,
                 opened_by=by,
+                # The environment comes from the alert's evidence, shown in the banner, not
+                # from a pick in a list: the typed confirmation guards against a slip of the
+                # mouse, which a proposal cannot be (README, "Alerts → proposals").
+                confirm_environment=proposal.environment,
             )
         Alert.objects.filter(pk__in=[row.pk for row in rows]).update(incident=incident)
         if rows:

@@ -20,11 +20,20 @@ from collections.abc import Iterator
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from common.capabilities import COMMANDERS
 from incidents import broadcast, services
-from incidents.models import Criterion, Incident, RoleAssignment, Step, StepRun, TimelineEntry
+from incidents.models import (
+    Criterion,
+    Incident,
+    RoleAssignment,
+    SafeguardCheck,
+    Step,
+    StepRun,
+    TimelineEntry,
+)
 from runbooks.models import Runbook, RunbookVersion
 from tests.factories import make_user
 from tests.integration.browser import LOAD_MS, ROUND_TRIP_MS, step_card
@@ -87,7 +96,16 @@ def visible_controls(page: Page) -> dict[str, int]:
 
 
 def restore_ready(incident: Incident, ic) -> Step:
-    """What the restore requires, settled (skipped by the IC), so it may be run."""
+    """What the restore requires, settled (skipped by the IC), so it may be run; and
+    the safeguard it is gated on (a verified backup) checked and passing."""
+    SafeguardCheck.objects.create(
+        incident=incident,
+        safeguard_id="backup_verified",
+        title="The backup was verified",
+        result="pass",
+        summary="pg_restore --list read the whole dump",
+        checked_at=timezone.now(),
+    )
     for key in ("disable_new_endpoints", "activate_maintenance_mode", "stop_writes"):
         step = Step.objects.get(incident=incident, key=key)
         services.skip_step(step_id=step.pk, by=ic, reason="set-up of the test")
