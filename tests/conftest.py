@@ -141,7 +141,17 @@ def pytest_collection_modifyitems(items):
     rest of the session; after it starts, Django refuses synchronous database
     calls from that thread (SynchronousOnlyOperation) in every later test.
     """
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    items.sort(key=_uses_a_browser)
+
+
+# pytest-playwright's fixtures: a test that asks for one starts the browser, marked or not.
+PLAYWRIGHT_FIXTURES = frozenset({"page", "context", "browser", "playwright", "new_context"})
+
+
+def _uses_a_browser(item) -> bool:
+    if item.get_closest_marker("browser") is not None:
+        return True
+    return bool(PLAYWRIGHT_FIXTURES & set(getattr(item, "fixturenames", ())))
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ from triggers.models import Evaluation
 
 pytestmark = [
     pytest.mark.integration,
+    pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
     pytest.mark.timeout(90),
 ]
