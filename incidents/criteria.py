@@ -68,9 +68,7 @@ def latest_measurements(incident: Incident) -> dict[tuple[int, str], MetricMeasu
     newest = MetricMeasurement.objects.filter(
         criterion_id=OuterRef("criterion_id"), metric_key=OuterRef("metric_key")
     ).order_by("-measured_at", "-pk")
-    rows = MetricMeasurement.objects.filter(
-        incident=incident, pk=Subquery(newest.values("pk")[:1])
-    )
+    rows = MetricMeasurement.objects.filter(incident=incident, pk=Subquery(newest.values("pk")[:1]))
     return {(m.criterion_id, m.metric_key): m for m in rows}
 
 

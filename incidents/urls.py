@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from incidents.views import actions, closing, follow_ups, pages, runs, safeguards
+from incidents.views import actions, closing, follow_ups, measuring, pages, runs, safeguards
 from incidents.views import scheduled_drills as scheduled
-from incidents.views import measuring
 
 app_name = "incidents"
 

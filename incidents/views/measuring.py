@@ -1,4 +1,4 @@
-""""Measure now": a criterion's metric checks measured on request (htmx POST)."""
+""" "Measure now": a criterion's metric checks measured on request (htmx POST)."""
 
 from __future__ import annotations
 
