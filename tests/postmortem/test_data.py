@@ -214,6 +214,13 @@ def test_success_criteria_say_what_is_met_missing_and_signed_off(body):
     users = by_title["All users can access their accounts and data"]
     assert users["Met"] == "no" and "sign-off by product manager" in users["Missing"]
     assert users["Sign-off"] == "Product manager: not signed off"
+    # The metric checks' final evidence (criteria9): p95 held; the error share never measured.
+    measured = [plain(m) for m in bullets(body["Success criteria"].split("Measured:", 1)[1])]
+    assert any(
+        "p95_at_baseline: 0.97 <= 1.1 on 1830 samples over 5m; held 5 of 5 min" in m
+        for m in measured
+    )
+    assert any("api_error_share: not measured" in m for m in measured)
 
 
 def test_timeline_has_every_entry_in_order(demo, body):
