@@ -251,6 +251,6 @@ def test_postmortem_data_takes_the_same_queries_however_long_the_incident(demo, 
         postmortem_data(incident)
     with CaptureQueriesContext(connection) as finished:
         postmortem_data(demo.incident)
-    assert (
-        len(finished) == len(small) <= 14
-    )  # 12, one for what was communicated (comms), one for the alerts on the record (triggers)
+    # 12, one for what was communicated (comms), one for the alerts on the record (triggers);
+    # MIG-002's criteria have metric checks: one more for their measurements (criteria9).
+    assert len(finished) - 1 == len(small) <= 14
