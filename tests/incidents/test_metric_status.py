@@ -62,3 +62,17 @@ def test_a_fail_reads_as_its_evidence(mig002, settings):
     assert "p95_at_baseline: 1.42 > 1.1 on 830 samples over 5m" in _missing(
         mig002, "performance_baseline"
     )
+
+
+def test_the_api_gives_each_metric_check(mig002, ic, settings):
+    from django.test import Client
+
+    settings.RIPCORD_TRIGGER_INTERVAL = 60
+    hold_all(mig002.pk, timezone.now())
+    client = Client()
+    client.force_login(ic)
+    body = client.get(f"/api/v1/incidents/{mig002.pk}/criteria").json()
+    performance = next(c for c in body["criteria"] if c["key"] == "performance_baseline")
+    (metric,) = performance["metrics"]
+    assert metric["key"] == "p95_at_baseline" and metric["met"] is True
+    assert (metric["outcome"], metric["threshold"], metric["hold_minutes"]) == ("pass", 1.1, 5)
