@@ -31,8 +31,8 @@ class MetricStatus:
     def evidence(self) -> str:
         """The last word on the check: "errors: 0.03 ≤ 0.1 on 830 samples over 5m; held 5 min"."""
         if self.last is None:
-            return f"{self.key}: not measured"
-        words = f"{self.key}: {self.last.reason}"
+            return f"{self.title}: not measured"
+        words = f"{self.title}: {self.last.reason}"
         if self.last.held_since is not None:
             words += f"; held {self.held_minutes:.0f} of {self.hold_minutes} min"
         return words + f" (measured {self.last.measured_at:%Y-%m-%d %H:%M} UTC)"
@@ -58,7 +58,10 @@ class CriterionStatus:
 def metric_missing(
     key: str, hold_minutes: int, last: MetricMeasurement | None, now: datetime | None
 ) -> str:
-    """Why the check is not met, in words ("" when it is). ``now`` None: no staleness."""
+    """Why the check is not met, in words ("" when it is). ``now`` None: no staleness.
+
+    ``key``: how the check is named, its title when it has one (the PM reads this too).
+    """
     if last is None:
         return f"{key}: not measured yet"
     if now is not None:
@@ -102,9 +105,10 @@ def criteria_status(incident: Incident) -> list[CriterionStatus]:
         metrics = []
         for raw in criterion.metrics:
             key, hold = str(raw["id"]), int(raw.get("hold_minutes", 0))
+            title = str(raw.get("title") or key)
             last = measured.get((criterion.pk, key))
-            gap = metric_missing(key, hold, last, now)
-            metrics.append(MetricStatus(key, str(raw.get("title") or key), hold, last, gap))
+            gap = metric_missing(f"metric “{title}”", hold, last, now)
+            metrics.append(MetricStatus(key, title, hold, last, gap))
             if gap:
                 missing.append(gap)
         if criterion.signoff_role and criterion.signed_off_by_id is None:

@@ -150,7 +150,7 @@ def test_a_passing_metric_that_holds_meets_the_criterion(db, ic, backend, promet
 
     measure(incident, t0 + timedelta(seconds=30))
     missing = status_of(incident).missing
-    assert len(missing) == 1 and missing[0].startswith("api_error_share: ")
+    assert len(missing) == 1 and missing[0].startswith("metric “api_error_share”: ")
     assert missing[0].endswith("; held 0 of 1 min")
 
     last = measure(incident, t0 + timedelta(seconds=60))
@@ -183,7 +183,7 @@ def test_inconclusive_is_never_met(db, ic, prometheus, case):
         assert done.held_since is None
     status = status_of(incident)
     assert not status.is_met
-    assert status.missing[0].startswith("api_error_share: inconclusive: ")
+    assert status.missing[0].startswith("metric “api_error_share”: inconclusive: ")
     assert words in status.missing[0]
 
 
@@ -226,7 +226,7 @@ def test_the_beat_measures_only_incidents_in_their_last_phase(db, ic, prometheus
 
     assert measure_criteria_task() == 1
     assert list(MetricMeasurement.objects.values_list("incident_id", flat=True)) == [measuring.pk]
-    assert status_of(earlier).missing[0] == "api_error_share: not measured yet"
+    assert status_of(earlier).missing[0] == "metric “api_error_share”: not measured yet"
 
 
 def test_measure_now_shows_the_measurement_and_pushes_the_panel(

@@ -24,10 +24,12 @@ def test_mig002_metric_checks_are_missing_until_measured_and_held(mig002, settin
     assert [m["id"] for m in performance.metrics] == ["p95_at_baseline"]
     assert "offset $incident_offset" in performance.metrics[0]["query"]
     assert _missing(mig002, "performance_baseline") == [
-        "p95_at_baseline: not measured yet",
+        "metric “p95 latency within 10 % of the 30 minutes before the incident”: not measured yet",
         "sign-off by devops engineer",
     ]
-    assert "api_error_share: not measured yet" in _missing(mig002, "core_functionality_works")
+    assert "metric “At most 10 % of API requests fail”: not measured yet" in _missing(
+        mig002, "core_functionality_works"
+    )
 
     hold_all(mig002.pk, timezone.now())
     assert _missing(mig002, "performance_baseline") == ["sign-off by devops engineer"]
@@ -37,7 +39,9 @@ def test_a_stale_pass_is_not_met_while_the_incident_is_active(mig002, settings):
     settings.RIPCORD_TRIGGER_INTERVAL = 60
     hold_all(mig002.pk, timezone.now() - timedelta(minutes=10))
     (gap,) = [m for m in _missing(mig002, "performance_baseline") if "p95" in m]
-    assert gap.startswith("p95_at_baseline: last measured 10 min ago (")
+    assert gap.startswith(
+        "metric “p95 latency within 10 % of the 30 minutes before the incident”: last measured 10 min ago ("
+    )
 
 
 def test_a_fail_reads_as_its_evidence(mig002, settings):
@@ -59,8 +63,9 @@ def test_a_fail_reads_as_its_evidence(mig002, settings):
         reason="1.42 > 1.1 on 830 samples over 5m",
         query="q",
     )
-    assert "p95_at_baseline: 1.42 > 1.1 on 830 samples over 5m" in _missing(
-        mig002, "performance_baseline"
+    assert (
+        "metric “p95 latency within 10 % of the 30 minutes before the incident”: 1.42 > 1.1 on 830 samples over 5m"
+        in _missing(mig002, "performance_baseline")
     )
 
 
