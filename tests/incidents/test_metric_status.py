@@ -81,3 +81,25 @@ def test_the_api_gives_each_metric_check(mig002, ic, settings):
     (metric,) = performance["metrics"]
     assert metric["key"] == "p95_at_baseline" and metric["met"] is True
     assert (metric["outcome"], metric["threshold"], metric["hold_minutes"]) == ("pass", 1.1, 5)
+
+
+def test_the_incident_page_shows_each_metric_check_and_only_actors_get_measure_now(
+    mig002, ic, viewer, settings
+):
+    from django.test import Client
+    from django.urls import reverse
+
+    settings.RIPCORD_TRIGGER_INTERVAL = 60
+    hold_all(mig002.pk, timezone.now())
+    pages = {}
+    for user in (ic, viewer):
+        client = Client()
+        client.force_login(user)
+        response = client.get(reverse("incidents:detail", args=[mig002.pk]))
+        assert response.status_code == 200
+        pages[user.username] = response.content.decode()
+    for html in pages.values():
+        assert 'data-testid="metric-performance_baseline-p95_at_baseline"' in html
+        assert "&lt;= 1.1" in html and "(5 of 5 min)" in html
+    assert 'data-testid="measure-performance_baseline"' in pages[ic.username]
+    assert 'data-testid="measure-performance_baseline"' not in pages[viewer.username]
