@@ -107,7 +107,7 @@ def id_url(name: str, *ids: int) -> str:
         sentinels = [str(_SENTINEL + i) for i in range(len(ids))]
         pattern = reverse(name, args=sentinels).replace("{", "{{").replace("}", "}}")
         for i, sentinel in enumerate(sentinels):
-            pattern = pattern.replace(sentinel, "{%d}" % i)
+            pattern = pattern.replace(sentinel, "{" + str(i) + "}")
         _URL_FORMATS[key] = pattern
     return pattern.format(*(int(i) for i in ids))
 
