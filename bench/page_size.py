@@ -113,6 +113,13 @@ def run(args: argparse.Namespace) -> list[Row]:
                 reverse("incidents:phase_steps", args=[incident.pk, folded.pk]),
                 {"HX-Request": "true"},
             )
+    # Bulk-built rows have no planner statistics yet: without them PostgreSQL sorts all
+    # 10,000 entries for the newest 200 (~20 ms) instead of reading the (incident, at)
+    # index (~0.4 ms). A live database has them (autovacuum analyzes a table that grew).
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     return measure(client, urls, args.repeat)
 
 
