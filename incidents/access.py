@@ -229,8 +229,13 @@ def access_to(user: AnyUser, incident_id: int) -> IncidentAccess | None:
 
 def get_incident_for_user(user: AnyUser, incident_id: int) -> tuple[Incident, IncidentAccess]:
     """The incident and the user's access to it; 404 if the user may not see it at all."""
+    # The runbook's spec (330 KB of JSON at 1,000 steps, ~6 ms to decode) is not read:
+    # what a page needs of it comes from RunbookVersion.parsed(), cached per process.
     incident = (
-        Incident.objects.select_related("runbook_version__runbook").filter(pk=incident_id).first()
+        Incident.objects.select_related("runbook_version__runbook")
+        .defer("runbook_version__spec")
+        .filter(pk=incident_id)
+        .first()
     )
     if incident is None:
         raise Http404("No such incident")

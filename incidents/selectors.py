@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, User
 from django.db.models import (
     Case,
     Count,
+    Exists,
     F,
     OuterRef,
     Prefetch,
@@ -54,22 +55,28 @@ class PhaseView:
         return Progress(sum(1 for s in self.steps if s.is_settled), len(self.steps))
 
 
+# How many steps the page renders in full beyond the running phase: later phases are
+# shown in full while they fit, so a small runbook reads as one plan, and a large one
+# costs its running phase, not its size (tests/incidents/test_page_size.py).
+FULL_STEPS = 40
+
+
 @dataclass(frozen=True)
 class PagePhase:
     """A phase as the incident page shows it.
 
-    A finished phase is compact: its counts and a control that fetches its steps on
-    demand (``steps_of_phase``), so the page's cost follows the phases still open,
-    not the runbook's size. Its steps are not loaded (``steps`` is empty).
+    Only the running phase (and the phases after it while ``FULL_STEPS`` allows, and any
+    phase with a run under way) shows its steps in full. The others are compact: their
+    head, counts and owners, and a control that fetches their steps on demand
+    (``steps_of_phase``), so the page's cost follows the running phase, not the
+    runbook's size. A compact phase's steps are not loaded (``steps`` is empty).
     """
 
     phase: Phase
     steps: list[Step]
     progress: Progress
-
-    @property
-    def compact(self) -> bool:
-        return self.phase.ended_at is not None
+    compact: bool = False
+    owner_roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,44 +149,107 @@ def timeline_before(
     return list(entries.order_by("-at", "-pk")[:limit])
 
 
+def phase_of(incident: Incident, phase_id: int) -> Phase | None:
+    return Phase.objects.filter(incident=incident, pk=phase_id).first()
+
+
 def steps_of_phase(incident: Incident, phase_id: int) -> list[Step]:
     """A phase's steps with their runs (what a compact phase shows when expanded)."""
     return list(_steps().filter(incident=incident, phase_id=phase_id))
 
 
-def page_phases(incident: Incident) -> list[PagePhase]:
-    """Every phase with its counts (one query), and the steps of the unfinished ones (two)."""
-    phases = Phase.objects.filter(incident=incident).annotate(
-        total=Count("steps"), settled=Count("steps", filter=~Q(steps__state=Step.State.PENDING))
+@dataclass(frozen=True)
+class _StepRow:
+    phase_id: int
+    key: str
+    title: str
+    owner_role: str
+    is_settled: bool
+    has_active_run: bool
+
+
+def _step_rows(incident: Incident) -> list[_StepRow]:
+    """Every step of the incident as a few columns (one query): counts, titles, owners."""
+    active = StepRun.objects.filter(step=OuterRef("pk"), status__in=StepRun.ACTIVE)
+    rows = (
+        Step.objects.filter(incident=incident)
+        .annotate(has_active_run=Exists(active))
+        .order_by("phase__position", "position")
+        .values_list("phase_id", "key", "title", "owner_role", "state", "has_active_run")
     )
-    open_steps: dict[int, list[Step]] = {}
-    for step in _steps().filter(incident=incident, phase__ended_at__isnull=True):
-        open_steps.setdefault(step.phase_id, []).append(step)
+    pending = Step.State.PENDING
     return [
-        PagePhase(phase, open_steps.get(phase.pk, []), Progress(phase.settled, phase.total))
+        _StepRow(phase_id, key, title, owner, state != pending, active)
+        for phase_id, key, title, owner, state, active in rows
+    ]
+
+
+def _full_phases(phases: list[Phase], totals: dict[int, int], busy: set[int]) -> set[int]:
+    """The phases shown with their steps: the running one (or the first not started if
+    none runs), the next ones while ``FULL_STEPS`` allows, and any with a run under way."""
+    full = set(busy)
+    shown = 0
+    for phase in phases:
+        if phase.ended_at is not None:
+            continue
+        size = totals.get(phase.pk, 0)
+        if shown and shown + size > FULL_STEPS:
+            break
+        full.add(phase.pk)
+        shown += size
+    return full
+
+
+def page_phases(incident: Incident, rows: list[_StepRow] | None = None) -> list[PagePhase]:
+    """Every phase with its counts and owners, and the steps of those shown in full:
+    three queries (phases, the steps' columns, the shown steps and their runs)."""
+    phases = list(Phase.objects.filter(incident=incident))
+    rows = _step_rows(incident) if rows is None else rows
+    totals: dict[int, int] = {}
+    settled: dict[int, int] = {}
+    owners: dict[int, dict[str, None]] = {}
+    busy: set[int] = set()
+    for row in rows:
+        totals[row.phase_id] = totals.get(row.phase_id, 0) + 1
+        settled[row.phase_id] = settled.get(row.phase_id, 0) + row.is_settled
+        owners.setdefault(row.phase_id, {})[row.owner_role] = None
+        if row.has_active_run:
+            busy.add(row.phase_id)
+    full = _full_phases(phases, totals, busy)
+    shown: dict[int, list[Step]] = {}
+    # Always one query (``phase_id__in=[]`` would skip it): same count at every size.
+    for step in _steps().filter(incident=incident, phase__pk__in=full or [0]):
+        shown.setdefault(step.phase_id, []).append(step)
+    return [
+        PagePhase(
+            phase,
+            shown.get(phase.pk, []),
+            Progress(settled.get(phase.pk, 0), totals.get(phase.pk, 0)),
+            compact=phase.pk not in full,
+            owner_roles=tuple(owners.get(phase.pk, ())),
+        )
         for phase in phases
     ]
 
 
 def incident_page(incident: Incident) -> IncidentPage:
-    """Everything the incident page shows: six queries whatever the incident's size.
+    """Everything the incident page shows: a fixed number of queries whatever its size.
 
     The page's cost follows what it renders: the newest timeline entries (the rest
-    are paged on the timeline page) and the steps of unfinished phases; of the other
-    steps only their keys, titles and owners are read (for "after ..." and "My steps").
+    are paged on the timeline page) and the steps of the phases shown in full; of the
+    other steps only a few columns are read (counts, "after ...", "My steps").
     """
     limit = settings.RIPCORD_TIMELINE_PAGE_SIZE
     timeline = timeline_for(incident, limit=limit + 1)
-    rows = Step.objects.filter(incident=incident).values_list("key", "title", "owner_role")
-    titles = list(rows)
+    rows = _step_rows(incident)
     return IncidentPage(
         incident=incident,
-        phases=page_phases(incident),
+        phases=page_phases(incident, rows),
         roles=roles_with_holders(incident),
         timeline=timeline[:limit],
         has_older_entries=len(timeline) > limit,
-        step_titles={key: title for key, title, _ in titles},
-        step_owners=frozenset(owner for _, _, owner in titles),
+        step_titles={row.key: row.title for row in rows},
+        step_owners=frozenset(row.owner_role for row in rows),
     )
 
 

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import template
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from common.notes_markdown import render_note
@@ -89,3 +90,47 @@ def note_html(text: str) -> SafeString:
 def duration_words_filter(span: timedelta) -> str:
     """ "12 min", "1 h 5 min" (incidents/now.py's words)."""
     return duration_words(span)
+
+
+# The page renders a few URLs per step (hundreds per page): each route is reversed once,
+# with sentinel ids, and later URLs are formatted from it (``{% url %}`` costs ~0.1 ms).
+_URL_FORMATS: dict[tuple[str, str | None, str, int], str] = {}
+_SENTINEL = 900_000_001
+
+
+@register.simple_tag
+def id_url(name: str, *ids: int) -> str:
+    """``{% url name id ... %}`` for routes whose arguments are all integer ids."""
+    key = (get_script_prefix(), get_urlconf(), name, len(ids))
+    pattern = _URL_FORMATS.get(key)
+    if pattern is None:
+        sentinels = [str(_SENTINEL + i) for i in range(len(ids))]
+        pattern = reverse(name, args=sentinels).replace("{", "{{").replace("}", "}}")
+        for i, sentinel in enumerate(sentinels):
+            pattern = pattern.replace(sentinel, "{" + str(i) + "}")
+        _URL_FORMATS[key] = pattern
+    return pattern.format(*(int(i) for i in ids))
+
+
+@register.filter(expects_localtime=True)
+def iso(value: datetime | None) -> str:
+    """``|date:'c'`` (ISO 8601 in the current time zone), without the format machinery."""
+    return value.isoformat() if isinstance(value, datetime) else ""
+
+
+@register.filter(expects_localtime=True)
+def hms(value: datetime | None) -> str:
+    """``|date:"H:i:s"``."""
+    return value.strftime("%H:%M:%S") if isinstance(value, datetime) else ""
+
+
+@register.filter(expects_localtime=True)
+def hm(value: datetime | None) -> str:
+    """``|date:"H:i"``."""
+    return value.strftime("%H:%M") if isinstance(value, datetime) else ""
+
+
+@register.filter(expects_localtime=True)
+def ymdhms(value: datetime | None) -> str:
+    """``|date:"Y-m-d H:i:s"``."""
+    return value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else ""

@@ -155,12 +155,20 @@ def incident_timeline(request: HtmxRequest, incident_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def phase_steps(request: HtmxRequest, incident_id: int, phase_id: int) -> HttpResponse:
-    """The steps of a finished phase, which the page shows compact until it is expanded."""
+    """The steps of a phase the page shows compact, fetched when it is expanded; without
+    htmx (no JavaScript: the fold's link), the phase's own page."""
     incident, acc = access.get_incident_for_user(request.user, incident_id)
+    phase = selectors.phase_of(incident, phase_id)
+    if phase is None:
+        raise Http404("No such phase in this incident")
     steps = selectors.steps_of_phase(incident, phase_id)
     context = (
         panels.fragment_context(incident, acc.audience, timezone.now())
         | panels.stored_titles_context(incident.pk, steps)
         | panels.phase_steps_context(steps)
     )
-    return render(request, "incidents/_phase_steps.html", context)
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "incidents/_phase_steps.html", context)
+    progress = selectors.Progress(sum(s.is_settled for s in steps), len(steps))
+    pv = selectors.PagePhase(phase, steps, progress)
+    return render(request, "incidents/phase.html", context | panels.phase_context(pv))

@@ -108,10 +108,29 @@
     });
   }
 
+  // --- a folded phase that starts opens its steps ------------------------------------
+  // A large runbook's page folds the phases not started yet (incidents/selectors.py,
+  // FULL_STEPS); when one starts while the page is open, only its head is pushed (its
+  // clock gets data-started), so its fold is opened once here, which fetches its steps.
+  function openStarted() {
+    document.querySelectorAll(".phase.compact").forEach((section) => {
+      const head = section.querySelector(".phase-head");
+      const clock = section.querySelector(".phase-head [data-started]");
+      const fold = section.querySelector(":scope > details.phase-steps");
+      if (!head || head.dataset.ended === "true" || !clock || !clock.dataset.started) return;
+      if (!fold || fold.open || fold.dataset.opened) return;
+      fold.dataset.opened = "true";
+      const summary = fold.querySelector("summary");
+      if (summary) summary.textContent = summary.textContent.replace(/^Not started/, "In progress");
+      fold.open = true; // its "toggle" event makes htmx fetch the steps
+    });
+  }
+
   function refresh() {
     settle();
     tick();
     collapseEnded();
+    openStarted();
   }
   body.addEventListener("ripcord:applied", refresh);
   // A narrower window wraps the box's lines into more rows: a followed box stays at its end.
