@@ -175,6 +175,10 @@ else:
 # tells them anyway, so a page that hears nothing knows its socket is dead (common/layer_watch.py).
 RIPCORD_LIVE_CHECK_MS = env_int("RIPCORD_LIVE_CHECK_MS", 500, minimum=50)
 RIPCORD_LIVE_BEAT_SECONDS = env_int("RIPCORD_LIVE_BEAT_SECONDS", 10, minimum=1)
+# In the ASGI server a committed change is rendered and fanned out on its event loop, off
+# the request, and a burst of one incident's changes is rendered once (incidents/push_loop.py).
+# Off (0): rendered on the request's thread on commit, as workers and commands always do.
+RIPCORD_PUSH_DEFERRED = env_bool("RIPCORD_PUSH_DEFERRED", True)
 
 # --- Celery -----------------------------------------------------------------
 # Empty counts as unset: compose passes every variable, set or not.

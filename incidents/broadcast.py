@@ -22,11 +22,12 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from incidents import events, metrics, panels, selectors
+from incidents import events, metrics, panels, push_loop, selectors
 from incidents.access import Audience
 from incidents.events import AUDIENCES, Change
 from incidents.models import Incident, TimelineEntry
@@ -39,6 +40,9 @@ def publish(change: Change) -> None:
     published = time.perf_counter()  # its delay is measured from here (incidents.metrics)
 
     def send() -> None:
+        # In the server, its event loop renders and sends, off this request (push_loop).
+        if settings.RIPCORD_PUSH_DEFERRED and push_loop.offer(change, published, render_change):
+            return
         with metrics.pushing("change", since=published):
             send_change(change)
 
@@ -115,6 +119,7 @@ def fragments(change: Change, now: datetime) -> dict[Audience, list[Fragment]]:
     entries = (
         list(
             TimelineEntry.objects.filter(pk__in=change.timeline)
+            .order_by("pk")  # oldest first, as they happened (a merged change has several)
             .select_related("actor")  # what an entry shows: not its step, not its data
             .defer("data")
         )
