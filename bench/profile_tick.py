@@ -89,7 +89,9 @@ def _profile(scene: object, args: argparse.Namespace) -> int:
     base = args.warmup + args.ticks
     for i in range(base, base + args.ticks):
         tick(i)
-    print(f"CPU without the profiler: {(time.process_time() - cpu) / args.ticks * 1000:.1f} ms/tick")
+    print(
+        f"CPU without the profiler: {(time.process_time() - cpu) / args.ticks * 1000:.1f} ms/tick"
+    )
     pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
     return 0
 

@@ -39,8 +39,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from common.routing import websocket_urlpatterns as notify_urlpatterns  # noqa: E402
-from incidents import push_loop  # noqa: E402
 from common.websocket_auth import LazyAuthMiddlewareStack  # noqa: E402
+from incidents import push_loop  # noqa: E402
 from incidents.routing import websocket_urlpatterns  # noqa: E402
 from triggers.asgi import ReceiverBodyLimit  # noqa: E402
 
