@@ -128,6 +128,17 @@ else:
         "default": {**dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
     }
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
+    # The ASGI server (compose.yaml's web) takes a pool instead (psycopg-pool): each HTTP
+    # request's thread borrows a connection and gives it back when the request ends
+    # (config.asgi), rather than opening a new one; health checks still replace a dead one.
+    # Not for forking processes (Celery's prefork workers): off unless set.
+    if env_bool("RIPCORD_DB_POOL", False):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses a pool with persistent ones
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": 2,
+            "max_size": env_int("RIPCORD_DB_POOL_SIZE", 20, minimum=2),
+            "timeout": 10,
+        }
 
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

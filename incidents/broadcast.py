@@ -92,20 +92,6 @@ def fragments(change: Change, now: datetime) -> dict[Audience, list[Fragment]]:
         return {}
     changed = selectors.changed_steps(incident.pk, change.steps) if change.steps else None
     steps = changed.steps if changed else []
-    titles = panels.stored_titles_context(incident.pk, [s for s, _ in steps]) if changed else {}
-    header: panels.Context = {}
-    if changed:
-        header = panels.header_context(changed.progress)
-    elif change.header:
-        header = panels.header_context(selectors.incident_progress(incident.pk))
-    roles = selectors.roles_with_holders(incident) if change.roles else []
-    all_phases = selectors.phase_views(incident) if change.phases else []
-    phase_views = [pv for pv in all_phases if pv.phase.pk in change.phases]
-    phases = [pv.phase for pv in all_phases]
-    gantt = panels.gantt_context(incident, phases, now) if all_phases else {}
-    safeguards = panels.safeguards_context(incident) if change.safeguards else {}
-    criteria = panels.criteria_context(incident) if change.criteria else {}
-    validation = panels.validation_context(incident) if change.criteria else {}
     # The "now" header follows every change but a note (incidents/now.py).
     moves_now = bool(
         change.steps
@@ -115,7 +101,27 @@ def fragments(change: Change, now: datetime) -> dict[Audience, list[Fragment]]:
         or change.safeguards
         or change.roles
     )
-    now_part = panels.now_context(incident, now) if moves_now else {}
+    # The roles with holders, read once: the roles panel, the header's owners, step titles.
+    roles = selectors.roles_with_holders(incident) if change.roles or moves_now else []
+    titles: panels.Context = {}
+    if changed:
+        keys = {key for step, _ in steps for key in step.requires}
+        titles = panels.titles_context(
+            {role.key: role.title for role in roles}, selectors.step_titles(incident.pk, keys)
+        )
+    header: panels.Context = {}
+    if changed:
+        header = panels.header_context(changed.progress)
+    elif change.header:
+        header = panels.header_context(selectors.incident_progress(incident.pk))
+    all_phases = selectors.phase_views(incident) if change.phases else []
+    phase_views = [pv for pv in all_phases if pv.phase.pk in change.phases]
+    phases = [pv.phase for pv in all_phases]
+    gantt = panels.gantt_context(incident, phases, now) if all_phases else {}
+    safeguards = panels.safeguards_context(incident) if change.safeguards else {}
+    criteria = panels.criteria_context(incident) if change.criteria else {}
+    validation = panels.validation_context(incident) if change.criteria else {}
+    now_part = panels.now_context(incident, now, roles) if moves_now else {}
     entries = (
         list(
             TimelineEntry.objects.filter(pk__in=change.timeline)
