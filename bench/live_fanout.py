@@ -48,7 +48,7 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 
 from bench.database import BenchBusy, BenchDatabase, migrate, use_database
 from bench.fanout_results import Event, Trial, report
-from bench.stack import ROOT, free_port, wait_for
+from bench.stack import ROOT, children_of, free_port, rss_kb, wait_for
 
 PYTHON = sys.executable
 SECRET_KEY = "bench-" + secrets.token_urlsafe(32)
@@ -60,18 +60,24 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # --- small helpers ----------------------------------------------------------
 
 
-def proc_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def proc_cpu_s(pid: int) -> float:
-    """User + system CPU seconds used so far by the process (its threads included)."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+    """User + system CPU seconds used so far by the process (its threads included) and by
+    its live children (uvicorn's worker processes with ``--workers``)."""
+    total = 0.0
+    for one in [pid, *children_of(pid)]:
+        try:
+            stat = Path(f"/proc/{one}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        total += (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+    return total
+
+
+def proc_rss_mb(pid: int) -> float:
+    """Resident memory of the process and its children, MB."""
+    kb = [rss_kb(one) for one in [pid, *children_of(pid)]]
+    return sum(k for k in kb if k is not None) / 1024
 
 
 class Child:
@@ -357,6 +363,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--db-name", default="ripcord_bench")
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     p.add_argument("--keep-db", action="store_true", help="leave the bench database behind")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (1..8)")
+    p.add_argument(
+        "--db-pool",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="RIPCORD_DB_POOL for the server (as compose.yaml's web)",
+    )
     p.add_argument(
         "--max-seconds", type=int, default=1200, help="give up (and clean up) after this long"
     )
@@ -364,6 +377,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.size_list = [int(s) for s in args.sizes.split(",") if s.strip()]
     if not args.size_list or min(args.size_list) < 1 or max(args.size_list) > 2000:
         p.error("--sizes: 1..2000 each")
+    if not 1 <= args.workers <= 8:
+        p.error("--workers: 1..8")
     if not 1 <= args.events <= 1000 or not 0 <= args.warmup <= 100:
         p.error("--events 1..1000, --warmup 0..100")
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", args.db_name):
@@ -407,6 +422,9 @@ def run(args: argparse.Namespace) -> list[Trial]:
             RIPCORD_CHANNEL_PREFIX=PREFIX,
             SECRET_KEY=SECRET_KEY,
             RIPCORD_LOG_LEVEL="WARNING",
+            # As compose.yaml's web: uvicorn's worker processes, a pooled connection per request.
+            WEB_CONCURRENCY=str(args.workers),
+            RIPCORD_DB_POOL="1" if args.db_pool else "0",
         )
         stack.callback(server.stop)
         relay_port = free_port()

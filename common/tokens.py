@@ -65,6 +65,8 @@ def authenticate_token(raw: str) -> User | None:
 
 def _touch(token: ApiToken) -> None:
     now = timezone.now()
+    if token.last_used_at is not None and token.last_used_at >= now - LAST_USED_PRECISION:
+        return  # written less than a minute ago, as just read: no query at all
     # Conditional UPDATE: concurrent requests with one token write at most once a minute.
     ApiToken.objects.filter(pk=token.pk).filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_PRECISION)

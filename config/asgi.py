@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
+from typing import Any
 
 from django.conf import settings
 from django.core.asgi import get_asgi_application
@@ -38,10 +40,11 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from common.routing import websocket_urlpatterns as notify_urlpatterns  # noqa: E402
 from common.websocket_auth import LazyAuthMiddlewareStack  # noqa: E402
+from incidents import push_loop  # noqa: E402
 from incidents.routing import websocket_urlpatterns  # noqa: E402
 from triggers.asgi import ReceiverBodyLimit  # noqa: E402
 
-application = ProtocolTypeRouter(
+router = ProtocolTypeRouter(
     {
         # Alert receivers: bodies over RIPCORD_RECEIVER_MAX_BODY get 413 before Django reads them.
         "http": ReceiverBodyLimit(
@@ -52,6 +55,13 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+
+async def application(scope: Any, receive: Any, send: Any) -> None:
+    """The router, on a loop that also renders and sends the pushes (incidents/push_loop.py)."""
+    push_loop.attach(asyncio.get_running_loop())
+    await router(scope, receive, send)
+
 
 # Full collections at hundreds of sockets made the fan-out's slow tail (bench/live_fanout.py):
 # keep start-up objects out of the young generations and collect less often.

@@ -128,6 +128,17 @@ else:
         "default": {**dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
     }
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
+    # The ASGI server (compose.yaml's web) takes a pool instead (psycopg-pool): each HTTP
+    # request's thread borrows a connection and gives it back when the request ends
+    # (config.asgi), rather than opening a new one; health checks still replace a dead one.
+    # Not for forking processes (Celery's prefork workers): off unless set.
+    if env_bool("RIPCORD_DB_POOL", False):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses a pool with persistent ones
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": 2,
+            "max_size": env_int("RIPCORD_DB_POOL_SIZE", 20, minimum=2),
+            "timeout": 10,
+        }
 
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -175,6 +186,10 @@ else:
 # tells them anyway, so a page that hears nothing knows its socket is dead (common/layer_watch.py).
 RIPCORD_LIVE_CHECK_MS = env_int("RIPCORD_LIVE_CHECK_MS", 500, minimum=50)
 RIPCORD_LIVE_BEAT_SECONDS = env_int("RIPCORD_LIVE_BEAT_SECONDS", 10, minimum=1)
+# In the ASGI server a committed change is rendered and fanned out on its event loop, off
+# the request, and a burst of one incident's changes is rendered once (incidents/push_loop.py).
+# Off (0): rendered on the request's thread on commit, as workers and commands always do.
+RIPCORD_PUSH_DEFERRED = env_bool("RIPCORD_PUSH_DEFERRED", True)
 
 # --- Celery -----------------------------------------------------------------
 # Empty counts as unset: compose passes every variable, set or not.

@@ -258,12 +258,20 @@ def get_step_for_user(
     user: AnyUser, incident_id: int, step_id: int, refusal: str = ACT_ON_STEP
 ) -> tuple[Step, IncidentAccess]:
     """A step the user may act on, and their access: 404 as for its incident, 403 when refused."""
-    incident, access = get_incident_for_user(user, incident_id)
-    step = Step.objects.filter(pk=step_id, incident=incident).first()
+    # The step with its incident in one query (a tick's hot path); without a step, the
+    # incident's own answer (404 for either, the incident's first).
+    step = (
+        Step.objects.select_related("incident__runbook_version__runbook")
+        .filter(pk=step_id, incident_id=incident_id)
+        .first()
+    )
     if step is None:
+        get_incident_for_user(user, incident_id)
         raise Http404("No such step")
+    access = access_for(user, step.incident)
+    if not access.can_view:
+        raise Http404("No such incident")  # outsiders do not learn that it exists
     require(access.can_act_on(step), refusal)
-    step.incident = incident  # already read: spares the caller a query
     return step, access
 
 

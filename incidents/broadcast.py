@@ -22,11 +22,12 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from incidents import events, metrics, panels, selectors
+from incidents import events, metrics, panels, push_loop, selectors
 from incidents.access import Audience
 from incidents.events import AUDIENCES, Change
 from incidents.models import Incident, TimelineEntry
@@ -39,6 +40,9 @@ def publish(change: Change) -> None:
     published = time.perf_counter()  # its delay is measured from here (incidents.metrics)
 
     def send() -> None:
+        # In the server, its event loop renders and sends, off this request (push_loop).
+        if settings.RIPCORD_PUSH_DEFERRED and push_loop.offer(change, published, render_change):
+            return
         with metrics.pushing("change", since=published):
             send_change(change)
 
@@ -88,20 +92,6 @@ def fragments(change: Change, now: datetime) -> dict[Audience, list[Fragment]]:
         return {}
     changed = selectors.changed_steps(incident.pk, change.steps) if change.steps else None
     steps = changed.steps if changed else []
-    titles = panels.stored_titles_context(incident.pk, [s for s, _ in steps]) if changed else {}
-    header: panels.Context = {}
-    if changed:
-        header = panels.header_context(changed.progress)
-    elif change.header:
-        header = panels.header_context(selectors.incident_progress(incident.pk))
-    roles = selectors.roles_with_holders(incident) if change.roles else []
-    all_phases = selectors.phase_views(incident) if change.phases else []
-    phase_views = [pv for pv in all_phases if pv.phase.pk in change.phases]
-    phases = [pv.phase for pv in all_phases]
-    gantt = panels.gantt_context(incident, phases, now) if all_phases else {}
-    safeguards = panels.safeguards_context(incident) if change.safeguards else {}
-    criteria = panels.criteria_context(incident) if change.criteria else {}
-    validation = panels.validation_context(incident) if change.criteria else {}
     # The "now" header follows every change but a note (incidents/now.py).
     moves_now = bool(
         change.steps
@@ -111,10 +101,31 @@ def fragments(change: Change, now: datetime) -> dict[Audience, list[Fragment]]:
         or change.safeguards
         or change.roles
     )
-    now_part = panels.now_context(incident, now) if moves_now else {}
+    # The roles with holders, read once: the roles panel, the header's owners, step titles.
+    roles = selectors.roles_with_holders(incident) if change.roles or moves_now else []
+    titles: panels.Context = {}
+    if changed:
+        keys = {key for step, _ in steps for key in step.requires}
+        titles = panels.titles_context(
+            {role.key: role.title for role in roles}, selectors.step_titles(incident.pk, keys)
+        )
+    header: panels.Context = {}
+    if changed:
+        header = panels.header_context(changed.progress)
+    elif change.header:
+        header = panels.header_context(selectors.incident_progress(incident.pk))
+    all_phases = selectors.phase_views(incident) if change.phases else []
+    phase_views = [pv for pv in all_phases if pv.phase.pk in change.phases]
+    phases = [pv.phase for pv in all_phases]
+    gantt = panels.gantt_context(incident, phases, now) if all_phases else {}
+    safeguards = panels.safeguards_context(incident) if change.safeguards else {}
+    criteria = panels.criteria_context(incident) if change.criteria else {}
+    validation = panels.validation_context(incident) if change.criteria else {}
+    now_part = panels.now_context(incident, now, roles) if moves_now else {}
     entries = (
         list(
             TimelineEntry.objects.filter(pk__in=change.timeline)
+            .order_by("pk")  # oldest first, as they happened (a merged change has several)
             .select_related("actor")  # what an entry shows: not its step, not its data
             .defer("data")
         )

@@ -37,6 +37,18 @@ class Change:
     # Every open page fetches its panels again (resolving changes every control at once).
     resync: bool = False
 
+    def merge(self, other: Change) -> None:
+        """Take in a later change of the same incident (one render for both)."""
+        assert other.incident_id == self.incident_id
+        self.steps |= other.steps
+        self.phases |= other.phases
+        self.timeline |= other.timeline
+        self.criteria |= other.criteria
+        self.safeguards |= other.safeguards
+        self.roles |= other.roles
+        self.header |= other.header
+        self.resync |= other.resync
+
 
 class HtmlPush(TypedDict):
     type: Literal["incident.html"]  # handled by IncidentConsumer.incident_html
@@ -54,12 +66,28 @@ def group_send(group: str, message: HtmlPush) -> None:
     async_to_sync(layer.group_send)(group, dict(message))
 
 
+async def agroup_send(group: str, message: HtmlPush) -> None:
+    """``group_send`` from the server's event loop (the deferred push, incidents.broadcast)."""
+    layer = get_channel_layer()
+    assert layer is not None, "CHANNEL_LAYERS is not configured"
+    await layer.group_send(group, dict(message))
+
+
+def html_push(html: str) -> HtmlPush:
+    return {"type": "incident.html", "html": html}
+
+
+def frame_text(**state: object) -> str:
+    """A JSON frame (static/js/live.js reads it like the consumer's own state frames)."""
+    return json.dumps(state, separators=(",", ":"))
+
+
 def send_html(incident_id: int, audience: Audience, html: str) -> None:
     """Send rendered fragments to every socket of one audience of an incident."""
-    group_send(incident_group(incident_id, audience), {"type": "incident.html", "html": html})
+    group_send(incident_group(incident_id, audience), html_push(html))
 
 
 def send_frame(incident_id: int, audience: Audience, **frame: object) -> None:
     """A JSON frame (static/js/live.js reads it like the consumer's own state frames),
     e.g. ``resync=True``: fetch every panel again."""
-    send_html(incident_id, audience, json.dumps(frame, separators=(",", ":")))
+    send_html(incident_id, audience, frame_text(**frame))

@@ -14,8 +14,11 @@ to the people it concerns, never to the person whose action caused it:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.urls import reverse
 
 from common.notify import notify_users
@@ -67,15 +70,19 @@ def steps_unblocked(incident: Incident, settled_step_ids: Iterable[int], by_id: 
     )
     if not settled:
         return
+    # ``requires`` as its JSON text: decoded only where it names a settled step.
     rows = list(
         Step.objects.filter(incident=incident).values_list(
-            "pk", "key", "state", "requires", "title", "owner_role"
+            "pk", "key", "state", Cast("requires", TextField()), "title", "owner_role"
         )
     )
     done = {key for _, key, state, *_ in rows if state != Step.State.PENDING}
+    quoted = [json.dumps(key) for key in settled]
     for pk, _key, state, requires, title, owner_role in rows:
-        needs = set(requires or [])
-        if state != Step.State.PENDING or not settled & needs or not needs <= done:
+        if state != Step.State.PENDING or not requires or not any(q in requires for q in quoted):
+            continue
+        needs = set(json.loads(requires) or [])
+        if not settled & needs or not needs <= done:
             continue
         people = _holders(incident.pk, {owner_role})
         people.discard(by_id)

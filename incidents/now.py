@@ -22,8 +22,12 @@ A fixed number of queries whatever the incident's size (tests/incidents/test_now
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from django.db.models import TextField
+from django.db.models.functions import Cast
 
 from incidents import selectors
 from incidents.checks.selectors import blocking_checks
@@ -162,11 +166,12 @@ def estimate(phases: list[Phase], now: datetime) -> tuple[float, datetime | None
     return slip, current.started_at + budget_of(current) * slip + rest, rest
 
 
-def build(incident: Incident, now: datetime) -> NowView:
+def build(incident: Incident, now: datetime, roles: list[IncidentRole] | None = None) -> NowView:
+    """The header's view; ``roles``: the incident's roles with holders, if already read."""
     phases = list(Phase.objects.filter(incident=incident).order_by("position"))
     current = next((p for p in phases if p.started_at and not p.ended_at), None)
     all_ended = bool(phases) and all(p.ended_at for p in phases)
-    owners = _owners(incident)
+    owners = _owners(incident, roles)
     slip, eta_fixed, eta_rest = estimate(phases, now)
     eta = max(eta_fixed, now + eta_rest) if eta_fixed is not None else None
     if incident.resolved_at is not None:
@@ -208,9 +213,10 @@ def build(incident: Incident, now: datetime) -> NowView:
     )
 
 
-def _owners(incident: Incident) -> dict[str, Owner]:
-    """Role key → its title and holders (two queries)."""
-    roles: list[IncidentRole] = selectors.roles_with_holders(incident)
+def _owners(incident: Incident, roles: list[IncidentRole] | None = None) -> dict[str, Owner]:
+    """Role key → its title and holders (two queries, unless ``roles`` were read already)."""
+    if roles is None:
+        roles = selectors.roles_with_holders(incident)
     return {
         role.key: Owner(role.title, [a.user.get_username() for a in role.assignments.all()])
         for role in roles
@@ -250,20 +256,34 @@ def _steps(
             running.append(Running(run.step.title, run.status, since, owner))
     if current is None or not incident.is_active:
         return running, None, waiting
+    # ``requires`` as JSON text, decoded only for the candidates looked at (a 300-step
+    # incident's push decoded 300 lists here for one step).
     pending = list(
         Step.objects.filter(incident=incident, state=Step.State.PENDING)
         .order_by("phase__position", "position")
-        .values_list("pk", "key", "title", "owner_role", "requires", "phase_id")
+        .values_list("pk", "key", "title", "owner_role", Cast("requires", TextField()), "phase_id")
     )
     open_keys = {key for _, key, *_ in pending}
     titles = {key: title for _, key, title, *_ in pending}
     candidates = [row for row in pending if row[5] == current.pk and row[0] not in busy]
     if not candidates:
         return running, None, waiting
-    ready = [row for row in candidates if not open_keys.intersection(row[4])]
-    _, _, title, owner_role, requires, _ = (ready or candidates)[0]
-    needs = [] if ready else [titles[key] for key in requires if key in open_keys]
+    first = None
+    for row in candidates:
+        if not open_keys.intersection(_requires(row[4])):
+            first = row
+            break
+    _, _, title, owner_role, raw, _ = first or candidates[0]
+    requires = _requires(raw)
+    needs = [] if first else [titles[key] for key in requires if key in open_keys]
     return running, NextStep(title, _owner(owners, owner_role), needs), waiting
+
+
+def _requires(raw: str | None) -> list[str]:
+    """A step's ``requires`` from its JSON text (``[]`` and null cost no decoding)."""
+    if not raw or raw in ("[]", "null"):
+        return []
+    return list(json.loads(raw) or [])
 
 
 def _failed_checks(current: Phase | None) -> list[Blocker]:

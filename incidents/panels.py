@@ -58,9 +58,13 @@ def header_context(progress: selectors.Progress) -> Context:
     return {"progress": progress}
 
 
-def now_context(incident: Incident, now: datetime) -> Context:
-    """The "now" header: phase, what runs, what is next, what blocks, the ETA (incidents/now.py)."""
-    return {"now_view": now_header.build(incident, now)}
+def now_context(
+    incident: Incident, now: datetime, roles: list[IncidentRole] | None = None
+) -> Context:
+    """The "now" header: phase, what runs, what is next, what blocks, the ETA (incidents/now.py).
+
+    ``roles``: the incident's roles with their holders, if the caller read them already."""
+    return {"now_view": now_header.build(incident, now, roles)}
 
 
 def step_context(step: Step, error: str = "") -> Context:

@@ -29,8 +29,10 @@ def _locked_step(step_id: int) -> Step:
     step = Step.objects.filter(pk=step_id).only("incident_id").first()
     if step is None:
         raise ServiceError("No such step.")
-    lock_incident(step.incident_id)
-    return Step.objects.select_related("incident", "state_changed_by").get(pk=step_id)
+    incident = lock_incident(step.incident_id)
+    locked = Step.objects.select_related("state_changed_by").get(pk=step_id)
+    locked.incident = incident  # the locked row, as just read
+    return locked
 
 
 def _settled_elsewhere(step: Step) -> ServiceError:

@@ -1,0 +1,117 @@
+"""The server's deferred push: a change is rendered and fanned out off the request.
+
+In the ASGI server (``config.asgi`` attaches its event loop here) a committed change
+is handed to this loop instead of being rendered on the request's thread, so the
+person who acted gets their answer as soon as the change is committed. On the loop,
+changes wait per incident; one task renders them on a thread of its own (with its own
+database connection) and sends the bytes with the loop's own channel layer. Changes
+of one incident that arrive while a render is under way are merged into one render
+(``Change.merge``): a burst of ticks costs one render per audience, not one each.
+
+Rendering is still once per audience (``broadcast.render_change``), from the database
+at the moment it runs, so a merged or late render shows the newest state, with its
+revision (``data-rev``). Elsewhere (Celery workers, management commands, tests with no
+server) nothing is attached and ``broadcast`` renders on commit as before.
+
+A failed render or send is logged and counted (``incidents.metrics``), never raised
+into anyone's request: pushes are hints, a page that reconnects fetches its panels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import close_old_connections
+
+from incidents import events, metrics
+from incidents.access import Audience
+from incidents.events import Change
+
+logger = logging.getLogger(__name__)
+
+Render = Callable[[Change], dict[Audience, str]]
+
+
+class PushLoop:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.pending: dict[int, tuple[Change, float, Render]] = {}
+        self.task: asyncio.Task[None] | None = None
+        # One thread: renders in order, with one database connection of its own.
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ripcord-push")
+
+    def add(self, change: Change, since: float, render: Render) -> None:
+        """On the loop: queue ``change``, merged into one already waiting for its incident."""
+        waiting = self.pending.get(change.incident_id)
+        if waiting is None:
+            self.pending[change.incident_id] = (copy.deepcopy(change), since, render)
+        else:
+            waiting[0].merge(change)
+        if self.task is None or self.task.done():
+            self.task = self.loop.create_task(self._run())
+
+    async def _run(self) -> None:
+        while self.pending:
+            batch = list(self.pending.values())
+            self.pending.clear()
+            for change, since, render in batch:
+                await self._push(change, since, render)
+
+    async def _push(self, change: Change, since: float, render: Render) -> None:
+        try:
+            with metrics.pushing("change", since=since):
+                rendered = await self.loop.run_in_executor(self.executor, _render, render, change)
+                for audience, html in rendered.items():
+                    group = events.incident_group(change.incident_id, audience)
+                    if html:
+                        await events.agroup_send(group, events.html_push(html))
+                    if change.resync:
+                        frame = events.frame_text(resync=True)
+                        await events.agroup_send(group, events.html_push(frame))
+        except Exception:
+            logger.exception("could not push a change of incident %s", change.incident_id)
+
+
+def _render(render: Render, change: Change) -> dict[Audience, str]:
+    """On the push thread: its connection is checked (and given back) around each render."""
+    close_old_connections()
+    try:
+        return render(change)
+    finally:
+        close_old_connections()
+
+
+_current: PushLoop | None = None
+_lock = threading.Lock()
+
+
+def attach(loop: asyncio.AbstractEventLoop) -> None:
+    """The server's event loop takes the pushes from now on (called by config.asgi)."""
+    global _current
+    with _lock:
+        if _current is None or _current.loop is not loop:
+            _current = PushLoop(loop)
+
+
+def offer(change: Change, since: float, render: Render) -> bool:
+    """Hand ``change`` to the server's loop; False if there is none (render it here, then).
+
+    ``since``: the ``perf_counter`` at publishing, which the push's delay is measured from.
+    """
+    push_loop = _current
+    if push_loop is None or push_loop.loop.is_closed() or not push_loop.loop.is_running():
+        return False
+    push_loop.loop.call_soon_threadsafe(push_loop.add, change, since, render)
+    return True
+
+
+def detach() -> None:
+    """Forget the loop (tests)."""
+    global _current
+    with _lock:
+        _current = None

@@ -1,0 +1,114 @@
+"""The server's deferred push (incidents/push_loop.py): off the request, merged per incident.
+
+No database: the render is a stand-in that records what it was asked for, and the
+layer is replaced where the bytes leave (``events.agroup_send``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from incidents import events, push_loop
+from incidents.access import Audience
+from incidents.events import Change
+
+
+class Sent(list[tuple[str, str]]):
+    """What left for the layer, (group, text), in order; ``until(n)`` waits for n of them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived = asyncio.Event()
+
+    async def until(self, n: int) -> None:
+        async with asyncio.timeout(5):
+            while len(self) < n:
+                self.arrived.clear()
+                await self.arrived.wait()
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sent]:
+    out = Sent()
+
+    async def record(group: str, message: Any) -> None:
+        out.append((group, message["html"]))
+        out.arrived.set()
+
+    monkeypatch.setattr(events, "agroup_send", record)
+    yield out
+    push_loop.detach()
+
+
+def test_change_merge_takes_the_union() -> None:
+    a = Change(1, steps={1}, timeline={10})
+    a.merge(Change(1, steps={2}, phases={5}, timeline={11}, header=True, resync=True))
+    assert a == Change(1, steps={1, 2}, phases={5}, timeline={10, 11}, header=True, resync=True)
+
+
+def test_without_a_server_loop_nothing_is_taken() -> None:
+    push_loop.detach()
+    assert push_loop.offer(Change(1), 0.0, lambda c: {}) is False
+
+
+@pytest.mark.asyncio
+async def test_changes_of_one_incident_arriving_during_a_render_are_rendered_once(
+    sent: Sent,
+) -> None:
+    """The first render blocks until three more changes (two incidents) have arrived;
+    then one render per incident takes in all that waited, each audience sent once."""
+    loop = asyncio.get_running_loop()
+    push_loop.attach(loop)
+    first_started = threading.Event()
+    release = threading.Event()
+    rendered: list[Change] = []
+
+    def render(change: Change) -> dict[Audience, str]:
+        rendered.append(change)
+        if len(rendered) == 1:
+            first_started.set()
+            assert release.wait(5)
+        return {"act": f"act {sorted(change.steps)}", "view": ""}
+
+    def commit(change: Change) -> None:  # as a request's thread does on commit
+        assert push_loop.offer(change, 0.0, render)
+
+    await asyncio.to_thread(commit, Change(1, steps={1}))
+    assert await asyncio.to_thread(first_started.wait, 5)
+    for change in (Change(1, steps={2}), Change(2, steps={7}), Change(1, steps={3}, resync=True)):
+        await asyncio.to_thread(commit, change)
+    await asyncio.sleep(0.05)  # all three are on the loop, waiting
+    release.set()
+    await sent.until(5)
+    assert [sorted(c.steps) for c in rendered] == [[1], [2, 3], [7]]
+    assert sent == [
+        ("incident.1.act", "act [1]"),
+        ("incident.1.act", "act [2, 3]"),  # the view's html was empty: not sent
+        ("incident.1.act", '{"resync":true}'),
+        ("incident.1.view", '{"resync":true}'),
+        ("incident.2.act", "act [7]"),
+    ]
+
+
+@pytest.mark.asyncio
+async def test_a_failed_render_is_logged_and_the_next_change_still_goes(
+    sent: Sent, caplog: pytest.LogCaptureFixture
+) -> None:
+    push_loop.attach(asyncio.get_running_loop())
+
+    def render(change: Change) -> dict[Audience, str]:
+        if 1 in change.steps:
+            raise RuntimeError("database away")
+        return {"act": "ok", "view": "ok"}
+
+    await asyncio.to_thread(push_loop.offer, Change(1, steps={1}), 0.0, render)
+    await asyncio.sleep(0.1)  # the first fails alone before the next arrives
+    await asyncio.to_thread(push_loop.offer, Change(1, steps={2}), 0.0, render)
+    await sent.until(2)
+    assert sent == [("incident.1.act", "ok"), ("incident.1.view", "ok")]
+    assert "could not push a change of incident 1" in caplog.text
