@@ -1,0 +1,336 @@
+"""The closed loop of issue 9 on real processes, each leg timed.
+
+The demo target (created, backed up, served by its supervisor with /metrics) takes
+demo users' traffic; a real Prometheus scrapes it every second with the rules
+``manage.py export_alert_rules`` writes; a real Alertmanager (no gossip) routes what
+fires to a receiver made by ``manage.py create_receiver``; uvicorn, a step worker
+and the control worker (beat) run Ripcord. Then: the bad migration → Prometheus
+sees the errors → its alert fires → Alertmanager posts → the IC's open page shows
+the proposal without a reload → the IC opens MIG-002 from it → the scripted steps
+restore the target → the error share falls back under the plan's 10 %. The test
+prints each leg's time and the shares it measured (error share, p95) broken and
+restored.
+
+The rules are MIG-002's, from a test copy of the runbook with short windows: 20 s
+instead of 5 or 10 minutes, the performance baseline 60 s ending 20 s ago instead
+of 30 minutes ending 10 minutes ago, and no ``for`` (``for_minutes: 0``), because a
+test cannot wait minutes per leg. The thresholds and sample floors are the plan's,
+unchanged. The copy also drops ``no_data: fire``: its absent() alert would fire in
+the second between Prometheus's start and its first scrape, before any damage.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import yaml
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from playwright.sync_api import Browser, Page, expect
+
+from demo.target import fingerprint_target
+from demo_target import (
+    apply_bad_migration,
+    create_target,
+    demo_credentials,
+    drop_target,
+    take_backup,
+    traffic,
+)
+from incidents.models import Incident
+from tests.integration import test_mig002_app_steps as app_steps
+from tests.integration.alertmanager import Alertmanager, alertmanager_binary, start_alertmanager
+from tests.integration.conftest import ARTIFACTS
+from tests.integration.processes import ROOT, start_beat, wait_for
+from tests.integration.prometheus import Prometheus, prometheus_binary, start_prometheus
+from tests.integration.runs import assign, step_id
+from tests.integration.test_drill_mig002 import CAST, wait_gate_holds
+from tests.integration.test_mig002_app_steps import (
+    ADMIN_DSN,
+    BACKUP,
+    PREFIX,
+    TARGET_DB,
+    TARGET_DSN,
+    read_only,
+    run_step,
+    tick,
+)
+from triggers.models import Alert, Proposal
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+# That module's fixtures (the supervised app, uvicorn + step worker, the cast's API).
+demo_app = app_steps.demo_app
+stack = app_steps.stack
+api = app_steps.api
+
+USERS, TASKS = 300, 1800  # demo accounts 100, 200 (its hash is one the migration cuts), 300
+RATE = 20  # requests/s of traffic, at most
+WINDOW = "20s"
+ERROR_SHARE = (  # the api_errors rule's query, over the test's window
+    f'(sum(rate(http_requests_total{{job="todo-api",status=~"5.."}}[{WINDOW}])) or vector(0))'
+    f' / sum(rate(http_requests_total{{job="todo-api"}}[{WINDOW}]))'
+)
+REQUESTS = f'sum(increase(http_requests_total{{job="todo-api"}}[{WINDOW}]))'
+P95 = (
+    "histogram_quantile(0.95, sum by (le)"
+    f' (rate(http_request_duration_seconds_bucket{{job="todo-api"}}[{WINDOW}])))'
+)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _allow_orm_beside_playwright() -> Iterator[None]:
+    """Playwright's sync API runs a loop in the test thread (shared/PITFALLS.md)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+@pytest.fixture
+def healthy_target() -> Iterator[None]:
+    """The todo database before the migration and its backup; the test breaks it."""
+    if prometheus_binary() is None or alertmanager_binary() is None:
+        pytest.skip("prometheus / prometheus-alertmanager are not installed (bin/setup --dev)")
+    create_target(ADMIN_DSN, TARGET_DB, users=USERS, tasks=TASKS, seed=5)
+    take_backup(TARGET_DSN, BACKUP)
+    BACKUP.with_suffix(".fingerprint.json").write_text(
+        json.dumps(fingerprint_target(TARGET_DSN), sort_keys=True)
+    )
+    yield
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:  # a failed test may leave it so
+        conn.execute(f'ALTER DATABASE "{TARGET_DB}" RESET default_transaction_read_only')
+    drop_target(ADMIN_DSN, TARGET_DB)
+
+
+@pytest.fixture
+def control_worker(stack) -> Iterator[None]:
+    """The control queue's worker with beat, on the stack's broker prefix; no evaluator
+    (no PROMETHEUS_URL): the proposal must come from Alertmanager."""
+    beat = start_beat(ARTIFACTS, RIPCORD_BROKER_PREFIX=PREFIX, PROMETHEUS_URL="")
+    yield
+    beat.stop()
+
+
+def short_window_rules(tmp_path: Path) -> Path:
+    """MIG-002's rules, exported by export_alert_rules from a short-window test copy."""
+    folder = tmp_path / "mig-002"
+    shutil.copytree(ROOT / "runbooks" / "library" / "mig-002", folder)
+    spec = folder / "runbook.yaml"
+    text = spec.read_text()
+    text = text.replace("[30m] offset 10m", f"[60s] offset {WINDOW}")
+    text = re.sub(r"\[(5|10)m\]", f"[{WINDOW}]", text)
+    text = re.sub(r"(\n +)for_minutes: \d+", r"\1for_minutes: 0", text)
+    text = text.replace("no_data: fire", "no_data: inconclusive")
+    spec.write_text(text)
+    rules = tmp_path / "mig-002.rules.yml"
+    call_command("export_alert_rules", str(spec), "--output", str(rules))
+    group = yaml.safe_load(rules.read_text())["groups"][0]["rules"]
+    [api_errors] = [r for r in group if r["alert"] == "api_errors"]
+    assert "> 0.1\nand on() (sum(increase(http_requests_total" in api_errors["expr"]  # 10 %
+    assert f"[{WINDOW}]" in api_errors["expr"] and "for" not in api_errors
+    return rules
+
+
+def receiver_for(base_url: str) -> tuple[str, str]:
+    out = io.StringIO()
+    call_command(
+        "create_receiver",
+        "--kind=alertmanager",
+        "--runbook=mig-002",
+        "--environment=demo",
+        f"--base-url={base_url}",
+        stdout=out,
+    )
+    url, token = out.getvalue().splitlines()[:2]
+    return url, token
+
+
+def value(prometheus: Prometheus, expr: str) -> float | None:
+    try:
+        result = prometheus.query(expr)
+    except (OSError, ValueError):
+        return None
+    if not result:
+        return None
+    number = float(result[0]["value"][1])  # type: ignore[index]
+    return None if number != number else number  # NaN: no requests in the window
+
+
+def open_page_as(browser: Browser, session_cookie, base_url: str, username: str) -> Page:
+    user = get_user_model().objects.get(username=username)
+    context = browser.new_context()
+    context.set_default_timeout(10_000)
+    context.add_cookies([session_cookie(user, base_url)])
+    page = context.new_page()
+    page.goto(base_url + "/")
+    return page
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(480)
+def test_closed_loop_alert_to_proposal_to_rollback_to_recovery(
+    healthy_target, demo_app, stack, api, control_worker, browser, session_cookie, tmp_path, capsys
+):
+    call_command("load_runbooks", verbosity=0)
+    api("ic")  # the cast exists: create_receiver records the first commander
+    hook_url, token = receiver_for(stack)
+    manager: Alertmanager = start_alertmanager(tmp_path / "alertmanager", hook_url, token)
+    port = int(demo_app.url.rsplit(":", 1)[1])
+    prometheus = start_prometheus(
+        tmp_path / "prometheus",
+        port,
+        rule_files=(short_window_rules(tmp_path),),
+        alertmanager_url=manager.url,
+    )
+    stop = threading.Event()
+    accounts = demo_credentials(USERS)
+    load = threading.Thread(
+        target=traffic.run,
+        args=(demo_app.url, accounts),
+        kwargs={"rate": RATE, "seconds": 470, "stop": stop},
+        daemon=True,
+    )
+    legs: list[tuple[str, float]] = []
+    shares: dict[str, tuple[float | None, float | None]] = {}
+    try:
+        load.start()
+        # Healthy: a full window of traffic and no error, so nothing fires before the damage.
+        wait_for(
+            lambda: (value(prometheus, REQUESTS) or 0) >= 200,
+            timeout=60,
+            what="a window of healthy traffic in Prometheus",
+            interval=0.5,
+        )
+        shares["healthy"] = (value(prometheus, ERROR_SHARE), value(prometheus, P95))
+        assert shares["healthy"][0] == 0, shares
+        page = open_page_as(browser, session_cookie, stack, "ic")
+        expect(page.locator("body")).to_have_attribute("data-notify", "open", timeout=10_000)
+        expect(page.locator(".proposal-banner")).to_have_count(0)
+        assert not Proposal.objects.exists()
+
+        started = time.monotonic()
+
+        def leg(name: str) -> None:
+            legs.append((name, time.monotonic() - started))
+
+        apply_bad_migration(TARGET_DSN)
+        leg("bad migration applied")
+        wait_for(
+            lambda: (value(prometheus, ERROR_SHARE) or 0) > 0.10,
+            timeout=60,
+            what="Prometheus to see >10 % of requests failing",
+            interval=0.25,
+        )
+        leg("Prometheus sees >10 % errors")
+        wait_for(
+            lambda: prometheus.has('ALERTS{alertname="api_errors",alertstate="firing"}'),
+            timeout=60,
+            what="the api_errors alert to fire",
+            interval=0.25,
+        )
+        leg("api_errors alert firing")
+        wait_for(
+            lambda: Alert.objects.filter(alertname="api_errors", status="firing").exists(),
+            timeout=60,
+            what="Alertmanager's post to reach the receiver",
+            interval=0.1,
+        )
+        leg("Alertmanager posted (alert recorded)")
+        banner = page.locator(".proposal-banner")
+        expect(banner).to_contain_text("Rollback proposed:", timeout=10_000)
+        expect(banner).to_contain_text("api_errors")
+        leg("banner on the IC's open page")
+        proposal = Proposal.objects.get()
+        assert proposal.runbook.slug == "mig-002" and proposal.environment == "demo"
+
+        banner.get_by_role("button", name="Open the incident").click()
+        expect(page).to_have_url(re.compile(r"/incidents/\d+/$"))
+        iid = int(page.url.rstrip("/").rsplit("/", 1)[1])
+        leg("IC opened MIG-002 from the banner")
+        opened = Incident.objects.get(pk=iid)
+        assert opened.runbook_version.runbook.slug == "mig-002" and not opened.is_drill
+        shares["broken"] = (value(prometheus, ERROR_SHARE), value(prometheus, P95))
+
+        incident = api("ic").get(f"/incidents/{iid}").json()
+        for role, who in CAST:
+            assign(api, incident, role, who)
+        rollback_steps(api, incident)
+        leg("scripted steps restored the target")
+
+        wait_for(
+            lambda: (share := value(prometheus, ERROR_SHARE)) is not None and share < 0.10,
+            timeout=90,
+            what="the error share to fall under 10 %",
+            interval=0.5,
+        )
+        leg("metrics recovered (<10 % errors)")
+        # A full window after the restart: what the restored target serves, not the restart.
+        wait_for(
+            lambda: value(prometheus, ERROR_SHARE) == 0,
+            timeout=60,
+            what="a window without errors",
+            interval=0.5,
+        )
+        shares["restored"] = (value(prometheus, ERROR_SHARE), value(prometheus, P95))
+        page.context.close()
+    finally:
+        stop.set()
+        load.join(timeout=15)
+        prometheus.stop()
+        manager.stop()
+
+    report_legs(capsys, legs, shares)
+    broken_share, broken_p95 = shares["broken"]
+    restored_share, restored_p95 = shares["restored"]
+    assert broken_share is not None and broken_share > 0.10
+    assert restored_share == 0
+    assert broken_p95 and restored_p95 and broken_p95 > restored_p95
+
+
+def rollback_steps(api, incident: dict) -> None:
+    """MIG-002's phases 1 to 3 as the drill runs them: the restore and the application's."""
+    iid = incident["id"]
+    tick(api, incident, "disable_new_endpoints", "backend")
+    tick(api, incident, "activate_maintenance_mode", "frontend")
+    tick(api, incident, "scale_down_new_services", "devops")
+    tick(api, incident, "monitor_alerts", "devops")
+    run_step(api, incident, "stop_writes", "sysadmin")
+    assert read_only() == "on"
+    confirmed = api("sysadmin").post(
+        f"/incidents/{iid}/safeguards/backup_stored_separately/confirm",
+        {"note": "closed loop: the backup sits on the second volume"},
+    )
+    assert confirmed.status_code == 200, confirmed.body
+    wait_gate_holds(api, incident, "restore_database")
+    run_step(api, incident, "restore_database", "sysadmin", approver="ic")
+    run_step(api, incident, "verify_data_integrity", "backend")
+    tick(api, incident, "update_schema", "sysadmin")
+    run_step(api, incident, "deploy_previous_version", "devops")
+    tick(api, incident, "update_configuration", "devops")
+    run_step(api, incident, "lift_read_only", "devops")
+    assert read_only() == "off"
+    run_step(api, incident, "restart_services", "devops")
+    assert step_id(incident, "restart_services")
+
+
+def report_legs(capsys, legs: list[tuple[str, float]], shares: dict) -> None:
+    lines = ["closed loop, seconds since the bad migration:"]
+    previous = 0.0
+    for name, at in legs:
+        lines.append(f"  {name:<40} {at:7.1f}  (+{at - previous:5.1f})")
+        previous = at
+    for label, (share, p95) in shares.items():
+        share_text = "n/a" if share is None else f"{share:.1%}"
+        p95_text = "n/a" if p95 is None else f"{p95 * 1000:.1f} ms"
+        lines.append(f"  {label:<9} error share {share_text:>6}, p95 {p95_text}")
+    with capsys.disabled():
+        print("\n" + "\n".join(lines))
