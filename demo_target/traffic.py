@@ -2,8 +2,9 @@
 
 Each simulated user logs in (POST /login with a demo account's published
 password), then lists, creates and updates tasks through the API, logging in
-again when the session is refused or the login failed. The mix per action:
-half lists, a fifth creates, the rest updates of a task the last list showed.
+again when the session is refused or the login failed, and now and then anyway
+(``RELOGIN``). The mix per action: half lists, a fifth creates, the rest updates
+of a task the last list showed.
 
 Bounded by construction: request *n* may not start before ``started + n / rate``,
 whichever thread sends it, so the generator never goes above ``rate`` requests a
@@ -16,6 +17,7 @@ summary gives requests, the count per status (0: no answer at all) and p50/p95.
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import threading
@@ -31,6 +33,7 @@ MAX_RATE = 1000.0
 MAX_SECONDS = 24 * 3600.0
 MAX_THREADS = 4
 TIMEOUT_SECONDS = 10.0
+RELOGIN = 0.05  # the chance that an action of a signed-in user is a new login
 # Direct to the app: no proxy from the environment, which could not reach 127.0.0.1 anyway.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -152,7 +155,12 @@ def _work(url: str, users: list[User], pacer: Pacer, summary: Summary, rng: rand
 
 
 def _act(url: str, user: User, rng: random.Random) -> tuple[int, float]:
-    """One request of ``user``'s: a login when they have no session, else a task action."""
+    """One request of ``user``'s: a login when they have no session, else a task action.
+
+    Now and then a user signs in again (another device, a closed browser), so a damage
+    that only refuses new logins reaches the users who had a session before it too."""
+    if user.session is not None and rng.random() < RELOGIN:
+        user.session = None
     if user.session is None:
         status, body, took = _call(
             f"{url}/login", {"email": user.email, "password": user.password}, None
@@ -187,11 +195,13 @@ def _call(url: str, form: dict[str, Any] | None, session: str | None) -> tuple[i
     request = urllib.request.Request(url, data=data, headers=headers)
     started = time.perf_counter()
     try:
-        with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
-            status, raw = int(response.status), response.read()
-    except urllib.error.HTTPError as exc:
-        status, raw = exc.code, exc.read()
-    except (OSError, ValueError):  # refused, reset, timed out: the user got nothing
+        try:
+            with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
+                status, raw = int(response.status), response.read()
+        except urllib.error.HTTPError as exc:
+            status, raw = exc.code, exc.read()
+    # Refused, reset, timed out, cut off mid-answer (an app restarting): the user got nothing.
+    except (OSError, ValueError, http.client.HTTPException):
         return 0, None, time.perf_counter() - started
     took = time.perf_counter() - started
     try:
