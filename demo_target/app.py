@@ -79,6 +79,8 @@ SESSION_COOKIE = "session"
 SESSION_HOURS = 12
 STATEMENT_TIMEOUT_MS = 5_000
 MAX_BODY_BYTES = 16 * 1024
+# The database's simulated distance, per statement (DistantConnection): 0 switches it off.
+ROUND_TRIP_SECONDS = int(os.environ.get("DEMO_APP_DB_ROUND_TRIP_MS") or "3") / 1000
 # The key format the sessions table holds (and the sessions_work validation expects).
 _SESSION_ALPHABET = string.ascii_lowercase + string.digits
 TASK_PREFIX = "/api/tasks/"
@@ -86,8 +88,24 @@ TASK_ROUTE = "/api/tasks/{id}"  # the metrics' route label: one series, whatever
 logger = logging.getLogger(__name__)
 
 
+class DistantConnection(pg.Conn):
+    """A connection whose every statement first waits ``ROUND_TRIP_SECONDS``.
+
+    A simulated network distance, the same for every statement in every state of
+    the database: on localhost a round trip costs some 50 µs, where the application's
+    database in staging or production is a network hop away, and what makes a
+    query-per-row code path slow in real life (the v1 list's N+1, todo.py) is the
+    round trips. Without it that cost would vanish in a test machine's noise; with it
+    the broken target is slower only by the statements it really makes more of.
+    """
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(ROUND_TRIP_SECONDS)
+        return super().execute(*args, **kwargs)
+
+
 def _connect(dsn: str) -> pg.Conn:
-    conn = pg.connect(dsn)
+    conn = pg.connect(dsn, cls=DistantConnection)
     conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
     return conn
 

@@ -11,8 +11,9 @@ fails on the data and schema the bad migration left (demo_target/generate.py):
   now), so every create answers 503 (``database_schema``) until the restore;
 - the list has two shapes of the same answer: with the ``api_v1`` feature flag on
   (the migration's rollout switched it on), the v1 serializer MIG-002 shipped
-  loads each task's tags and recurrence with queries of their own, an N+1 the
-  review missed, so the list costs a round trip per task more while the flag is on.
+  checks read access and loads the tags and the recurrence of each task with
+  queries of their own, an N+1 the review missed, so the list costs three round
+  trips per task more while the flag is on.
 
 Ids are whatever the database holds (integers, or UUIDs as strings), and a task id
 in a URL is compared as text within the owner's tasks, so an update finds the task
@@ -52,6 +53,7 @@ V1_TAGS_QUERY = (
     " JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = %s"
 )
 V1_RECURRENCE_QUERY = "SELECT rule, next_at FROM recurrences WHERE task_id = %s"
+V1_PERMISSION_QUERY = "SELECT 1 FROM permissions WHERE user_id = %s AND permission = 'tasks.read'"
 
 
 class Refused(Exception):
@@ -85,7 +87,8 @@ def session_user(conn: pg.Conn, session: str | None, seen: Seen | None) -> objec
 def list_tasks(conn: pg.Conn, user_id: object) -> list[dict[str, Any]]:
     flag = conn.execute("SELECT enabled FROM feature_flags WHERE name = 'api_v1'").fetchone()
     if flag is not None and flag[0]:
-        return [_v1_task(conn, row) for row in conn.execute(V1_TASKS_QUERY, [user_id]).fetchall()]
+        found = conn.execute(V1_TASKS_QUERY, [user_id]).fetchall()
+        return [_v1_task(conn, user_id, row) for row in found]
     return [
         _task(task_id, title, status, priority, tags, rule, next_at)
         for task_id, title, status, priority, tags, rule, next_at in conn.execute(
@@ -94,8 +97,12 @@ def list_tasks(conn: pg.Conn, user_id: object) -> list[dict[str, Any]]:
     ]
 
 
-def _v1_task(conn: pg.Conn, row: Sequence[Any]) -> dict[str, Any]:
+def _v1_task(conn: pg.Conn, owner: object, row: Sequence[Any]) -> dict[str, Any]:
     task_id, title, status, priority = row
+    # v1 checks read access per object, as its permission layer does for every task it shows.
+    allowed = conn.execute(V1_PERMISSION_QUERY, [owner]).fetchone()
+    if allowed is None:
+        raise Refused(HTTPStatus.FORBIDDEN, "forbidden", "you may not read tasks")
     tags = conn.execute(V1_TAGS_QUERY, [task_id]).fetchone()
     recurrence = conn.execute(V1_RECURRENCE_QUERY, [task_id]).fetchone()
     rule, next_at = recurrence if recurrence else (None, None)

@@ -6,10 +6,11 @@ again when the session is refused or the login failed, and now and then anyway
 (``RELOGIN``). The mix per action: half lists, a fifth creates, the rest updates
 of a task the last list showed.
 
-Bounded by construction: request *n* may not start before ``started + n / rate``,
-whichever thread sends it, so the generator never goes above ``rate`` requests a
-second (slower answers only make it slower), and nothing starts after ``seconds``.
-A few threads share the slots so one slow answer does not stall the others.
+Bounded by construction: a few threads (so one slow answer does not stall the
+others) each own an interleaved share of the slots ``started + n / rate``, and a
+request may not start before its slot, so the generator never goes above ``rate``
+requests a second (slower answers only make it slower) and nothing starts after
+``seconds``.
 
 Client side only (HTTP to ``url``), so the numbers are what a user waits: the
 summary gives requests, the count per status (0: no answer at all) and p50/p95.
@@ -88,20 +89,20 @@ class User:
 
 
 class Pacer:
-    """Hands out start times ``started + n / rate`` until ``seconds`` have passed."""
+    """One thread's start times: ``started + offset + n / rate`` until ``seconds`` have passed."""
 
-    def __init__(self, rate: float, seconds: float, stop: threading.Event) -> None:
-        self.rate, self.stop = rate, stop
+    def __init__(
+        self, rate: float, seconds: float, stop: threading.Event, *, offset: float = 0.0
+    ) -> None:
+        self.rate, self.stop, self.offset = rate, stop, offset
         self.started = time.monotonic()
         self.deadline = self.started + seconds
         self._next = 0
-        self._lock = threading.Lock()
 
     def wait_turn(self) -> bool:
-        """Sleep until this caller's slot; False once the run is over (time or stop)."""
-        with self._lock:
-            slot = self.started + self._next / self.rate
-            self._next += 1
+        """Sleep until the next slot; False once the run is over (time or stop)."""
+        slot = self.started + self.offset + self._next / self.rate
+        self._next += 1
         if slot >= self.deadline:
             return False
         return not self.stop.wait(max(0.0, slot - time.monotonic()))
@@ -124,14 +125,16 @@ def run(
     if not accounts:
         raise ValueError("no accounts to log in with")
     stop = stop or threading.Event()
-    pacer = Pacer(rate, seconds, stop)
     summary = Summary(started=time.time())
     users = [User(email, password) for email, password in accounts]
     count = min(MAX_THREADS, len(users))
+    # Each thread its own share of the rate, interleaved: a thread whose users fail fast
+    # must not take the slow ones' turns (the mix would tilt toward the failures).
+    pacers = [Pacer(rate / count, seconds, stop, offset=i / rate) for i in range(count)]
     threads = [
         threading.Thread(
             target=_work,
-            args=(url.rstrip("/"), users[i::count], pacer, summary, random.Random(seed + i)),
+            args=(url.rstrip("/"), users[i::count], pacers[i], summary, random.Random(seed + i)),
             name=f"traffic-{i}",
             daemon=True,
         )
