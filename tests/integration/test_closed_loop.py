@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -309,7 +310,7 @@ def test_closed_loop_alert_to_proposal_to_rollback_to_recovery(
     assert broken_p95 and restored_p95
 
 
-def rollback_steps(api, incident: dict) -> None:
+def rollback_steps(api, incident: dict[str, Any]) -> None:
     """MIG-002's phases 1 to 3 as the drill runs them: the restore and the application's."""
     iid = incident["id"]
     tick(api, incident, "disable_new_endpoints", "backend")
@@ -335,7 +336,9 @@ def rollback_steps(api, incident: dict) -> None:
     assert step_id(incident, "restart_services")
 
 
-def report_legs(capsys, legs: list[tuple[str, float]], shares: dict) -> None:
+def report_legs(
+    capsys, legs: list[tuple[str, float]], shares: dict[str, tuple[float | None, float | None]]
+) -> None:
     lines = ["closed loop, seconds since the bad migration:"]
     previous = 0.0
     for name, at in legs:
