@@ -100,11 +100,13 @@ def start_prometheus(
     *,
     rule_files: tuple[Path, ...] = (),
     alertmanager_url: str | None = None,
+    port: int | None = None,
 ) -> Prometheus:
     """Prometheus on 127.0.0.1, scraping ``metrics_port`` every second as job "todo-api".
 
     With ``rule_files`` it evaluates them every second, and sends what fires to
-    ``alertmanager_url`` (``http://127.0.0.1:PORT``) when given.
+    ``alertmanager_url`` (``http://127.0.0.1:PORT``) when given. ``port``: where it
+    listens, when a process started before it must be told (default: a free one).
     """
     binary = prometheus_binary()
     assert binary, "prometheus is not installed (bin/setup --dev installs it)"
@@ -121,7 +123,7 @@ def start_prometheus(
         target = alertmanager_url.removeprefix("http://")
         config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [target]}]}]}
     (folder / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
-    port = free_port()
+    port = port or free_port()
     log_path = folder / "prometheus.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(

@@ -11,7 +11,7 @@ restore the target → the error share falls back under the plan's 10 %. The tes
 prints each leg's time and the shares it measured (error share, p95) broken and
 restored.
 
-The rules are MIG-002's, from a test copy of the runbook with short windows: 20 s
+The runbook is a test copy of MIG-002 (loaded, and its rules exported) with short windows: 20 s
 instead of 5 or 10 minutes, the performance baseline 60 s ending 20 s ago instead
 of 30 minutes ending 10 minutes ago, and no ``for`` (``for_minutes: 0``), because a
 test cannot wait minutes per leg. The thresholds and sample floors are the plan's,
@@ -51,7 +51,16 @@ from incidents.models import Incident
 from tests.integration import test_mig002_app_steps as app_steps
 from tests.integration.alertmanager import Alertmanager, alertmanager_binary, start_alertmanager
 from tests.integration.conftest import ARTIFACTS
-from tests.integration.processes import ROOT, start_beat, wait_for
+from tests.integration.processes import (
+    BROKER_URL,
+    ROOT,
+    free_port,
+    sending_to,
+    start_beat,
+    start_server,
+    start_worker,
+    wait_for,
+)
 from tests.integration.prometheus import Prometheus, prometheus_binary, start_prometheus
 from tests.integration.runs import assign, step_id
 from tests.integration.test_drill_mig002 import CAST, wait_gate_holds
@@ -69,9 +78,8 @@ from triggers.models import Alert, Proposal
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-# That module's fixtures (the supervised app, uvicorn + step worker, the cast's API).
+# That module's fixtures (the supervised app, the cast's API); the stack is this module's.
 demo_app = app_steps.demo_app
-stack = app_steps.stack
 api = app_steps.api
 
 USERS, TASKS = 300, 1800  # demo accounts 100, 200 (its hash is one the migration cuts), 300
@@ -119,6 +127,41 @@ def healthy_target() -> Iterator[None]:
     drop_target(ADMIN_DSN, TARGET_DB)
 
 
+@pytest.fixture(scope="module")
+def prometheus_port() -> int:
+    """Where this module's Prometheus will listen: uvicorn is told before it starts."""
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def stack(django_db_setup, django_db_blocker, demo_app, prometheus_port) -> Iterator[str]:
+    """uvicorn (which measures against this module's Prometheus when the IC asks) and the
+    step worker (default and database queues), as test_mig002_app_steps runs them."""
+    overrides = {
+        "RIPCORD_BROKER_PREFIX": PREFIX,
+        "RIPCORD_ENV_DEMO_PGDATABASE": TARGET_DB,
+        "RIPCORD_ENV_DEMO_TARGET_DATABASE_URL": TARGET_DSN,
+        "RIPCORD_ENV_DEMO_TARGET_ADMIN_URL": TARGET_DSN
+        + "?options=-c%20default_transaction_read_only%3Doff",
+        "RIPCORD_ENV_DEMO_BACKUP_FILE": str(BACKUP),
+        "RIPCORD_ENV_DEMO_APP_URL": demo_app.url,
+        "RIPCORD_ENV_DEMO_APP_REPO_DIR": str(demo_app.repo_dir),
+        "RIPCORD_ENV_DEMO_APP_DEPLOY_DIR": str(demo_app.deploy_dir),
+    }
+    prometheus_url = f"http://127.0.0.1:{prometheus_port}"
+    with django_db_blocker.unblock():
+        server = start_server(
+            ARTIFACTS, RIPCORD_BROKER_PREFIX=PREFIX, PROMETHEUS_URL=prometheus_url
+        )
+        worker = start_worker(ARTIFACTS, queues="default,database", **overrides)
+    try:
+        with sending_to(BROKER_URL, PREFIX):
+            yield server.url
+    finally:
+        worker.stop()
+        server.stop()
+
+
 @pytest.fixture
 def control_worker(stack) -> Iterator[None]:
     """The control queue's worker with beat, on the stack's broker prefix; no evaluator
@@ -128,8 +171,8 @@ def control_worker(stack) -> Iterator[None]:
     beat.stop()
 
 
-def short_window_rules(tmp_path: Path) -> Path:
-    """MIG-002's rules, exported by export_alert_rules from a short-window test copy."""
+def short_window_copy(tmp_path: Path) -> Path:
+    """A copy of MIG-002 with the short windows the module docstring describes; its file."""
     folder = tmp_path / "mig-002"
     shutil.copytree(ROOT / "runbooks" / "library" / "mig-002", folder)
     spec = folder / "runbook.yaml"
@@ -139,6 +182,11 @@ def short_window_rules(tmp_path: Path) -> Path:
     text = re.sub(r"(\n +)for_minutes: \d+", r"\1for_minutes: 0", text)
     text = text.replace("no_data: fire", "no_data: inconclusive")
     spec.write_text(text)
+    return spec
+
+
+def exported_rules(spec: Path, tmp_path: Path) -> Path:
+    """``manage.py export_alert_rules`` of the copy: the file Prometheus loads."""
     rules = tmp_path / "mig-002.rules.yml"
     call_command("export_alert_rules", str(spec), "--output", str(rules))
     group = yaml.safe_load(rules.read_text())["groups"][0]["rules"]
@@ -186,9 +234,19 @@ def open_page_as(browser: Browser, session_cookie, base_url: str, username: str)
 @pytest.mark.browser
 @pytest.mark.timeout(480)
 def test_closed_loop_alert_to_proposal_to_rollback_to_recovery(
-    healthy_target, demo_app, stack, api, control_worker, browser, session_cookie, tmp_path, capsys
+    healthy_target,
+    demo_app,
+    stack,
+    api,
+    control_worker,
+    prometheus_port,
+    browser,
+    session_cookie,
+    tmp_path,
+    capsys,
 ):
-    call_command("load_runbooks", verbosity=0)
+    spec = short_window_copy(tmp_path)
+    call_command("load_runbooks", str(spec.parent), verbosity=0)
     api("ic")  # the cast exists: create_receiver records the first commander
     hook_url, token = receiver_for(stack)
     manager: Alertmanager = start_alertmanager(tmp_path / "alertmanager", hook_url, token)
@@ -196,8 +254,9 @@ def test_closed_loop_alert_to_proposal_to_rollback_to_recovery(
     prometheus = start_prometheus(
         tmp_path / "prometheus",
         port,
-        rule_files=(short_window_rules(tmp_path),),
+        rule_files=(exported_rules(spec, tmp_path),),
         alertmanager_url=manager.url,
+        port=prometheus_port,
     )
     stop = threading.Event()
     accounts = demo_credentials(USERS)
