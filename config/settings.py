@@ -401,3 +401,11 @@ CELERY_BEAT_SCHEDULE["open-scheduled-drills"] = {
     "options": {"expires": RIPCORD_SCHEDULED_DRILL_SECONDS},
 }
 CELERY_TASK_ROUTES["incidents.tasks.open_due_drills_task"] = {"queue": RIPCORD_CONTROL_QUEUE}
+# Success criteria's metric checks (criteria9): measured in the last phase, as often as
+# trigger rules are evaluated (incidents.services.measuring).
+CELERY_BEAT_SCHEDULE["measure-criteria"] = {
+    "task": "incidents.tasks.measure_criteria_task",
+    "schedule": RIPCORD_TRIGGER_INTERVAL,
+    "options": {"expires": RIPCORD_TRIGGER_INTERVAL},
+}
+CELERY_TASK_ROUTES["incidents.tasks.measure_criteria_task"] = {"queue": RIPCORD_CONTROL_QUEUE}

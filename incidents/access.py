@@ -133,6 +133,14 @@ class IncidentAccess:
             return False
         return criterion.signoff_role in self.roles
 
+    def can_measure(self, criterion: Criterion) -> bool:
+        """ "Measure now" a criterion's metric checks: the IC, or a holder of its sign-off role."""
+        if not self.is_active_incident or not criterion.metrics:
+            return False
+        return self.is_commander or bool(
+            criterion.signoff_role and criterion.signoff_role in self.roles
+        )
+
     @property
     def may_approve_as_commander(self) -> bool:
         """A commander (by group) who is not this incident's IC: a second pair of eyes.

@@ -13,6 +13,7 @@ from incidents.checks.services import take_snapshot
 from incidents.execution.runner import execute_run
 from incidents.execution.sweeper import sweep_stale_runs
 from incidents.services.follow_up_reminders import remind_overdue
+from incidents.services.measuring import measure_all
 from incidents.services.phases import refresh_clocks
 from incidents.services.preflight import run_preflight
 from incidents.services.scheduled_drills import open_due_drills
@@ -57,3 +58,9 @@ def remind_follow_ups_task() -> None:
 @shared_task(name="incidents.tasks.open_due_drills_task", ignore_result=True)
 def open_due_drills_task() -> None:
     open_due_drills()
+
+
+@shared_task(name="incidents.tasks.measure_criteria_task", ignore_result=True)
+def measure_criteria_task() -> int:
+    """Measure the metric checks of incidents in their last phase (beat, every interval)."""
+    return len(measure_all())

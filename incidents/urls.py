@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from incidents.views import actions, closing, follow_ups, pages, runs, safeguards
+from incidents.views import actions, closing, follow_ups, measuring, pages, runs, safeguards
 from incidents.views import scheduled_drills as scheduled
 
 app_name = "incidents"
@@ -76,6 +76,12 @@ urlpatterns = [
         "incidents/<int:incident_id>/criteria/<int:criterion_id>/sign-off/",
         closing.sign_off,
         name="sign_off",
+    ),
+    # criteria9: measure a criterion's metric checks now
+    path(
+        "incidents/<int:incident_id>/criteria/<int:criterion_id>/measure/",
+        measuring.measure_now,
+        name="measure_now",
     ),
     # drills11: safeguards that gate
     path(

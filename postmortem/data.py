@@ -94,6 +94,7 @@ def postmortem_data(incident: Incident, *, audience: Audience = "view") -> Postm
                 signoff_role=_title(role_titles, s.criterion.signoff_role) or None,
                 signed_off_by=_name(s.criterion.signed_off_by),
                 signed_off_at=s.criterion.signed_off_at,
+                evidence=[m.evidence for m in s.metrics],
             )
             for s in criteria_status(incident)
         ],

@@ -283,7 +283,11 @@ def _criteria(pm: Postmortem, day: date) -> str:
         )
     met = sum(c.is_met for c in pm.criteria)
     summary = f"{met} of {len(pm.criteria)} criteria met."
-    return "\n\n".join([summary, table(["Criterion", "Met", "Missing", "Sign-off"], rows)])
+    blocks = [summary, table(["Criterion", "Met", "Missing", "Sign-off"], rows)]
+    evidence = [f"{c.title}: {line}" for c in pm.criteria for line in c.evidence]
+    if evidence:  # the metric checks' final measurements (criteria9)
+        blocks += ["Measured:", bullets([text(line) for line in evidence])]
+    return "\n\n".join(blocks)
 
 
 def _timeline(pm: Postmortem, day: date) -> str:

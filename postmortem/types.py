@@ -132,6 +132,8 @@ class CriterionRow:
     signoff_role: str | None  # the role's title
     signed_off_by: str | None
     signed_off_at: datetime | None
+    # The last measurement of each metric check, in words (criteria9).
+    evidence: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

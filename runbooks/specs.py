@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from runbooks.communication import Audience, DestinationSpec
+from runbooks.metric_checks import MetricCheck
 from runbooks.rules import TriggerRule as TriggerRule  # its home; re-exported
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -220,6 +221,8 @@ class SuccessCriterionSpec(Spec):
     title: str = Field(min_length=1)
     validations: list[Key] = Field(default_factory=list)
     signoff: Key | None = None
+    # Measured against Prometheus in the last phase (runbooks.metric_checks).
+    metrics: list[MetricCheck] = Field(default_factory=list, max_length=20)
 
 
 class CommunicationSpec(Spec):

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from django.http import HttpRequest
-from ninja import Field, Path, Router, Schema
+from ninja import Field, Path, Router, Schema, Status
 from ninja.errors import HttpError
 
 from common import capabilities
@@ -141,7 +141,7 @@ def list_status_updates(request: HttpRequest, slug: Slug) -> list[UpdateOut]:
 @router.post("/{slug}/updates", response={201: UpdateOut, **WRITE, **INPUT})
 def publish_status_update(
     request: HttpRequest, slug: Slug, payload: PublishIn
-) -> tuple[int, UpdateOut]:
+) -> Status[UpdateOut]:
     """Publish an update (commanders; the product manager for their active incident)."""
     user = actor(request)
     _require_ripcord_user(request)
@@ -165,4 +165,4 @@ def publish_status_update(
         )
     except services.PublishRefused as refused:
         raise HttpError(400, refused.message) from None
-    return 201, _update(update)
+    return Status(201, _update(update))

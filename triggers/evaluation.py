@@ -13,7 +13,8 @@ Each evaluation asks Prometheus's HTTP API (``/api/v1/query``) for the rule's ``
   three into a breach: data gone is the outage; a query error or an unreachable Prometheus
   is a fault of the monitoring, not of the target, and stays inconclusive.)
 
-Where Prometheus is: the runbook environment's variable ``PROMETHEUS_URL``, else the setting
+The reading and the comparison live in ``validation.prometheus`` (the success criteria's
+metric checks use them too). Where Prometheus is: the runbook environment's variable ``PROMETHEUS_URL``, else the setting
 ``RIPCORD_PROMETHEUS_URL``; environments with neither are not evaluated. ``evaluate_all`` runs
 on the control queue every ``RIPCORD_TRIGGER_INTERVAL`` seconds (``triggers.tasks``). In
 ``propose`` mode a fire raises an alert through the receivers' service
@@ -23,13 +24,8 @@ on the control queue every ``RIPCORD_TRIGGER_INTERVAL`` seconds (``triggers.task
 from __future__ import annotations
 
 import hashlib
-import json
 import math
-import re
-import urllib.error
 import urllib.parse
-import urllib.request
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -42,117 +38,23 @@ from runbooks.specs import RunbookSpec, TriggerSpec
 from triggers import services
 from triggers.models import Evaluation
 from triggers.payloads import ParsedAlert
+from validation import prometheus
+from validation.prometheus import NO_DATA_KINDS, QueryFailed, Reading, instant_query, window_of
 
-NO_DATA_KINDS = frozenset({"no_data", "few_samples", "not_finite"})
-_RANGE = re.compile(r"\[\s*(\d+[smhdwy](?:\d+[smhdwy])*)\s*(?::[^\]]*)?\]")
-_MAX_BODY = 4 * 1024 * 1024
+__all__ = ["NO_DATA_KINDS", "QueryFailed", "Reading", "evaluate", "evaluate_all", "instant_query"]
+
 _MAX_REASON = 500
-
-
-class QueryFailed(Exception):
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind  # "error" (the query) or "down" (Prometheus)
-
-
-def instant_query(base_url: str, query: str, timeout: float) -> list[float]:
-    """The values of ``query`` now: one per series (a scalar is one value)."""
-    url = base_url.rstrip("/") + "/api/v1/query?" + urllib.parse.urlencode({"query": query})
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            body = response.read(_MAX_BODY)
-    except urllib.error.HTTPError as error:
-        if error.code >= 500:
-            raise QueryFailed("down", f"Prometheus answered HTTP {error.code}") from error
-        body = error.read(_MAX_BODY)  # 400/422: the API's JSON names the query's problem
-    except (OSError, ValueError) as error:
-        raise QueryFailed("down", f"Prometheus unreachable: {error}") from error
-    try:
-        document = json.loads(body)
-    except ValueError as error:
-        raise QueryFailed("down", "Prometheus answered something that is not JSON") from error
-    if not isinstance(document, dict) or document.get("status") != "success":
-        message = document.get("error", "unknown error") if isinstance(document, dict) else "?"
-        raise QueryFailed("error", f"query error: {str(message)[:300]}")
-    data = document.get("data") or {}
-    kind, result = data.get("resultType"), data.get("result") or []
-    try:
-        if kind == "scalar":
-            return [float(result[1])]
-        if kind == "vector":
-            return [float(item["value"][1]) for item in result]
-    except (TypeError, ValueError, KeyError, IndexError) as error:
-        raise QueryFailed("error", "query error: malformed result") from error
-    raise QueryFailed("error", f"query error: gives a {kind}, not an instant vector or scalar")
-
-
-def window_of(query: str) -> str:
-    """The query's longest range (e.g. "10m"), for the evidence."""
-    ranges = _RANGE.findall(query)
-    return max(ranges, key=_seconds) if ranges else ""
-
-
-def _seconds(text: str) -> float:
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-    return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)([smhdwy])", text))
-
-
-@dataclass(frozen=True)
-class Reading:
-    """What Prometheus said: a value and a sample count, or why there is no judgement."""
-
-    value: float | None
-    samples: float | None
-    problem: str = ""  # "", or no_data / few_samples / not_finite / error / down
-    detail: str = ""
-
-
-def _worst(values: list[float], comparison: str, threshold: float) -> float:
-    if comparison in (">", ">="):
-        return max(values)
-    if comparison in ("<", "<="):
-        return min(values)
-    return next((v for v in values if v == threshold), values[0])
 
 
 def read(rule: TriggerRule, base_url: str, timeout: float) -> Reading:
     assert rule.query is not None and rule.threshold is not None
-    try:
-        values = instant_query(base_url, rule.query, timeout)
-        counts = instant_query(base_url, rule.samples_query, timeout) if rule.samples_query else []
-    except QueryFailed as failed:
-        return Reading(None, None, failed.kind, str(failed))
-    samples = sum(counts) if rule.samples_query else float(len(values))
-    if not values:
-        return Reading(None, samples, "no_data", "the query returned no series")
-    if not all(math.isfinite(v) for v in values):
-        bad = next(v for v in values if not math.isfinite(v))
-        return Reading(None, samples, "not_finite", f"the query gives {_shown(bad)}")
-    value = _worst(values, rule.comparison, rule.threshold)
-    if not math.isfinite(samples):
-        return Reading(value, None, "not_finite", f"the sample count is {_shown(samples)}")
-    if samples < rule.min_samples:
-        return Reading(
-            value, samples, "few_samples", f"{samples:g} samples, fewer than {rule.min_samples}"
-        )
-    return Reading(value, samples)
-
-
-def _shown(value: float) -> str:
-    """As Prometheus writes it: NaN, +Inf, -Inf."""
-    return "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
+    return prometheus.read(rule, rule.query, rule.threshold, base_url, timeout)
 
 
 def breaches(rule: TriggerRule, value: float) -> bool:
     threshold = rule.threshold
     assert threshold is not None
-    return {
-        ">": value > threshold,
-        ">=": value >= threshold,
-        "<": value < threshold,
-        "<=": value <= threshold,
-        "==": value == threshold,
-    }[rule.comparison]
+    return prometheus.compare(value, rule.comparison, threshold)
 
 
 def needed_evaluations(rule: TriggerRule, interval: float) -> int:
@@ -193,7 +95,7 @@ def evaluate(
     if not reading.problem:
         assert reading.value is not None
         breach = breaches(rule, reading.value)
-        sign = rule.comparison if breach else _negated(rule.comparison)
+        sign = rule.comparison if breach else prometheus.negated(rule.comparison)
         reason = f"{reading.value:.6g} {sign} {rule.threshold:g} on {reading.samples:g} samples"
     elif reading.problem in NO_DATA_KINDS and rule.no_data == "fire":
         breach = True
@@ -258,10 +160,6 @@ def evaluate(
                 runbook=runbook, environment=environment, trigger_key=trigger.id, at=now
             )
     return evaluation
-
-
-def _negated(comparison: str) -> str:
-    return {">": "≤", ">=": "<", "<": "≥", "<=": ">", "==": "≠"}[comparison]
 
 
 def evidence_text(evaluation: Evaluation) -> str:

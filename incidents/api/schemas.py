@@ -13,7 +13,7 @@ from ninja import Field, Schema
 from pydantic import StrictBool, StrictInt, StrictStr, model_validator
 
 from common.api import InputSchema
-from incidents.criteria import CriterionStatus
+from incidents.criteria import CriterionStatus, MetricStatus
 from incidents.models import (
     Incident,
     IncidentRole,
@@ -304,6 +304,24 @@ class SelfApproveIn(InputSchema):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class MetricOut(Schema):
+    """A metric check's latest measurement (criteria9); outcome None: not measured yet."""
+
+    key: str
+    title: str
+    met: bool
+    evidence: str
+    outcome: str | None
+    value: float | None
+    comparison: str | None
+    threshold: float | None
+    samples: float | None
+    window: str | None
+    measured_at: datetime | None
+    hold_minutes: int
+    held_since: datetime | None
+
+
 class CriterionOut(Schema):
     id: int
     key: str
@@ -314,6 +332,7 @@ class CriterionOut(Schema):
     signed_off_at: datetime | None
     met: bool
     missing: list[str]
+    metrics: list[MetricOut] = []
 
 
 class ClosingOut(Schema):
@@ -335,6 +354,26 @@ def criterion_out(status: CriterionStatus) -> CriterionOut:
         signed_off_at=c.signed_off_at,
         met=status.is_met,
         missing=status.missing,
+        metrics=[_metric_out(m) for m in status.metrics],
+    )
+
+
+def _metric_out(m: MetricStatus) -> MetricOut:
+    last = m.last
+    return MetricOut(
+        key=m.key,
+        title=m.title,
+        met=m.is_met,
+        evidence=m.evidence,
+        outcome=last.outcome if last else None,
+        value=last.value if last else None,
+        comparison=last.comparison if last else None,
+        threshold=last.threshold if last else None,
+        samples=last.samples if last else None,
+        window=last.window if last else None,
+        measured_at=last.measured_at if last else None,
+        hold_minutes=m.hold_minutes,
+        held_since=last.held_since if last else None,
     )
 
 

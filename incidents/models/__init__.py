@@ -17,6 +17,7 @@ from incidents.models.incident import (
     StepRunLogChunk,
     TimelineEntry,
 )
+from incidents.models.measuring import MetricMeasurement
 from incidents.models.scheduled import ScheduledDrill
 from incidents.models.scorecard import DrillScorecard
 
@@ -27,6 +28,7 @@ __all__ = [
     "FollowUp",
     "Incident",
     "IncidentRole",
+    "MetricMeasurement",
     "Phase",
     "RoleAssignment",
     "SafeguardCheck",

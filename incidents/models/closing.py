@@ -12,7 +12,8 @@ class Criterion(models.Model):
     """A success criterion of the runbook, as this incident tracks it.
 
     Met when every linked validation's latest result passes and, if the
-    criterion names a sign-off role, someone holding it has signed off.
+    criterion names a sign-off role, someone holding it has signed off, and each metric
+    check has held (``incidents.measuring``).
     """
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="criteria")
@@ -25,6 +26,8 @@ class Criterion(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     signed_off_at = models.DateTimeField(null=True, blank=True)
+    # The runbook's metric checks (runbooks.metric_checks.MetricCheck, as dicts).
+    metrics = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["incident", "position"]

@@ -308,6 +308,7 @@ def _copy_criteria_and_follow_ups(incident: Incident, spec: RunbookSpec) -> None
             position=i,
             validations=list(c.validations),
             signoff_role=c.signoff or "",
+            metrics=[m.model_dump() for m in c.metrics],
         )
         for i, c in enumerate(spec.success_criteria)
     )

@@ -271,6 +271,19 @@ def _rule_thresholds(spec: RunbookSpec, locator: Locator) -> list[Problem]:
     ]
 
 
+def _metric_ids(spec: RunbookSpec, locator: Locator) -> list[Problem]:
+    """A criterion's metric checks are keyed by id (their measurements name it)."""
+    problems = []
+    for i, criterion in enumerate(spec.success_criteria):
+        seen: set[str] = set()
+        for j, metric in enumerate(criterion.metrics):
+            if metric.id in seen:
+                where = ("success_criteria", i, "metrics", j, "id")
+                problems.append(locator.problem(where, f"duplicate metric id {metric.id!r}"))
+            seen.add(metric.id)
+    return problems
+
+
 _CHECKS: tuple[Check, ...] = (
     _duplicate_ids,
     _unknown_roles,
@@ -287,4 +300,5 @@ _CHECKS: tuple[Check, ...] = (
     check_validation_params,
     check_communications,
     _rule_thresholds,
+    _metric_ids,
 )

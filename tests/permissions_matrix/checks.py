@@ -228,6 +228,10 @@ def can_sign_off(case: Case) -> bool:
     return case.access.can_view and case.access.can_sign_off(criterion_of(case.world))
 
 
+def can_measure(case: Case) -> bool:
+    return case.access.can_view and case.access.can_measure(criterion_of(case.world))
+
+
 def signed_off(case: Case) -> bool:
     return criterion_of(case.world).signed_off_by == case.user
 

@@ -70,6 +70,7 @@ OWN_TOKENS = row(L, OK, OK, OK, OK, OK, OK)  # any signed-in user, their own tok
 OTHERS_TOKEN = row(L, N, N, N, N, N, N)  # nobody revokes someone else's token
 NOBODY = row(N, N, N, N, N, N, N)  # the API root answers nothing
 SIGN_OFF = row(L, N, D, D, D, OK, D)  # only the criterion's sign-off role (owner holds it here)
+MEASURE = row(L, N, D, D, D, OK, OK)  # "Measure now": the IC or the sign-off role (criteria9)
 # Approving a gated run: the IC unless it is his own request, holders of the gate
 # role, never the requester, never viewers.
 APPROVE_IC_GATE_OWNER_ASKED = row(L, N, D, D, D, D, OK)

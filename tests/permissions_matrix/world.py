@@ -35,7 +35,13 @@ PERMS_RUNBOOK: dict[str, Any] = copy.deepcopy(SMALL_RUNBOOK)
 PERMS_RUNBOOK["id"] = "perms"
 PERMS_RUNBOOK["environments"][0]["secrets"] = {"PGPASSWORD": {"env": SECRET_SOURCE}}
 PERMS_RUNBOOK["success_criteria"] = [
-    {"id": "api-healthy", "title": "The API answers again", "signoff": "backend_engineer"}
+    {
+        "id": "api-healthy",
+        "title": "The API answers again",
+        "signoff": "backend_engineer",
+        # criteria9: a metric check, so "Measure now" has a criterion to measure.
+        "metrics": [{"id": "errors", "query": "up", "threshold": 1}],
+    }
 ]
 PERMS_RUNBOOK["phases"][1]["steps"] += [
     {

@@ -27,7 +27,14 @@ from common.capabilities import COMMANDERS, RESPONDERS, VIEWERS
 from incidents import services
 from incidents.execution.finish import finish_run, mark_started
 from incidents.execution.runner import claim
-from incidents.models import Criterion, Incident, SafeguardCheck, Step, StepRun
+from incidents.models import (
+    Criterion,
+    Incident,
+    MetricMeasurement,
+    SafeguardCheck,
+    Step,
+    StepRun,
+)
 from incidents.services import runs
 from runbooks.executors.base import Outcome
 from runbooks.selectors import latest_version
@@ -135,6 +142,7 @@ def build_demo(clock: Clock, ic: User) -> Demo:
     services.add_note(incident_id=incident.pk, author=people["backend"], text=NOTE_MULTILINE)
     clock.at(100)
     performance = Criterion.objects.get(incident=incident, key="performance_baseline")
+    measured(performance, clock)
     services.sign_off(criterion_id=performance.pk, by=people["devops"])
     # api_data_consistency stays pending: the IC resolves over it.
     clock.at(130)
@@ -143,6 +151,28 @@ def build_demo(clock: Clock, ic: User) -> Demo:
     )
     incident.refresh_from_db()
     return demo
+
+
+def measured(criterion: Criterion, clock: Clock) -> None:
+    """p95 back at its baseline, measured each minute from 94 to 99 (held 5 minutes)."""
+    for minute in range(94, 100):
+        MetricMeasurement.objects.create(
+            incident=criterion.incident,
+            criterion=criterion,
+            metric_key="p95_at_baseline",
+            measured_at=T0 + timedelta(minutes=minute),
+            outcome=MetricMeasurement.Outcome.PASS,
+            value=0.97,
+            comparison="<=",
+            threshold=1.1,
+            samples=1830,
+            min_samples=200,
+            window="5m",
+            hold_minutes=5,
+            held_since=T0 + timedelta(minutes=94),
+            reason="0.97 <= 1.1 on 1830 samples over 5m",
+            query="p95 now / p95 before the incident",
+        )
 
 
 def step(demo: Demo, key: str) -> Step:

@@ -28,10 +28,11 @@ def _broken_copy(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
     folder = tmp_path / "mig-002"
     shutil.copytree(MIG_002.parent, folder)
     text = MIG_002.read_text()
-    assert text.count(old) == 1
-    text = text.replace(old, new)
+    # Whole lines only: "      min_samples: 200" is also the tail of a deeper-indented line.
+    assert text.count("\n" + old) == 1
+    text = text.replace("\n" + old, "\n" + new)
     (folder / "runbook.yaml").write_text(text)
-    return folder / "runbook.yaml", text[: text.index(new)].count("\n") + 1
+    return folder / "runbook.yaml", text[: text.index("\n" + new) + 1].count("\n") + 1
 
 
 @pytest.mark.parametrize(

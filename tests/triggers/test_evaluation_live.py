@@ -242,7 +242,10 @@ def test_a_prometheus_that_stops_makes_the_rule_inconclusive(db, metrics, tmp_pa
 def test_the_beat_task_evaluates_environments_that_have_a_prometheus(db, prometheus):
     runbook, _spec = runbook_with({"api_errors": rule(for_minutes=0)}, prometheus.url)
 
-    evaluate_triggers_task.apply().get(timeout=30)
+    # apply() runs the task here; its EagerResult is read, not joined: an
+    # in-process worker started by an earlier test makes Celery refuse .get().
+    result = evaluate_triggers_task.apply(throw=True)
+    assert result.successful()
 
     # staging names a Prometheus; production names none and is not evaluated.
     rows = list(Evaluation.objects.filter(runbook=runbook))

@@ -1,0 +1,85 @@
+"""Metric checks of success criteria (runbooks.metric_checks): located errors in check_runbook."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from runbooks.metric_checks import MetricCheck, with_offset
+from tests.runbooks.test_rules import _broken_copy
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _first_error(path) -> str:
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("check_runbook", str(path), stdout=StringIO(), stderr=err)
+    return err.getvalue().splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "words"),
+    [
+        (
+            "        threshold: 1.1\n",
+            "        !threshold: high\n",
+            "success_criteria[2].metrics[0].threshold",
+            "valid number",
+        ),
+        (
+            '        comparison: "<="\n        threshold: 0.10\n',
+            '        !comparison: "=<"\n        threshold: 0.10\n',
+            "success_criteria[1].metrics[0].comparison",
+            "'<='",
+        ),
+        (
+            "        hold_minutes: 5\n        min_samples: 200\n",
+            "        !hold_minutes: -1\n        min_samples: 200\n",
+            "success_criteria[2].metrics[0].hold_minutes",
+            "greater than or equal to 0",
+        ),
+        (
+            "        min_samples: 100\n",
+            "        min_samples: 100\n        !for_minutes: 5\n",
+            "success_criteria[1].metrics[0].for_minutes",
+            "Extra inputs are not permitted",
+        ),
+        (
+            "        min_samples: 100\n",
+            "        min_samples: 100\n      !- id: api_error_share\n        query: up\n"
+            "        threshold: 1\n",
+            "success_criteria[1].metrics[1].id",
+            "duplicate metric id 'api_error_share'",
+        ),
+    ],
+)
+def test_check_runbook_locates_a_broken_metric_check(tmp_path, old, new, field, words):
+    marked = new.index("!")
+    path, first_line = _broken_copy(tmp_path, old, new.replace("!", ""))
+    line = first_line + new[:marked].count("\n")
+    first = _first_error(path)
+    assert first.startswith(f"{path}:{line}: {field}"), first
+    assert words in first, first
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("sum(rate(x[5m])", "PromQL has an unclosed '('"),
+        ("rate(x[30m] offset $incident_start)", "unknown placeholder $incident_start"),
+    ],
+)
+def test_a_metric_query_is_checked_like_a_rule(query, words):
+    with pytest.raises(ValueError, match=words.replace("$", r"\$").replace("(", r"\(")):
+        MetricCheck(id="m", query=query, threshold=1)
+
+
+def test_the_incident_offset_is_the_time_since_the_incident_opened():
+    check = MetricCheck(id="m", query="rate(x[30m] offset $incident_offset)", threshold=1)
+    assert (check.comparison, check.hold_minutes, check.min_samples) == ("<=", 0, 1)
+    assert with_offset(check.query, 1834.7) == "rate(x[30m] offset 1834s)"
+    assert with_offset(check.query, 0) == "rate(x[30m] offset 1s)"
