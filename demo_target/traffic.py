@@ -116,8 +116,11 @@ def run(
     seconds: float,
     seed: int = 0,
     stop: threading.Event | None = None,
+    writes: bool = True,
 ) -> Summary:
-    """Send the demo users' traffic to ``url`` at most ``rate``/s for ``seconds``; summarize."""
+    """Send the demo users' traffic to ``url`` at most ``rate``/s for ``seconds``; summarize.
+
+    ``writes=False``: logins and lists only (no task created or changed)."""
     if not 0 < rate <= MAX_RATE:
         raise ValueError(f"rate must be above 0 and at most {MAX_RATE:g} requests/s")
     if not 0 < seconds <= MAX_SECONDS:
@@ -135,6 +138,7 @@ def run(
         threading.Thread(
             target=_work,
             args=(url.rstrip("/"), users[i::count], pacers[i], summary, random.Random(seed + i)),
+            kwargs={"writes": writes},
             name=f"traffic-{i}",
             daemon=True,
         )
@@ -148,16 +152,24 @@ def run(
     return summary
 
 
-def _work(url: str, users: list[User], pacer: Pacer, summary: Summary, rng: random.Random) -> None:
+def _work(
+    url: str,
+    users: list[User],
+    pacer: Pacer,
+    summary: Summary,
+    rng: random.Random,
+    *,
+    writes: bool,
+) -> None:
     turn = 0
     while pacer.wait_turn():
         user = users[turn % len(users)]
         turn += 1
-        status, seconds = _act(url, user, rng)
+        status, seconds = _act(url, user, rng, writes=writes)
         summary.record(status, seconds)
 
 
-def _act(url: str, user: User, rng: random.Random) -> tuple[int, float]:
+def _act(url: str, user: User, rng: random.Random, *, writes: bool = True) -> tuple[int, float]:
     """One request of ``user``'s: a login when they have no session, else a task action.
 
     Now and then a user signs in again (another device, a closed browser), so a damage
@@ -172,7 +184,7 @@ def _act(url: str, user: User, rng: random.Random) -> tuple[int, float]:
             user.session = str(body.get("session") or "") or None
         return status, took
     draw = rng.random()
-    if draw < 0.5 or not user.task_ids:
+    if draw < 0.5 or not user.task_ids or not writes:
         status, body, took = _call(f"{url}/api/tasks", None, user.session)
         if status == 200 and isinstance(body, dict):
             user.task_ids = [task["id"] for task in body.get("tasks", [])]
