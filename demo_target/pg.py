@@ -58,10 +58,10 @@ def dbname_of(dsn: str) -> str:
     return str(name)
 
 
-def connect(dsn: str, *, autocommit: bool = False) -> Conn:
-    """Open a connection, turning "cannot connect" into TargetUnavailable."""
+def connect(dsn: str, *, autocommit: bool = False, cls: type[Conn] = Conn) -> Conn:
+    """Open a connection (of ``cls``), turning "cannot connect" into TargetUnavailable."""
     try:
-        return psycopg.connect(dsn, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+        return cls.connect(dsn, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_SECONDS)
     except psycopg.ProgrammingError as exc:  # raised before connecting: the DSN is unparsable
         raise _unparsable(exc) from exc
     except psycopg.OperationalError as exc:

@@ -94,19 +94,36 @@ class Prometheus:
                 self.proc.wait(timeout=10)
 
 
-def start_prometheus(folder: Path, metrics_port: int) -> Prometheus:
-    """Prometheus on 127.0.0.1, scraping ``metrics_port`` every second as job "todo-api"."""
+def start_prometheus(
+    folder: Path,
+    metrics_port: int,
+    *,
+    rule_files: tuple[Path, ...] = (),
+    alertmanager_url: str | None = None,
+    port: int | None = None,
+) -> Prometheus:
+    """Prometheus on 127.0.0.1, scraping ``metrics_port`` every second as job "todo-api".
+
+    With ``rule_files`` it evaluates them every second, and sends what fires to
+    ``alertmanager_url`` (``http://127.0.0.1:PORT``) when given. ``port``: where it
+    listens, when a process started before it must be told (default: a free one).
+    """
     binary = prometheus_binary()
     assert binary, "prometheus is not installed (bin/setup --dev installs it)"
     folder.mkdir(parents=True, exist_ok=True)
-    config = {
+    config: dict[str, object] = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "scrape_configs": [
             {"job_name": "todo-api", "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"]}]}
         ],
     }
+    if rule_files:
+        config["rule_files"] = [str(path) for path in rule_files]
+    if alertmanager_url:
+        target = alertmanager_url.removeprefix("http://")
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [target]}]}]}
     (folder / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
-    port = free_port()
+    port = port or free_port()
     log_path = folder / "prometheus.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(

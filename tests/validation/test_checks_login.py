@@ -61,13 +61,13 @@ def test_login_damaged_hash_fails_naming_the_account_and_the_apps_reason(target)
 
     assert outcome.result == "fail"
     assert outcome.summary == (
-        "1 of 3 accounts cannot log in: demo200@todo.example: POST /login answered 401"
+        "1 of 3 accounts cannot log in: demo200@todo.example: POST /login answered 500"
         " (the stored password hash is not a valid pbkdf2_sha256 hash)"
     )
     [account] = [a for a in outcome.evidence["seen"]["accounts"] if not a["ok"]]
     assert (account["email"], account["login_status"], account["tasks_status"]) == (
         "demo200@todo.example",
-        401,
+        500,
         None,
     )
     assert outcome.evidence["seen"]["accounts_logging_in"] == 2

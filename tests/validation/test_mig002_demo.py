@@ -86,7 +86,7 @@ def test_mig002_every_check_fails_after_the_bad_migration(mig002, target, tmp_pa
     assert summary["task_relationships_intact"].startswith("task_tags: ")
     # demo200's hash was cut; the application refuses that login and says why.
     assert summary["login_works"] == (
-        "1 of 3 accounts cannot log in: demo200@todo.example: POST /login answered 401"
+        "1 of 3 accounts cannot log in: demo200@todo.example: POST /login answered 500"
         " (the stored password hash is not a valid pbkdf2_sha256 hash)"
     )
     assert checks["login_works"]["evidence"]["seen"]["accounts_logging_in"] == 2

@@ -4,6 +4,8 @@
     manage.py demo_target fingerprint
     manage.py demo_target restore
     manage.py demo_target serve [--port 8081]   # the todo application over it (app.py)
+    manage.py demo_target traffic --rate R --seconds S [--url URL] [--users N]
+                                                # demo users at work (traffic.py)
 
 Where the target lives comes from TARGET_DATABASE_URL, TARGET_ADMIN_DATABASE_URL
 and TARGET_BACKUP_FILE, its application's release repository and deploy folder
@@ -21,6 +23,7 @@ import contextlib
 import json
 import os
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -30,7 +33,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 import demo_target
 from demo.target import fingerprint_target
-from demo_target import app, pg, releases, supervisor
+from demo_target import app, pg, releases, supervisor, traffic
 from demo_target.environment import (
     ReleaseSettings,
     TargetSettings,
@@ -50,6 +53,16 @@ def _port(text: str) -> int:
     if not 0 <= value < 65536:
         raise argparse.ArgumentTypeError(f"not a port: {value}")
     return value
+
+
+def _bounded(low: float, high: float) -> Any:
+    def parse(text: str) -> float:
+        value = float(text)
+        if not low < value <= high:
+            raise argparse.ArgumentTypeError(f"must be above {low:g} and at most {high:g}")
+        return value
+
+    return parse
 
 
 def _positive_int(text: str) -> int:
@@ -79,6 +92,22 @@ class Command(BaseCommand):
             "serve", help="run the demo todo application over the target (127.0.0.1 only)"
         )
         serve.add_argument("--port", type=_port, default=app.DEFAULT_PORT)
+        load = actions.add_parser(
+            "traffic", help="demo users log in, list, create and update tasks (bounded)"
+        )
+        load.add_argument(
+            "--rate", type=_bounded(0, traffic.MAX_RATE), required=True, help="requests/s, at most"
+        )
+        load.add_argument(
+            "--seconds", type=_bounded(0, traffic.MAX_SECONDS), required=True, help="then stop"
+        )
+        load.add_argument("--url", default=f"http://{app.HOST}:{app.DEFAULT_PORT}")
+        load.add_argument(
+            "--users",
+            type=_positive_int,
+            default=1000,
+            help="the target's size (its demo accounts)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -91,6 +120,8 @@ class Command(BaseCommand):
                 self.create_releases(where)
             elif options["action"] == "fingerprint":
                 self.fingerprint(config)
+            elif options["action"] == "traffic":
+                self.traffic(options)
             elif options["action"] == "serve":
                 self.serve(config, where, port=options["port"])
             else:
@@ -205,6 +236,29 @@ class Command(BaseCommand):
             f" on http://{app.HOST}:{port} (Ctrl-C stops it)."
         )
         supervisor.Supervisor(where.deploy_dir, port).run()
+
+    def traffic(self, options: dict[str, Any]) -> None:
+        """The generator's loop is demo_target/traffic.py; this prints its summary."""
+        url = options["url"].rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise CommandError(f"--url must be an http(s) URL, got {url!r}")
+        accounts = demo_target.demo_credentials(options["users"])
+        if not accounts:
+            raise CommandError("no demo accounts: --users must be at least 100")
+        self.stdout.write(
+            f"Traffic to {url}: {len(accounts)} demo users, at most {options['rate']:g}"
+            f" requests/s for {options['seconds']:g} s"
+        )
+        stop = threading.Event()
+        try:
+            summary = traffic.run(
+                url, accounts, rate=options["rate"], seconds=options["seconds"], stop=stop
+            )
+        except KeyboardInterrupt:
+            stop.set()
+            raise CommandError("interrupted") from None
+        for line in summary.lines():
+            self.stdout.write(line)
 
     def matches_snapshot(self, config: TargetSettings) -> bool | None:
         """Whether the target's fingerprint equals the one taken with the backup (None: none)."""
