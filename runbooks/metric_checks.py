@@ -12,7 +12,11 @@ on at least ``min_samples`` samples, continuously for ``hold_minutes``:
 - ``hold_minutes``: how long it must keep passing (consecutive passing measurements).
 - ``$incident_offset`` in a query is replaced, when measured, by the time since the
   incident opened (e.g. ``1834s``): ``rate(x[30m] offset $incident_offset)`` is the 30
-  minutes before the incident, the pre-incident baseline.
+  minutes before the incident. A margin may follow, ``$incident_offset+30m``: the time
+  since the incident opened plus 30 minutes. A baseline wants one: a service degrades
+  before anyone opens the incident (a trigger's window and its ``for_minutes``), and a
+  baseline window that holds those minutes holds the slow requests it is meant to be
+  compared against (p95 moves once 5 % of the window is slow).
 
 A check does not name a trigger to invert: it carries its own query (a YAML anchor can
 share one text between a trigger rule and a check). Field problems are pydantic errors,
@@ -31,6 +35,8 @@ from runbooks.rules import promql_problem
 
 INCIDENT_OFFSET = "$incident_offset"
 _PLACEHOLDER = re.compile(r"\$[A-Za-z_]\w*")
+_OFFSET = re.compile(r"\$incident_offset(?:\+(\d{1,6})([smh]))?(?![\w+])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
 _ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
 
@@ -56,6 +62,11 @@ class MetricCheck(BaseModel):
         unknown = sorted({p for p in _PLACEHOLDER.findall(value) if p != INCIDENT_OFFSET})
         if unknown:
             raise ValueError(f"unknown placeholder {unknown[0]} (only {INCIDENT_OFFSET})")
+        if value.count(INCIDENT_OFFSET) != len(_OFFSET.findall(value)):
+            raise ValueError(
+                f"{INCIDENT_OFFSET} takes an optional margin written +N followed by s, m or h "
+                f"(e.g. {INCIDENT_OFFSET}+30m)"
+            )
         return value
 
     @field_validator("threshold")
@@ -67,5 +78,11 @@ class MetricCheck(BaseModel):
 
 
 def with_offset(query: str, seconds: float) -> str:
-    """``query`` with ``$incident_offset`` replaced by ``seconds`` (at least 1s)."""
-    return query.replace(INCIDENT_OFFSET, f"{max(1, int(seconds))}s")
+    """``query`` with ``$incident_offset[+margin]`` replaced by ``seconds`` (at least 1s)
+    plus the margin."""
+
+    def offset(match: re.Match[str]) -> str:
+        margin = int(match[1]) * _UNIT_SECONDS[match[2]] if match[1] else 0
+        return f"{max(1, int(seconds)) + margin}s"
+
+    return _OFFSET.sub(offset, query)

@@ -24,7 +24,7 @@ def test_mig002_metric_checks_are_missing_until_measured_and_held(mig002, settin
     assert [m["id"] for m in performance.metrics] == ["p95_at_baseline"]
     assert "offset $incident_offset" in performance.metrics[0]["query"]
     assert _missing(mig002, "performance_baseline") == [
-        "metric “p95 latency within 10 % of the 30 minutes before the incident”: not measured yet",
+        "metric “p95 latency within 10 % of the half hour before the degradation”: not measured yet",
         "sign-off by devops engineer",
     ]
     assert "metric “At most 10 % of API requests fail”: not measured yet" in _missing(
@@ -40,7 +40,7 @@ def test_a_stale_pass_is_not_met_while_the_incident_is_active(mig002, settings):
     hold_all(mig002.pk, timezone.now() - timedelta(minutes=10))
     (gap,) = [m for m in _missing(mig002, "performance_baseline") if "p95" in m]
     assert gap.startswith(
-        "metric “p95 latency within 10 % of the 30 minutes before the incident”: last measured 10 min ago ("
+        "metric “p95 latency within 10 % of the half hour before the degradation”: last measured 10 min ago ("
     )
 
 
@@ -64,7 +64,7 @@ def test_a_fail_reads_as_its_evidence(mig002, settings):
         query="q",
     )
     assert (
-        "metric “p95 latency within 10 % of the 30 minutes before the incident”: 1.42 > 1.1 on 830 samples over 5m"
+        "metric “p95 latency within 10 % of the half hour before the degradation”: 1.42 > 1.1 on 830 samples over 5m"
         in _missing(mig002, "performance_baseline")
     )
 

@@ -83,3 +83,18 @@ def test_the_incident_offset_is_the_time_since_the_incident_opened():
     assert (check.comparison, check.hold_minutes, check.min_samples) == ("<=", 0, 1)
     assert with_offset(check.query, 1834.7) == "rate(x[30m] offset 1834s)"
     assert with_offset(check.query, 0) == "rate(x[30m] offset 1s)"
+
+
+def test_the_incident_offset_may_add_a_margin_before_the_incident():
+    check = MetricCheck(id="m", query="rate(x[30m] offset $incident_offset+30m)", threshold=1)
+
+    assert with_offset(check.query, 1834.7) == "rate(x[30m] offset 3634s)"
+    assert with_offset("a offset $incident_offset+15s / b offset $incident_offset", 10) == (
+        "a offset 25s / b offset 10s"
+    )
+
+
+@pytest.mark.parametrize("margin", ["+30", "+30d", "+m", "+-5m", "+30m+5m"])
+def test_a_margin_that_is_not_a_duration_is_refused(margin):
+    with pytest.raises(ValueError, match="optional margin"):
+        MetricCheck(id="m", query=f"rate(x[30m] offset $incident_offset{margin})", threshold=1)
