@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init, worker_ready
+from celery.signals import worker_init, worker_process_shutdown, worker_ready, worker_shutdown
 
 from common.worker import Heartbeat, MetricsEndpoint
 from incidents.execution.rundir import start_up_problem
@@ -107,3 +107,22 @@ def reap_leftovers(**kwargs: Any) -> None:
         remove_dead_workdirs()
     except Exception:  # a worker that cannot look (database down?) still serves its queues
         log.exception("could not look for the leftovers of earlier workers")
+
+
+@worker_init.connect
+def push_on_a_thread(**kwargs: Any) -> None:
+    """A worker renders and sends its pushes on a thread of its own, so a claimed step's
+    script starts before the page hears it started (incidents/push_thread.py)."""
+    from incidents import push_thread  # apps are loaded by now, not at import
+
+    push_thread.enable()
+
+
+@worker_process_shutdown.connect
+@worker_shutdown.connect
+def send_the_last_pushes(**kwargs: Any) -> None:
+    """What waits on the push thread is sent before the process ends."""
+    from incidents import push_thread
+
+    if not push_thread.drain(timeout=5.0):
+        log.warning("pushes were still waiting after 5 s at shutdown; the pages resync")

@@ -27,7 +27,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from incidents import events, metrics, panels, push_loop, selectors
+from incidents import events, metrics, panels, push_loop, push_thread, selectors
 from incidents.access import Audience
 from incidents.events import AUDIENCES, Change
 from incidents.models import Incident, TimelineEntry
@@ -40,8 +40,12 @@ def publish(change: Change) -> None:
     published = time.perf_counter()  # its delay is measured from here (incidents.metrics)
 
     def send() -> None:
-        # In the server, its event loop renders and sends, off this request (push_loop).
-        if settings.RIPCORD_PUSH_DEFERRED and push_loop.offer(change, published, render_change):
+        # In the server, its event loop renders and sends, off this request (push_loop);
+        # in a worker, a thread of its own, so a step's script starts first (push_thread).
+        if settings.RIPCORD_PUSH_DEFERRED and (
+            push_loop.offer(change, published, render_change)
+            or push_thread.offer(change, published, render_change)
+        ):
             return
         with metrics.pushing("change", since=published):
             send_change(change)
