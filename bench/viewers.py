@@ -9,6 +9,11 @@ line on stdin and gets one JSON line back on stdout:
 * ``collect``  wait until every socket has it or a deadline passes, return the
                receipt times (``time.monotonic()``, CLOCK_MONOTONIC: the same
                clock in every process on this machine);
+* ``stream``   sustained load (bench/sustained.py): from now on, find every event of a
+               known set in every message (one regex whose groups, joined by ":", name
+               the event), many events in flight at once;
+* ``streamed`` wait until every socket has every event or a deadline passes, return
+               per event the last socket's receipt time and how many sockets got it;
 * ``close``    close the sockets; ``quit`` ends the process.
 
 Receipt time is taken when the socket's reader coroutine gets the message, so it
@@ -45,14 +50,48 @@ class Armed:
 
 
 @dataclass
+class Stream:
+    """Many events in flight at once: per event, who has it, how many, and when the last did."""
+
+    pattern: re.Pattern[str]
+    keys: dict[str, int]  # "group1:group2" -> event
+    seen: dict[int, bytearray]
+    count: dict[int, int]
+    last: dict[int, float]
+    wanted: int  # sockets that should get each event
+    incomplete: int = 0  # events some socket still lacks
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def on_message(self, i: int, text: str, now: float) -> None:
+        for match in self.pattern.finditer(text):
+            event = self.keys.get(":".join(match.groups()))
+            if event is None:
+                continue
+            seen = self.seen[event]
+            if seen[i]:
+                continue
+            seen[i] = 1
+            self.count[event] += 1
+            self.last[event] = now
+            if self.count[event] == self.wanted:
+                self.incomplete -= 1
+                if self.incomplete <= 0:
+                    self.done.set()
+
+
+@dataclass
 class Viewers:
     sockets: list[ClientConnection | None] = field(default_factory=list)
     readers: list[asyncio.Task[None] | None] = field(default_factory=list)
     armed: Armed | None = None
+    stream: Stream | None = None
     dropped: int = 0  # sockets closed by the server while we still wanted them
 
     def on_message(self, i: int, text: str) -> None:
         now = time.monotonic()
+        if self.stream is not None:
+            self.stream.on_message(i, text, now)
+            return
         armed = self.armed
         if armed is None or armed.times[i] is not None or not armed.pattern.search(text):
             return
@@ -146,8 +185,40 @@ class Viewers:
             "dropped": self.dropped,
         }
 
+    def start_stream(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        n = len(self.sockets)
+        keys = {str(k): int(v) for k, v in cmd["keys"].items()}
+        events = set(keys.values())
+        self.stream = Stream(
+            pattern=re.compile(cmd["pattern"]),
+            keys=keys,
+            seen={e: bytearray(n) for e in events},
+            count=dict.fromkeys(events, 0),
+            last={},
+            wanted=sum(ws is not None for ws in self.sockets),
+            incomplete=len(events),
+        )
+        return {"events": len(events)}
+
+    async def streamed(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        stream = self.stream
+        if stream is None:
+            return {"error": "no stream"}
+        wait = float(cmd["deadline"]) - time.monotonic()
+        if stream.incomplete > 0 and wait > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stream.done.wait(), timeout=wait)
+        self.stream = None
+        return {
+            "last": {str(e): stream.last.get(e) for e in stream.count},
+            "count": {str(e): c for e, c in stream.count.items()},
+            "wanted": stream.wanted,
+            "dropped": self.dropped,
+        }
+
     async def close(self) -> dict[str, Any]:
         self.armed = None
+        self.stream = None
         open_sockets = [ws for ws in self.sockets if ws is not None]
         if open_sockets:
             await asyncio.wait([asyncio.create_task(ws.close()) for ws in open_sockets], timeout=20)
@@ -181,6 +252,10 @@ async def main() -> None:
             reply = viewers.arm(cmd)
         elif op == "collect":
             reply = await viewers.collect(cmd)
+        elif op == "stream":
+            reply = viewers.start_stream(cmd)
+        elif op == "streamed":
+            reply = await viewers.streamed(cmd)
         elif op == "close":
             reply = await viewers.close()
         elif op == "quit":
