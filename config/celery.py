@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_shutdown, worker_ready, worker_shutdown
+from celery.signals import worker_init, worker_process_init, worker_process_shutdown, worker_ready
 
 from common.worker import Heartbeat, MetricsEndpoint
 from incidents.execution.rundir import start_up_problem
@@ -109,19 +109,24 @@ def reap_leftovers(**kwargs: Any) -> None:
         log.exception("could not look for the leftovers of earlier workers")
 
 
-@worker_init.connect
+@worker_process_init.connect
 def push_on_a_thread(**kwargs: Any) -> None:
-    """A worker renders and sends its pushes on a thread of its own, so a claimed step's
-    script starts before the page hears it started (incidents/push_thread.py)."""
+    """A pool process renders and sends its pushes on a thread of its own, so a claimed
+    step's script starts before the page hears it started (incidents/push_thread.py).
+
+    Only in the prefork pool's processes (the ones that run steps): the worker's main
+    process keeps rendering on commit, so no thread of its holds a lock across the forks
+    that replace a pool process, and a worker started in a test's own process (solo pool)
+    changes nothing for the tests after it.
+    """
     from incidents import push_thread  # apps are loaded by now, not at import
 
     push_thread.enable()
 
 
 @worker_process_shutdown.connect
-@worker_shutdown.connect
 def send_the_last_pushes(**kwargs: Any) -> None:
-    """What waits on the push thread is sent before the process ends."""
+    """What waits on the push thread is sent before the pool process ends."""
     from incidents import push_thread
 
     if not push_thread.drain(timeout=5.0):

@@ -262,6 +262,7 @@ def get_step_for_user(
     # incident's own answer (404 for either, the incident's first).
     step = (
         Step.objects.select_related("incident__runbook_version__runbook")
+        .defer("incident__runbook_version__spec")  # hundreds of KB a tick does not read
         .filter(pk=step_id, incident_id=incident_id)
         .first()
     )

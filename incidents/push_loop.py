@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from incidents import events, metrics
 from incidents.access import Audience
@@ -111,7 +111,14 @@ def offer(change: Change, since: float, render: Render) -> bool:
 
 
 def detach() -> None:
-    """Forget the loop (tests)."""
+    """Forget the loop, and close its render thread's database connection (tests: an ASGI
+    application called in a test's own process must not take the pushes of later tests)."""
     global _current
     with _lock:
-        _current = None
+        current, _current = _current, None
+    if current is not None:
+        try:
+            current.executor.submit(connections.close_all).result(timeout=5)
+        except Exception:  # a render still running past 5 s: its thread ends on shutdown
+            logger.warning("the push thread's connection could not be closed")
+        current.executor.shutdown(wait=False, cancel_futures=True)

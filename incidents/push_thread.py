@@ -8,9 +8,10 @@ own, which renders (once per audience, ``broadcast.render_change``, with its own
 database connection) and sends, while the task goes on to start the script. Changes of
 one incident that wait together are merged into one render (``Change.merge``).
 
-Only worker processes use it: ``config.celery`` calls ``enable()`` when a worker
-starts; the thread itself starts on first use in each process, so a prefork child,
-forked after ``enable()``, starts its own. Elsewhere ``offer`` declines and the
+Only a worker's pool processes use it: ``config.celery`` calls ``enable()`` in each
+(``worker_process_init``); the thread itself starts on first use in the process. The
+log sink waits for what is queued here before it pushes a run's first tail
+(``drain``), so the tail never reaches a page before the step fragment that holds it. Elsewhere ``offer`` declines and the
 caller renders on commit as before. When a worker process shuts down, what waits is
 sent first (``drain``). A failed render or send is logged and counted, never raised:
 pushes are hints, a page that reconnects fetches its panels.
@@ -23,7 +24,7 @@ import logging
 import os
 import threading
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from incidents import events, metrics
 from incidents.access import Audience
@@ -38,6 +39,7 @@ class PushThread:
         self.pid = os.getpid()
         self.pending: dict[int, tuple[Change, float, Render]] = {}
         self.busy = False
+        self.stopping = False
         self.cond = threading.Condition()
         self.thread = threading.Thread(target=self._serve, name="ripcord-push", daemon=True)
         self.thread.start()
@@ -56,17 +58,29 @@ class PushThread:
         with self.cond:
             return self.cond.wait_for(lambda: not self.pending and not self.busy, timeout)
 
+    def stop(self) -> None:
+        """Send what waits, then end the thread and close its connection."""
+        with self.cond:
+            self.stopping = True
+            self.cond.notify_all()
+        self.thread.join(timeout=5)
+
     def _serve(self) -> None:
-        while True:
-            with self.cond:
-                self.busy = False
-                self.cond.notify_all()
-                self.cond.wait_for(lambda: bool(self.pending))
-                batch = list(self.pending.values())
-                self.pending.clear()
-                self.busy = True
-            for change, since, render in batch:
-                _push(change, since, render)
+        try:
+            while True:
+                with self.cond:
+                    self.busy = False
+                    self.cond.notify_all()
+                    self.cond.wait_for(lambda: bool(self.pending) or self.stopping)
+                    if not self.pending:
+                        return
+                    batch = list(self.pending.values())
+                    self.pending.clear()
+                    self.busy = True
+                for change, since, render in batch:
+                    _push(change, since, render)
+        finally:
+            connections.close_all()  # this thread's connections only
 
 
 def _push(change: Change, since: float, render: Render) -> None:
@@ -118,8 +132,10 @@ def drain(timeout: float = 5.0) -> bool:
 
 
 def disable() -> None:
-    """Back to rendering on commit (tests)."""
+    """Back to rendering on commit, the thread ended (tests)."""
     global _enabled, _current
     with _lock:
         _enabled = False
-        _current = None
+        current, _current = _current, None
+    if current is not None and current.pid == os.getpid():
+        current.stop()

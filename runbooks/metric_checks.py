@@ -35,7 +35,7 @@ from runbooks.rules import promql_problem
 
 INCIDENT_OFFSET = "$incident_offset"
 _PLACEHOLDER = re.compile(r"\$[A-Za-z_]\w*")
-_OFFSET = re.compile(r"\$incident_offset(?:\+(\d{1,6})([smh]))?(?![\w+])")
+_OFFSET = re.compile(r"\$incident_offset(?:\+(\d{1,6})([smh]))?(?![\w+\-])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
 _ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
@@ -47,7 +47,8 @@ class MetricCheck(BaseModel):
     title: str = Field(default="", max_length=300)
     query: str
     samples_query: str | None = None
-    comparison: Literal[">", ">=", "<", "<=", "=="] = "<="
+    # No "==": with several series, "the worst one" of an equality has no meaning.
+    comparison: Literal[">", ">=", "<", "<="] = "<="
     threshold: float
     hold_minutes: int = Field(default=0, ge=0, le=24 * 60)
     min_samples: int = Field(default=1, ge=1)

@@ -155,6 +155,20 @@ def _uses_a_browser(item) -> bool:
 
 
 @pytest.fixture(autouse=True)
+def _pushes_on_commit():
+    """Each test's pushes are rendered and sent on commit, in its own thread: an ASGI
+    application an earlier test called in this process attached its event loop to the
+    deferred push (incidents/push_loop.py), which would otherwise take later tests' pushes."""
+    from incidents import push_loop, push_thread
+
+    push_loop.detach()
+    push_thread.disable()
+    yield
+    push_loop.detach()
+    push_thread.disable()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache (the status page's; test settings: local memory),
     as the database it cached from is rolled back after each test."""

@@ -37,7 +37,7 @@ import time
 
 from django.db import DatabaseError, IntegrityError, transaction
 
-from incidents import broadcast
+from incidents import broadcast, push_thread
 from incidents.execution import durable
 from incidents.models import StepRun, StepRunLogChunk
 from incidents.redaction import Redactor
@@ -104,6 +104,7 @@ class LogSink:
         self._store_pause = durable.RETRY_FIRST_SECONDS
         self._unpushed: str | None = None  # the newest tail not yet pushed
         self._push_after = 0.0
+        self._drained = False  # the push thread had nothing queued before the first tail
 
     @property
     def lines(self) -> int:
@@ -220,6 +221,10 @@ class LogSink:
         """Push the newest tail. Best effort: a push that fails (Redis away) is logged and the
         newest tail pushed at a later flush; it never reaches the step."""
         assert self._unpushed is not None
+        if not self._drained:
+            # The run's "running" fragment, which holds the tail's box, may still be on the
+            # worker's push thread: a tail pushed before it would find no box on the page.
+            self._drained = push_thread.drain(timeout=2.0)
         try:
             broadcast.push_tail(self.incident_id, self.run_id, self._unpushed, self.lines)
         except Exception as exc:

@@ -14,6 +14,7 @@ asked outside the incident's lock; the record is written under it.
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import datetime, timedelta
 
@@ -30,6 +31,7 @@ from runbooks.metric_checks import MetricCheck, with_offset
 from validation import prometheus
 
 _MAX_REASON = 500
+logger = logging.getLogger(__name__)
 Outcome = MetricMeasurement.Outcome
 
 
@@ -78,7 +80,12 @@ def measure_criterion(
     *,
     base_url: str | None = None,
 ) -> list[MetricMeasurement]:
-    """Measure every metric check of ``criterion`` now, record each, push the panel."""
+    """Measure every metric check of ``criterion`` now, record each, push the panel.
+
+    ``unreachable``: the Prometheus URLs found down this round; a URL found down is not
+    asked again within the call (a person's "Measure now" waits one timeout, not one each).
+    """
+    unreachable = set() if unreachable is None else unreachable
     incident = Incident.objects.select_related("runbook_version").get(pk=criterion.incident_id)
     if not is_measuring(incident):
         raise ServiceError("Metrics are measured once the runbook's last phase has started.")
@@ -91,7 +98,7 @@ def measure_criterion(
         query = with_offset(check.query, offset)
         if not url:
             reading = prometheus.Reading(None, None, "down", "no Prometheus for this environment")
-        elif unreachable is not None and url in unreachable:
+        elif url in unreachable:
             reading = prometheus.Reading(None, None, "down", "Prometheus unreachable this round")
         else:
             samples = with_offset(check.samples_query, offset) if check.samples_query else None
@@ -103,7 +110,7 @@ def measure_criterion(
                 settings.RIPCORD_PROMETHEUS_TIMEOUT,
                 worst=prometheus.opposite(check.comparison),
             )
-            if reading.problem == "down" and unreachable is not None:
+            if reading.problem == "down":
                 unreachable.add(url)
         readings.append((check, query, reading))
     return _record(incident.pk, criterion.pk, readings, now)
@@ -174,6 +181,12 @@ def measure_all(now: datetime | None = None) -> list[MetricMeasurement]:
     for criterion in criteria:
         if criterion.incident_id not in measuring:
             measuring[criterion.incident_id] = is_measuring(criterion.incident)
-        if measuring[criterion.incident_id]:
+        if not measuring[criterion.incident_id]:
+            continue
+        try:
             done += measure_criterion(criterion, now, unreachable)
+        except ServiceError as exc:  # resolved while Prometheus was read: nothing to measure
+            logger.info("criterion %s not measured: %s", criterion.pk, exc.message)
+        except Exception:  # one criterion's fault must not leave every other unmeasured
+            logger.exception("criterion %s could not be measured", criterion.pk)
     return done

@@ -14,6 +14,7 @@ HOUSEKEEPING = (
     "incidents.tasks.remind_follow_ups_task",  # overdue follow-ups, by email (finish11)
     "incidents.tasks.open_due_drills_task",  # scheduled drills open at their time (finish11)
     "triggers.tasks.evaluate_triggers_task",  # rules Ripcord evaluates (rules9)
+    "incidents.tasks.measure_criteria_task",  # metric checks of success criteria (criteria9)
 )
 
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from incidents import services
 from incidents.criteria import criteria_status
 from incidents.models import Criterion, Incident, MetricMeasurement, Phase
+from incidents.services import measuring
 from incidents.services.measuring import measure_criterion
 from incidents.tasks import measure_criteria_task
 from tests.factories import SMALL_RUNBOOK, make_version
@@ -227,6 +228,24 @@ def test_the_beat_measures_only_incidents_in_their_last_phase(db, ic, prometheus
     assert measure_criteria_task() == 1
     assert list(MetricMeasurement.objects.values_list("incident_id", flat=True)) == [measuring.pk]
     assert status_of(earlier).missing[0] == "metric “api_error_share”: not measured yet"
+
+
+def test_one_criterion_that_cannot_be_measured_leaves_the_others_measured(
+    db, ic, prometheus, monkeypatch
+):
+    broken = open_with(prometheus.url, ic, check())
+    fine = open_with(prometheus.url, ic, check(), version=broken.runbook_version)
+    real = measuring.measure_criterion
+
+    def measure_or_fail(criterion, now=None, unreachable=None):
+        if criterion.incident_id == broken.pk:
+            raise AttributeError("'str' object has no attribute 'get'")  # a proxy's odd JSON
+        return real(criterion, now, unreachable)
+
+    monkeypatch.setattr(measuring, "measure_criterion", measure_or_fail)
+
+    assert measure_criteria_task() == 1
+    assert list(MetricMeasurement.objects.values_list("incident_id", flat=True)) == [fine.pk]
 
 
 def test_measure_now_shows_the_measurement_and_pushes_the_panel(

@@ -98,3 +98,14 @@ def test_the_incident_offset_may_add_a_margin_before_the_incident():
 def test_a_margin_that_is_not_a_duration_is_refused(margin):
     with pytest.raises(ValueError, match="optional margin"):
         MetricCheck(id="m", query=f"rate(x[30m] offset $incident_offset{margin})", threshold=1)
+
+
+def test_a_minus_margin_is_refused_not_turned_into_broken_promql():
+    with pytest.raises(ValueError, match="optional margin"):
+        MetricCheck(id="m", query="rate(x[30m] offset $incident_offset-30m)", threshold=1)
+
+
+def test_a_metric_check_cannot_compare_for_equality():
+    # With several series the worst one counts; an equality has no worst.
+    with pytest.raises(ValueError, match="comparison"):
+        MetricCheck(id="m", query="up", comparison="==", threshold=1)
