@@ -119,9 +119,12 @@ def push_on_a_thread(**kwargs: Any) -> None:
     that replace a pool process, and a worker started in a test's own process (solo pool)
     changes nothing for the tests after it.
     """
+    from django.conf import settings
+
     from incidents import push_thread  # apps are loaded by now, not at import
 
-    push_thread.enable()
+    if settings.RIPCORD_WORKER_PUSH_THREAD:
+        push_thread.enable()
 
 
 @worker_process_shutdown.connect
