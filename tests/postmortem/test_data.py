@@ -217,7 +217,8 @@ def test_success_criteria_say_what_is_met_missing_and_signed_off(body):
     # The metric checks' final evidence (criteria9): p95 held; the error share never measured.
     measured = [plain(m) for m in bullets(body["Success criteria"].split("Measured:", 1)[1])]
     assert any(
-        "the degradation: 0.97 <= 1.1 on 1830 samples over 5m; held 5 of 5 min" in m for m in measured
+        "the degradation: 0.97 <= 1.1 on 1830 samples over 5m; held 5 of 5 min" in m
+        for m in measured
     )
     assert any("API requests fail: not measured" in m for m in measured)
 
