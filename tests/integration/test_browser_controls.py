@@ -28,6 +28,7 @@ from incidents import broadcast, services
 from incidents.models import (
     Criterion,
     Incident,
+    Phase,
     RoleAssignment,
     SafeguardCheck,
     Step,
@@ -137,6 +138,52 @@ def test_resolve_takes_every_control_from_every_open_page(mig_incident, incident
             )
         expect(page.locator("summary:visible", has_text="Skip…")).to_have_count(0)
         expect(page.locator("textarea[name=text]:visible")).to_have_count(0)
+
+
+def test_a_swap_keeps_what_a_person_has_open_and_typed(mig_incident, incident_page, ic):
+    """The IC's page is offline for a moment (its socket held closed). The IC ends the
+    first phase, opens the next one's "Advance…" and starts its reason; then the page
+    reconnects and fetches its panels again, replacing that phase's head. The form stays
+    open, the words and the cursor stay where they were, and the IC finishes and sends
+    it. A note sent from the page is not put back by the next swap. CI once saw the
+    form close under the IC's hands when a push re-rendered the head (stop 19)."""
+    first, second = Phase.objects.filter(incident=mig_incident).order_by("position")[:2]
+    page = incident_page(ic, mig_incident)
+    page.evaluate("window.ripcord.hold()")
+    advance = page.locator(f"#phase-head-{first.pk}")
+    advance.locator("summary", has_text="Advance").click()
+    advance.get_by_label("Reason").fill("Drill: on to the next phase")
+    advance.get_by_role("button", name="End this phase, start the next").click()
+    head = page.locator(f"#phase-head-{second.pk}")
+    head.locator("summary", has_text="Advance").click(timeout=ROUND_TRIP_MS)
+    reason = head.get_by_label("Reason")
+    reason.fill("The exit rule is met")
+    head.evaluate("(el) => { el.dataset.before = 'swap'; }")
+
+    page.evaluate("window.ripcord.release()")
+    expect(page.locator("body")).to_have_attribute("data-live", "live", timeout=ROUND_TRIP_MS)
+    expect(head).not_to_have_attribute("data-before", "swap")  # replaced by the fetched copy
+    expect(reason).to_be_visible()
+    expect(reason).to_have_value("The exit rule is met")
+    expect(reason).to_be_focused()
+    page.keyboard.type(" by hand")
+    head.get_by_role("button", name="End this phase, start the next").click()
+    expect(head).to_have_attribute("data-ended", "true", timeout=ROUND_TRIP_MS)
+    ended = TimelineEntry.objects.get(
+        incident=mig_incident, kind=TimelineEntry.Kind.PHASE_ENDED, data__phase=second.key
+    )
+    assert ended.text.endswith("Reason: The exit rule is met by hand")
+
+    note = page.locator(f"#note-text-{mig_incident.pk}")
+    note.fill("Checked the replicas by hand")
+    page.get_by_role("button", name="Add note").click()
+    expect(page.locator(f"#timeline-{mig_incident.pk}")).to_contain_text(
+        "Checked the replicas by hand", timeout=ROUND_TRIP_MS
+    )
+    expect(note).to_have_value("")
+    page.evaluate("window.ripcord.resync()")
+    expect(page.locator("body")).to_have_attribute("data-live", "live")
+    expect(note).to_have_value("")
 
 
 def test_people_are_told_when_they_are_needed(mig_incident, incident_page, open_page, ic, sysadmin):
