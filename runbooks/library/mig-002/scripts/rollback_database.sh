@@ -54,4 +54,11 @@ SELECT setval(pg_get_serial_sequence('users', 'id'), COALESCE(MAX(id), 1), MAX(i
 SELECT setval(pg_get_serial_sequence('tasks', 'id'), COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM tasks;
 SQL
 
+# pg_restore brings back rows, not the planner's statistics: until they are gathered
+# again (autovacuum may take minutes on a busy server), queries can pick poor plans and
+# the "p95 back at baseline" criterion is measured on a slower database than the one
+# that was backed up. Gather them now.
+psql --no-psqlrc --set ON_ERROR_STOP=1 --dbname "$PGDATABASE" --command "ANALYZE;"
+echo "Planner statistics gathered (ANALYZE)."
+
 echo "Database rollback completed."
