@@ -88,13 +88,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the service logs")
+    parser.add_argument(
+        "--db-pool",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="RIPCORD_DB_POOL for the server (as compose.yaml's web)",
+    )
     args = parser.parse_args(argv)
     rounds = args.warmup + args.runs
     try:
         with Stack("dispatch", deadline_seconds=300 + 4 * rounds, keep=args.keep) as stack:
             started = time.monotonic()
             stack.prepare()
-            samples = measure(stack, warmup=args.warmup, runs=args.runs)
+            samples = measure(stack, warmup=args.warmup, runs=args.runs, db_pool=args.db_pool)
             print_report(samples, args, took=time.monotonic() - started)
     except KeyboardInterrupt:
         print("interrupted; everything the bench started is stopped", file=sys.stderr)
@@ -105,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def measure(stack: Stack, *, warmup: int, runs: int) -> Samples:
+def measure(stack: Stack, *, warmup: int, runs: int, db_pool: bool) -> Samples:
     from common.capabilities import COMMANDERS
     from common.tokens import create_token
     from incidents.models import StepRun
@@ -124,7 +130,7 @@ def measure(stack: Stack, *, warmup: int, runs: int) -> Samples:
         variables={"STARTED_DIR": str(started_dir)},
     )
     commander = make_user("ic", COMMANDERS)
-    server = stack.start_server()
+    server = stack.start_server(RIPCORD_DB_POOL="1" if db_pool else "0")
     worker = stack.start_worker(include=["bench.celery_noop"])
     stack.use_broker()
     from bench.celery_noop import noop
@@ -220,7 +226,9 @@ def print_report(samples: Samples, args: argparse.Namespace, *, took: float) -> 
     print(
         f"dispatch latency — {n} runs each (after {args.warmup} warm-up rounds), interleaved; "
         f"commit {commit}; {os.cpu_count()} CPUs; load {load}; "
-        f"Python {platform.python_version()}; {took:.0f} s in all"
+        f"Python {platform.python_version()}; {took:.0f} s in all; "
+        f"server DB pool {'on' if args.db_pool else 'off'}; worker push thread "
+        f"{os.environ.get('RIPCORD_WORKER_PUSH_THREAD', '1 (default)')}"
     )
     print()
     print("| ms | p50 | p99 | max | min |")
