@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+
+from common.compiled import Compiled
 
 COMMANDERS = "commanders"  # may open incidents (and be incident commander)
 RESPONDERS = "responders"  # may be assigned roles on incidents
@@ -13,13 +15,18 @@ ALL_GROUPS = (COMMANDERS, RESPONDERS, VIEWERS)
 AnyUser = AbstractBaseUser | AnonymousUser
 
 
+_GROUP_NAMES = Compiled[str](
+    lambda user_id: Group.objects.filter(user__id=user_id).values_list("name", flat=True)
+)
+
+
 def user_groups(user: AnyUser) -> frozenset[str]:
     """The user's capability groups, cached on the user object for the request."""
     if not user.is_authenticated:
         return frozenset()
     cached: frozenset[str] | None = getattr(user, "_ripcord_groups", None)
     if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
+        cached = frozenset(_GROUP_NAMES(user.pk))
         user._ripcord_groups = cached  # type: ignore[attr-defined]
     return cached
 

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from common.compiled import Compiled
 from common.models import TOKEN_PREFIX, ApiToken, hash_token, new_raw_token
 
 # Recording every request would turn each API call into a write; a minute's
@@ -48,6 +49,11 @@ def revoke_token(user: User, token_id: int) -> None:
         raise ApiToken.DoesNotExist(f"no token {token_id} for this user")
 
 
+_BY_HASH = Compiled[ApiToken](
+    lambda key: ApiToken.objects.select_related("user").filter(key_sha256=key)[:1]
+)
+
+
 def authenticate_token(raw: str) -> User | None:
     """Return the active user owning ``raw``, or None.
 
@@ -56,7 +62,7 @@ def authenticate_token(raw: str) -> User | None:
     """
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > _MAX_RAW_LENGTH:
         return None
-    token = ApiToken.objects.select_related("user").filter(key_sha256=hash_token(raw)).first()
+    token = _BY_HASH.first(hash_token(raw))
     if token is None or not token.user.is_active:
         return None
     _touch(token)

@@ -24,6 +24,7 @@ from common.capabilities import (
     is_superuser,
     user_groups,
 )
+from common.compiled import Compiled
 from incidents.models import Criterion, Incident, RoleAssignment, Step, StepRun
 from runbooks.specs import INCIDENT_COMMANDER
 
@@ -196,14 +197,17 @@ def _access(
     )
 
 
+_ROLE_KEYS = Compiled[str](
+    lambda incident_id, user_id: RoleAssignment.objects.filter(
+        incident_id=incident_id, user_id=user_id
+    ).values_list("role__key", flat=True)
+)
+
+
 def access_for(user: AnyUser, incident: Incident) -> IncidentAccess:
     roles: frozenset[str] = frozenset()
     if user.is_authenticated:
-        roles = frozenset(
-            RoleAssignment.objects.filter(incident=incident, user_id=user.pk).values_list(
-                "role__key", flat=True
-            )
-        )
+        roles = frozenset(_ROLE_KEYS(incident.pk, user.pk))
     return _access(user, incident.pk, is_active=incident.is_active, roles=roles)
 
 
@@ -254,18 +258,25 @@ def require(allowed: bool, message: str = "You may not do this on this incident.
 ACT_ON_STEP = "Only the step's owner role or the commander may do this."
 
 
+_STEP_WITH_INCIDENT = Compiled[
+    Step
+](
+    lambda step_id, incident_id: (
+        Step.objects.select_related("incident__runbook_version__runbook")
+        .defer("incident__runbook_version__spec")  # hundreds of KB a tick does not read
+        .filter(pk=step_id, incident_id=incident_id)
+        .order_by("pk")[:1]
+    )
+)
+
+
 def get_step_for_user(
     user: AnyUser, incident_id: int, step_id: int, refusal: str = ACT_ON_STEP
 ) -> tuple[Step, IncidentAccess]:
     """A step the user may act on, and their access: 404 as for its incident, 403 when refused."""
     # The step with its incident in one query (a tick's hot path); without a step, the
     # incident's own answer (404 for either, the incident's first).
-    step = (
-        Step.objects.select_related("incident__runbook_version__runbook")
-        .defer("incident__runbook_version__spec")  # hundreds of KB a tick does not read
-        .filter(pk=step_id, incident_id=incident_id)
-        .first()
-    )
+    step = _STEP_WITH_INCIDENT.first(step_id, incident_id)
     if step is None:
         get_incident_for_user(user, incident_id)
         raise Http404("No such step")

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from common.compiled import Compiled
 from incidents import events, metrics, panels, push_loop, push_thread, selectors
 from incidents.access import Audience
 from incidents.events import AUDIENCES, Change
@@ -78,20 +79,32 @@ def render_change(change: Change) -> dict[Audience, str]:
     }
 
 
+_INCIDENT = Compiled[Incident](
+    lambda incident_id: (
+        Incident.objects.select_related("runbook_version__runbook", "resolved_by")
+        # The runbook's whole spec (JSON decoded per push: 300 steps, ~6 ms) is read
+        # only if a panel needs it and RunbookVersion.parsed has not cached it yet.
+        .defer("runbook_version__spec")
+        .filter(pk=incident_id)[:1]
+    )
+)
+_ENTRIES = Compiled[TimelineEntry](
+    lambda entry_ids: (
+        TimelineEntry.objects.filter(pk__in=entry_ids)
+        .order_by("pk")  # oldest first, as they happened (a merged change has several)
+        .select_related("actor")  # what an entry shows: not its step, not its data
+        .defer("data")
+    )
+)
+
+
 def fragments(change: Change, now: datetime) -> dict[Audience, list[Fragment]]:
     """The fragments ``change`` touched, per audience, in the order they are sent.
 
     What is read depends on the change, not on the number of viewers, and a changed
     step's phase is counted in SQL, not loaded (selectors.changed_steps).
     """
-    incident = (
-        Incident.objects.select_related("runbook_version__runbook", "resolved_by")
-        # The runbook's whole spec (JSON decoded per push: 300 steps, ~6 ms) is read
-        # only if a panel needs it and RunbookVersion.parsed has not cached it yet.
-        .defer("runbook_version__spec")
-        .filter(pk=change.incident_id)
-        .first()
-    )
+    incident = _INCIDENT.first(change.incident_id)
     if incident is None:
         return {}
     changed = selectors.changed_steps(incident.pk, change.steps) if change.steps else None
@@ -126,16 +139,7 @@ def fragments(change: Change, now: datetime) -> dict[Audience, list[Fragment]]:
     criteria = panels.criteria_context(incident) if change.criteria else {}
     validation = panels.validation_context(incident) if change.criteria else {}
     now_part = panels.now_context(incident, now, roles) if moves_now else {}
-    entries = (
-        list(
-            TimelineEntry.objects.filter(pk__in=change.timeline)
-            .order_by("pk")  # oldest first, as they happened (a merged change has several)
-            .select_related("actor")  # what an entry shows: not its step, not its data
-            .defer("data")
-        )
-        if change.timeline
-        else []
-    )
+    entries = _ENTRIES(sorted(change.timeline)) if change.timeline else []
 
     out: dict[Audience, list[Fragment]] = {}
     for audience in AUDIENCES:

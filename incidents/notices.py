@@ -21,6 +21,7 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 from django.urls import reverse
 
+from common.compiled import Compiled
 from common.notify import notify_users
 from incidents.models import Incident, Phase, RoleAssignment, Step, StepRun
 from incidents.selectors import other_commanders_ids
@@ -57,25 +58,31 @@ def approval_waits(run: StepRun, step: Step) -> None:
     )
 
 
+_SETTLED_KEYS = Compiled[str](
+    lambda step_ids: (
+        Step.objects.filter(pk__in=step_ids)
+        .exclude(state=Step.State.PENDING)
+        .values_list("key", flat=True)
+    )
+)
+_STEP_ROWS = Compiled[tuple[int, str, str, str | None, str, str]](
+    lambda incident_id: Step.objects.filter(incident_id=incident_id).values_list(
+        "pk", "key", "state", Cast("requires", TextField()), "title", "owner_role"
+    )
+)
+
+
 def steps_unblocked(incident: Incident, settled_step_ids: Iterable[int], by_id: int | None) -> None:
     """After steps settled: pending steps whose requirements now all hold, to their owners.
 
     Rows as tuples, not models: a tick costs the same in a 3- or 300-step incident's
     push path (tests/incidents/test_events.py).
     """
-    settled = set(
-        Step.objects.filter(pk__in=list(settled_step_ids))
-        .exclude(state=Step.State.PENDING)
-        .values_list("key", flat=True)
-    )
+    settled = set(_SETTLED_KEYS(sorted(settled_step_ids)))
     if not settled:
         return
     # ``requires`` as its JSON text: decoded only where it names a settled step.
-    rows = list(
-        Step.objects.filter(incident=incident).values_list(
-            "pk", "key", "state", Cast("requires", TextField()), "title", "owner_role"
-        )
-    )
+    rows = _STEP_ROWS(incident.pk)
     done = {key for _, key, state, *_ in rows if state != Step.State.PENDING}
     quoted = [json.dumps(key) for key in settled]
     for pk, _key, state, requires, title, owner_role in rows:

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
+from common.compiled import Compiled
 from incidents import selectors
 from incidents.checks.selectors import blocking_checks
 from incidents.clocks import ClockState, clock_state
@@ -166,9 +167,33 @@ def estimate(phases: list[Phase], now: datetime) -> tuple[float, datetime | None
     return slip, current.started_at + budget_of(current) * slip + rest, rest
 
 
+_PHASES = Compiled[Phase](
+    lambda incident_id: Phase.objects.filter(incident_id=incident_id).order_by("position")
+)
+_ACTIVE_RUNS = Compiled[StepRun](
+    lambda incident_id: (
+        StepRun.objects.filter(incident_id=incident_id, status__in=StepRun.ACTIVE)
+        .select_related("step", "requested_by")
+        .order_by("requested_at", "pk")
+    )
+)
+_PENDING = Compiled[tuple[int, str, str, str, str | None, int]](
+    lambda incident_id: (
+        Step.objects.filter(incident_id=incident_id, state=Step.State.PENDING)
+        .order_by("phase__position", "position")
+        .values_list("pk", "key", "title", "owner_role", Cast("requires", TextField()), "phase_id")
+    )
+)
+_SAFEGUARD_CHECKS = Compiled[SafeguardCheck](
+    lambda incident_id: SafeguardCheck.objects.filter(incident_id=incident_id).order_by(
+        "-checked_at", "-pk"
+    )
+)
+
+
 def build(incident: Incident, now: datetime, roles: list[IncidentRole] | None = None) -> NowView:
     """The header's view; ``roles``: the incident's roles with holders, if already read."""
-    phases = list(Phase.objects.filter(incident=incident).order_by("position"))
+    phases = _PHASES(incident.pk)
     current = next((p for p in phases if p.started_at and not p.ended_at), None)
     all_ended = bool(phases) and all(p.ended_at for p in phases)
     owners = _owners(incident, roles)
@@ -231,11 +256,7 @@ def _steps(
     incident: Incident, current: Phase | None, owners: dict[str, Owner]
 ) -> tuple[list[Running], NextStep | None, list[Blocker]]:
     """What runs now, the next step to take, and the runs waiting for an approval (two queries)."""
-    active = (
-        StepRun.objects.filter(incident=incident, status__in=StepRun.ACTIVE)
-        .select_related("step", "requested_by")
-        .order_by("requested_at", "pk")
-    )
+    active = _ACTIVE_RUNS(incident.pk)
     running: list[Running] = []
     waiting: list[Blocker] = []
     busy: set[int] = set()
@@ -258,11 +279,7 @@ def _steps(
         return running, None, waiting
     # ``requires`` as JSON text, decoded only for the candidates looked at (a 300-step
     # incident's push decoded 300 lists here for one step).
-    pending = list(
-        Step.objects.filter(incident=incident, state=Step.State.PENDING)
-        .order_by("phase__position", "position")
-        .values_list("pk", "key", "title", "owner_role", Cast("requires", TextField()), "phase_id")
-    )
+    pending = _PENDING(incident.pk)
     open_keys = {key for _, key, *_ in pending}
     titles = {key: title for _, key, title, *_ in pending}
     candidates = [row for row in pending if row[5] == current.pk and row[0] not in busy]
@@ -301,7 +318,7 @@ def _failed_checks(current: Phase | None) -> list[Blocker]:
 def _failed_safeguards(incident: Incident) -> list[Blocker]:
     """Pre-flight safeguards whose latest check did not pass (by title; one query)."""
     latest: dict[str, SafeguardCheck] = {}
-    for check in SafeguardCheck.objects.filter(incident=incident).order_by("-checked_at", "-pk"):
+    for check in _SAFEGUARD_CHECKS(incident.pk):
         latest.setdefault(check.safeguard_id, check)
     words = {"fail": "is not met", "error": "could not be checked"}
     return [

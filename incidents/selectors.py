@@ -23,6 +23,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from common.capabilities import COMMANDERS, RESPONDERS, VIEWERS, AnyUser, can_use_ripcord
+from common.compiled import Compiled
 from incidents.models import (
     Incident,
     IncidentRole,
@@ -119,12 +120,15 @@ def phase_views(incident: Incident) -> list[PhaseView]:
     return [PhaseView(phase, list(phase.steps.all())) for phase in phases]
 
 
-def roles_with_holders(incident: Incident) -> list[IncidentRole]:
-    return list(
-        IncidentRole.objects.filter(incident=incident).prefetch_related(
-            Prefetch("assignments", queryset=RoleAssignment.objects.select_related("user"))
-        )
+_ROLES = Compiled[IncidentRole](
+    lambda incident_id: IncidentRole.objects.filter(incident_id=incident_id).prefetch_related(
+        Prefetch("assignments", queryset=RoleAssignment.objects.select_related("user"))
     )
+)
+
+
+def roles_with_holders(incident: Incident) -> list[IncidentRole]:
+    return _ROLES(incident.pk)
 
 
 def timeline_for(incident: Incident, *, limit: int | None = None) -> list[TimelineEntry]:
@@ -269,6 +273,25 @@ class ChangedSteps:
     progress: Progress
 
 
+_CHANGED_STEPS = Compiled[Step](
+    lambda incident_id, step_ids: (
+        _steps()
+        .select_related("phase")
+        .filter(incident_id=incident_id, pk__in=step_ids)
+        .order_by("phase__position", "position")
+    )
+)
+_COUNTS = Compiled[tuple[int, int, int]](
+    lambda incident_id: (
+        Step.objects.filter(incident_id=incident_id)
+        .order_by()
+        .values("phase_id")
+        .annotate(total=Count("pk"), settled=Count("pk", filter=~Q(state=Step.State.PENDING)))
+        .values_list("phase_id", "total", "settled")
+    )
+)
+
+
 def changed_steps(incident_id: int, step_ids: set[int]) -> ChangedSteps:
     """Changed steps, the progress of the phases they sit in, and the incident's.
 
@@ -277,19 +300,10 @@ def changed_steps(incident_id: int, step_ids: set[int]) -> ChangedSteps:
     (one query fewer than counting the incident apart). Loading every step of the
     phase to count it took ~75 ms per push at 300 steps (bench/README.md).
     """
-    steps = list(
-        _steps()
-        .select_related("phase")
-        .filter(incident_id=incident_id, pk__in=step_ids)
-        .order_by("phase__position", "position")
-    )
-    counts = (
-        Step.objects.filter(incident_id=incident_id)
-        .order_by()
-        .values("phase_id")
-        .annotate(total=Count("pk"), settled=Count("pk", filter=~Q(state=Step.State.PENDING)))
-    )
-    progress = {row["phase_id"]: Progress(row["settled"], row["total"]) for row in counts}
+    steps = _CHANGED_STEPS(incident_id, sorted(step_ids))
+    progress = {
+        phase_id: Progress(settled, total) for phase_id, total, settled in _COUNTS(incident_id)
+    }
     overall = Progress(
         sum(p.settled for p in progress.values()), sum(p.total for p in progress.values())
     )

@@ -169,6 +169,17 @@ def _pushes_on_commit():
     push_thread.disable()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _compiled_reads_are_checked():
+    """Every compiled read (common/compiled.py) is compared with a fresh compile: a read
+    whose SQL would differ from Django's for its arguments fails the test that made it."""
+    from common import compiled
+
+    compiled.VERIFY = True
+    yield
+    compiled.VERIFY = False
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache (the status page's; test settings: local memory),

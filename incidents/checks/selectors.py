@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db.models import Max, QuerySet
 
+from common.compiled import Compiled
 from incidents.models import CheckResult, Incident, Phase, Snapshot, Step
 from runbooks.models import RunbookVersion
 from runbooks.specs import RunbookSpec, StepKind
@@ -58,6 +59,16 @@ class BlockingCheck:
         return f"{self.title} ({state.get(self.result, self.result)})"
 
 
+_VALIDATION_KEYS = Compiled[str](
+    lambda phase_id: (
+        Step.objects.filter(phase_id=phase_id, kind=StepKind.VALIDATION)
+        .exclude(state=Step.State.SKIPPED)
+        .order_by("position")
+        .values_list("key", flat=True)
+    )
+)
+
+
 def blocking_checks(phase: Phase) -> list[BlockingCheck]:
     """Validations run by the phase's validation steps whose latest result is not a pass.
 
@@ -68,12 +79,7 @@ def blocking_checks(phase: Phase) -> list[BlockingCheck]:
     phase has no validation step). The IC's override with a reason at the
     phase's exit is the phase's business.
     """
-    keys = list(
-        Step.objects.filter(phase=phase, kind=StepKind.VALIDATION)
-        .exclude(state=Step.State.SKIPPED)
-        .order_by("position")
-        .values_list("key", flat=True)
-    )
+    keys = _VALIDATION_KEYS(phase.pk)
     if not keys:
         return []
     spec = RunbookVersion.objects.get(incidents=phase.incident_id).parsed()

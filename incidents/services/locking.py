@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from django.db.models import F
+from django.db import connection
 
 from incidents.models import Incident
 from incidents.services.errors import ServiceError
+
+
+def _bump_sql() -> str:
+    table = connection.ops.quote_name(Incident._meta.db_table)
+    return f"UPDATE {table} SET revision = revision + 1 WHERE id = %s RETURNING *"
 
 
 def lock_incident(incident_id: int, *, require_active: bool = True) -> Incident:
@@ -14,10 +19,13 @@ def lock_incident(incident_id: int, *, require_active: bool = True) -> Incident:
     Concurrent writers of one incident queue here, so "two people tick the same
     step" becomes "the second sees the first's result". The revision stamps the
     fragments rendered after commit; browsers ignore fragments older than what
-    they show.
+    they show. One statement: the UPDATE takes the row lock, and RETURNING gives the
+    row as it stands under that lock (a tick used to pay an UPDATE and a SELECT ...
+    FOR UPDATE; every writer of an incident comes through here, so they still queue).
     """
-    Incident.objects.filter(pk=incident_id).update(revision=F("revision") + 1)
-    incident = Incident.objects.select_for_update().get(pk=incident_id)
+    incident = next(iter(Incident.objects.raw(_bump_sql(), [incident_id])), None)
+    if incident is None:
+        raise Incident.DoesNotExist(f"no incident {incident_id}")
     if require_active and not incident.is_active:
         raise ServiceError("This incident is resolved; it can no longer change.", conflict=True)
     return incident

@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from common.compiled import Compiled
 from incidents import notices
 from incidents.broadcast import publish
 from incidents.checks.selectors import failed_checks_blocking
@@ -26,13 +27,21 @@ from incidents.services.timeline import record
 REASON_MAX_LENGTH = 2000
 
 
+_RUNNING_PHASE = Compiled[Phase](
+    lambda incident_id: Phase.objects.filter(
+        incident_id=incident_id, started_at__isnull=False, ended_at__isnull=True
+    ).order_by("position")[:1]
+)
+_UNSETTLED = Compiled[int](
+    lambda phase_id: Step.objects.filter(
+        phase_id=phase_id, is_optional=False, state=Step.State.PENDING
+    ).values_list("pk", flat=True)[:1]
+)
+
+
 def current_phase(incident: Incident) -> Phase | None:
     """The running phase: started and not ended (phases run one after another)."""
-    return (
-        Phase.objects.filter(incident=incident, started_at__isnull=False, ended_at__isnull=True)
-        .order_by("position")
-        .first()
-    )
+    return _RUNNING_PHASE.first(incident.pk)
 
 
 def exit_blockers(phase: Phase) -> list[str]:
@@ -46,8 +55,7 @@ def exit_blockers(phase: Phase) -> list[str]:
 
 def may_exit(phase: Phase) -> bool:
     """``not exit_blockers(phase)``, without reading every open step's title (each tick asks)."""
-    unsettled = Step.objects.filter(phase=phase, is_optional=False, state=Step.State.PENDING)
-    return not unsettled.exists() and not failed_checks_blocking(phase)
+    return not _UNSETTLED(phase.pk) and not failed_checks_blocking(phase)
 
 
 def _state_now(phase: Phase, now: datetime) -> ClockState:

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from common.compiled import Compiled
 from incidents.access import access_for
 from incidents.broadcast import publish
 from incidents.checks.selectors import failed_checks_of
@@ -25,12 +26,20 @@ from incidents.services.timeline import record
 SKIP_REASON_MAX_LENGTH = 2000
 
 
+_INCIDENT_OF = Compiled[int](
+    lambda step_id: Step.objects.filter(pk=step_id).values_list("incident_id", flat=True)
+)
+_STEP = Compiled[Step](
+    lambda step_id: Step.objects.select_related("state_changed_by").filter(pk=step_id)
+)
+
+
 def _locked_step(step_id: int) -> Step:
-    step = Step.objects.filter(pk=step_id).only("incident_id").first()
-    if step is None:
+    incident_id = next(iter(_INCIDENT_OF(step_id)), None)
+    if incident_id is None:
         raise ServiceError("No such step.")
-    incident = lock_incident(step.incident_id)
-    locked = Step.objects.select_related("state_changed_by").get(pk=step_id)
+    incident = lock_incident(incident_id)
+    locked = _STEP(step_id)[0]
     locked.incident = incident  # the locked row, as just read
     return locked
 
