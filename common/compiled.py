@@ -13,9 +13,10 @@ arguments and lets Django's own iterable make the rows, so ``select_related``,
 ``defer``, ``values_list``, annotations, converters and ``prefetch_related`` behave
 exactly as with the plain queryset (tests/common/test_compiled.py compares the two).
 
-Arguments are ints, strs, or lists of ints (one compiled shape per length). A
-queryset whose placeholders cannot be found once each among its parameters (a lookup
-that rewrites its value, an empty list) is not cached: it runs as it is, every call.
+Arguments are ints, strs, aware datetimes, or lists of ints (one compiled shape per
+length). A queryset whose placeholders cannot be found once each among its parameters
+(a lookup that rewrites its value, an empty list) is not cached: it runs as it is,
+every call.
 With ``VERIFY`` on (the test suite turns it on) every call also compiles the plain
 queryset and fails loudly if the two SQL texts or parameters differ, which is how a
 ``build`` that reads anything but its arguments (the clock, a setting) is caught.
@@ -27,6 +28,7 @@ import copy
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import EmptyResultSet
@@ -34,13 +36,14 @@ from django.db import connections
 from django.db.models import QuerySet
 
 T = TypeVar("T")
-Arg = int | str | Sequence[int]
+Arg = int | str | datetime | Sequence[int]
 
 VERIFY = False  # compare each call with a fresh compile (tests/conftest.py turns it on)
 
 # Placeholders no real argument is: distinct and negative, yet inside a 32-bit integer
 # field's range (Django answers "no rows" without SQL for a value outside it).
 _BASE = -2_100_000_000
+_EPOCH = datetime(1901, 2, 3, 4, 5, 6, tzinfo=UTC)
 
 
 class CompiledMismatch(AssertionError):
@@ -87,10 +90,12 @@ class Compiled(Generic[T]):
 def _placeholders(args: Sequence[Arg]) -> list[Arg]:
     out: list[Arg] = []
     for i, arg in enumerate(args):
-        if isinstance(arg, bool) or not isinstance(arg, int | str | list | tuple | set):
-            raise TypeError(f"Compiled takes ints, strs and lists of ints, not {type(arg)}")
+        if isinstance(arg, bool) or not isinstance(arg, int | str | datetime | list | tuple | set):
+            raise TypeError(f"Compiled takes ints, strs, datetimes, lists of ints: {type(arg)}")
         if isinstance(arg, int):
             out.append(_BASE - i * 1000)
+        elif isinstance(arg, datetime):
+            out.append(_EPOCH + timedelta(microseconds=i + 1))
         elif isinstance(arg, str):
             out.append(f"\x1ecompiled-{i}\x1e")
         else:
@@ -116,7 +121,11 @@ def _prepare(build: Callable[..., QuerySet[Any]], args: Sequence[Arg], using: st
             where[mark] = (i, None)
     slots = []
     for index, value in enumerate(params):
-        if isinstance(value, int | str) and not isinstance(value, bool) and value in where:
+        if (
+            isinstance(value, int | str | datetime)
+            and not isinstance(value, bool)
+            and value in where
+        ):
             slots.append((index, *where.pop(value)))
     if where:  # a placeholder was rewritten or used twice: not safe to cache
         return None

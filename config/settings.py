@@ -162,6 +162,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Embedded mode serves straight from the finders, so no collectstatic step is needed.
 WHITENOISE_USE_FINDERS = EMBEDDED or DEBUG
 
+# Django's database sessions and model backend, their per-request reads compiled once.
+SESSION_ENGINE = "common.sessions"
+AUTHENTICATION_BACKENDS = ["common.auth_backend.Backend"]
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 

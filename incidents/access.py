@@ -211,6 +211,16 @@ def access_for(user: AnyUser, incident: Incident) -> IncidentAccess:
     return _access(user, incident.pk, is_active=incident.is_active, roles=roles)
 
 
+_STATUS_AND_ROLES = Compiled[tuple[str, str | None]](
+    lambda incident_id, user_id: (
+        Incident.objects.filter(pk=incident_id)
+        .annotate(mine=FilteredRelation("assignments", condition=Q(assignments__user_id=user_id)))
+        .values_list("status", "mine__role__key")
+        .order_by()
+    )
+)
+
+
 def access_to(user: AnyUser, incident_id: int) -> IncidentAccess | None:
     """``access_for`` from the incident's id alone, or None if there is no such incident.
 
@@ -218,29 +228,29 @@ def access_to(user: AnyUser, incident_id: int) -> IncidentAccess | None:
     on the user's assignments): the websocket's connect, which a reconnect storm
     repeats for every open page, needs nothing else of the incident.
     """
-    user_id = user.pk if user.is_authenticated else None
-    rows = list(
-        Incident.objects.filter(pk=incident_id)
-        .annotate(mine=FilteredRelation("assignments", condition=Q(assignments__user_id=user_id)))
-        .values_list("status", "mine__role__key")
-        .order_by()
-    )
+    # Nobody's id is 0: an anonymous user joins no assignment.
+    rows = _STATUS_AND_ROLES(incident_id, user.pk if user.is_authenticated else 0)
     if not rows:
         return None
     roles = frozenset(key for _, key in rows if key is not None)
     return _access(user, incident_id, is_active=rows[0][0] == Incident.Status.ACTIVE, roles=roles)
 
 
+_INCIDENT = Compiled[Incident](
+    lambda incident_id: (
+        Incident.objects.select_related("runbook_version__runbook")
+        .defer("runbook_version__spec")
+        .filter(pk=incident_id)
+        .order_by("pk")[:1]
+    )
+)
+
+
 def get_incident_for_user(user: AnyUser, incident_id: int) -> tuple[Incident, IncidentAccess]:
     """The incident and the user's access to it; 404 if the user may not see it at all."""
     # The runbook's spec (330 KB of JSON at 1,000 steps, ~6 ms to decode) is not read:
     # what a page needs of it comes from RunbookVersion.parsed(), cached per process.
-    incident = (
-        Incident.objects.select_related("runbook_version__runbook")
-        .defer("runbook_version__spec")
-        .filter(pk=incident_id)
-        .first()
-    )
+    incident = _INCIDENT.first(incident_id)
     if incident is None:
         raise Http404("No such incident")
     access = access_for(user, incident)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from common.compiled import Compiled
@@ -157,21 +156,20 @@ def _dependents_in_the_way(step: Step) -> str:
     queued or running, stood on it: undoing it would leave that step done, or
     its run going, without its prerequisite.
     """
-    active = StepRun.objects.filter(incident_id=step.incident_id, status__in=StepRun.ACTIVE)
-    in_play = (
-        Step.objects.filter(incident_id=step.incident_id)
-        .filter(~Q(state=Step.State.PENDING) | Q(pk__in=active.values("step_id")))
-        .only("title", "state", "requires")
+    # Only the steps naming it (jsonb @>), not every settled step of the incident.
+    requiring = list(
+        Step.objects.filter(
+            incident_id=step.incident_id, requires__contains=[step.key]
+        ).values_list("pk", "title", "state")
     )
-    requiring = [s for s in in_play if step.key in s.requires]
-    settled = [s.title for s in requiring if s.state != Step.State.PENDING]
+    settled = [title for _, title, state in requiring if state != Step.State.PENDING]
     if settled:
         return f"Reopen the steps that depend on it first: {'; '.join(settled)}."
-    titles = {s.pk: s.title for s in requiring}
-    running = [
-        f"{titles[run.step_id]} ({run.get_status_display().lower()})"
-        for run in active.filter(step_id__in=titles)
-    ]
+    if not requiring:
+        return ""
+    titles = {pk: title for pk, title, _ in requiring}
+    active = StepRun.objects.filter(step_id__in=titles, status__in=StepRun.ACTIVE).order_by("pk")
+    running = [f"{titles[run.step_id]} ({run.get_status_display().lower()})" for run in active]
     if running:
         return (
             f"A step that depends on it has a run under way: {'; '.join(running)}. "

@@ -1,0 +1,29 @@
+"""Django's model backend, with the session's user read compiled once (common/compiled.py).
+
+Each request and each websocket connect looks its user up by id; the rules are the
+model backend's (an inactive user is nobody). ``AUTHENTICATION_BACKENDS`` names it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import ValidationError
+
+from common.compiled import Compiled
+
+_USER = Compiled[Any](lambda pk: get_user_model()._default_manager.filter(pk=pk)[:1])
+
+
+class Backend(ModelBackend):
+    def get_user(self, user_id: Any) -> Any:
+        try:
+            pk = get_user_model()._meta.pk.to_python(user_id)
+        except ValidationError:
+            return None
+        if not isinstance(pk, int):
+            return super().get_user(user_id)
+        user = _USER.first(pk)
+        return user if user is not None and self.user_can_authenticate(user) else None
