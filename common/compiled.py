@@ -69,7 +69,11 @@ class Compiled(Generic[T]):
         self._lock = threading.Lock()
 
     def __call__(self, *args: Arg, using: str = "default") -> list[T]:
-        shape = (using, *(len(a) if isinstance(a, list | tuple | set) else -1 for a in args))
+        # A list's items once each, as Django's ``__in`` keeps them; one plan per length.
+        args = tuple(
+            list(dict.fromkeys(a)) if isinstance(a, list | tuple | set) else a for a in args
+        )
+        shape = (using, *(len(a) if isinstance(a, list) else type(a) for a in args))
         if shape in self._plans:
             plan = self._plans[shape]
         else:

@@ -71,12 +71,34 @@ def push_tail(incident_id: int, run_id: int, tail: str, lines: int) -> None:
         events.send_html(incident_id, "act", html)
 
 
+# Fragments that read nothing of their audience: rendered once, sent to both
+# (tests/incidents/test_panels.py renders each for both audiences and compares).
+SAME_FOR_EVERYONE = frozenset(
+    {
+        "incidents/_header.html",
+        "incidents/_now.html",
+        "incidents/_phase_progress.html",
+        "incidents/_timeline_entry.html",
+    }
+)
+
+
 def render_change(change: Change) -> dict[Audience, str]:
     """The bytes each audience receives for ``change`` ({} if the incident is gone)."""
-    return {
-        audience: "".join(render_to_string(template, context) for template, context in parts)
-        for audience, parts in fragments(change, timezone.now()).items()
-    }
+    done: list[tuple[str, str]] = []  # the first audience's (template, html), in order
+    out: dict[Audience, str] = {}
+    for audience, parts in fragments(change, timezone.now()).items():
+        html = []
+        for i, (template, context) in enumerate(parts):
+            # Every audience gets the same fragments in the same order (``fragments``).
+            if i < len(done) and done[i][0] == template and template in SAME_FOR_EVERYONE:
+                html.append(done[i][1])
+            else:
+                html.append(render_to_string(template, context))
+        if not done:
+            done = list(zip((t for t, _ in parts), html, strict=True))
+        out[audience] = "".join(html)
+    return out
 
 
 _INCIDENT = Compiled[Incident](

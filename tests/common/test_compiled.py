@@ -100,6 +100,8 @@ def test_a_list_argument_compiles_once_per_length_and_prefetches_as_usual(incide
             [a.user.username for a in r.assignments.all()] for r in plain
         ]
     assert read(incident.pk, []) == []  # no SQL for an empty list: not cached, still right
+    twice = read(incident.pk, [every[0].pk, every[0].pk])  # once each, as Django's __in
+    assert [r.pk for r in twice] == [every[0].pk]
 
 
 def test_a_build_that_reads_more_than_its_arguments_is_caught(incident, monkeypatch):
@@ -118,6 +120,7 @@ def test_a_rewritten_argument_is_not_cached_and_still_right(incident):
     read = Compiled[Step](lambda word: Step.objects.filter(title__icontains=word).order_by("pk"))
     assert [s.key for s in read("write op")] == ["stop-writes"]
     assert [s.key for s in read("backup")] == ["restore"]
+    assert list(read._plans.values()) == [None]  # '%word%' is not the placeholder: not cached
 
 
 def test_threads_use_their_own_connections(incident, step):

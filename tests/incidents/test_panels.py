@@ -183,3 +183,28 @@ def test_log_tail_is_rendered_and_pushed_to_those_who_act_only(incident, sent):
     assert group == f"incident.{incident.pk}.act"
     assert message["html"].startswith('<pre id="run-tail-7" class="run-tail" data-rev="2"')
     assert "one\ntwo</pre>" in message["html"]
+
+
+def test_what_is_rendered_once_for_everyone_reads_nothing_of_its_audience(scene, monkeypatch):
+    """broadcast.SAME_FOR_EVERYONE: the act and view copies of those fragments are the
+    same bytes, on a scene with every panel in play and its timeline; what render_change
+    sends each audience is still that audience's own whole (a step's controls differ)."""
+    now = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    change = everything(scene)
+    change.timeline = set(scene.timeline.values_list("pk", flat=True))
+    pushed = broadcast.fragments(change, now)
+    act, view = pushed["act"], pushed["view"]
+    assert [t for t, _ in act] == [t for t, _ in view]
+    shared = [
+        (template, a, v)
+        for (template, a), (_, v) in zip(act, view, strict=True)
+        if template in broadcast.SAME_FOR_EVERYONE
+    ]
+    assert {t for t, _, _ in shared} == broadcast.SAME_FOR_EVERYONE
+    for template, a, v in shared:
+        assert render_to_string(template, a) == render_to_string(template, v), template
+    rendered = broadcast.render_change(change)
+    assert rendered["act"] != rendered["view"]
+    for audience, parts in pushed.items():
+        assert rendered[audience] == "".join(render_to_string(t, c) for t, c in parts), audience
