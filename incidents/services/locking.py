@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db import connection
 
-from incidents.models import Incident
+from common.compiled import Compiled
+from incidents.models import Incident, Step
 from incidents.services.errors import ServiceError
 
 
@@ -29,3 +30,16 @@ def lock_incident(incident_id: int, *, require_active: bool = True) -> Incident:
     if require_active and not incident.is_active:
         raise ServiceError("This incident is resolved; it can no longer change.", conflict=True)
     return incident
+
+
+_INCIDENT_OF_STEP = Compiled[int](
+    lambda step_id: Step.objects.filter(pk=step_id).values_list("incident_id", flat=True)
+)
+
+
+def lock_incident_of_step(step_id: int) -> Incident:
+    """``lock_incident`` for the incident ``step_id`` belongs to (ServiceError if none)."""
+    incident_id = next(iter(_INCIDENT_OF_STEP(step_id)), None)
+    if incident_id is None:
+        raise ServiceError("No such step.")
+    return lock_incident(incident_id)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.utils import timezone
 
+from common.compiled import Compiled
 from incidents import notices
 from incidents.access import access_for
 from incidents.broadcast import publish
@@ -19,12 +19,29 @@ from incidents.models import Step, StepRun, TimelineEntry
 from incidents.selectors import other_commanders
 from incidents.services.delivery import enqueue
 from incidents.services.errors import ServiceError
-from incidents.services.locking import lock_incident
+from incidents.services.locking import lock_incident, lock_incident_of_step
 from incidents.services.safeguards import check_gate, record_override
 from incidents.services.steps import unmet_requirements
 from incidents.services.timeline import record
 
 REASON_MAX_LENGTH = 2000
+
+
+_STEP = Compiled[Step](lambda step_id: Step.objects.filter(pk=step_id))
+_ACTIVE_RUN = Compiled[int](
+    lambda step_id: (
+        StepRun.objects.filter(step_id=step_id, status__in=StepRun.ACTIVE)
+        .order_by()
+        .values_list("pk", flat=True)[:1]
+    )
+)
+_LAST_ATTEMPT = Compiled[int](
+    lambda step_id: (
+        StepRun.objects.filter(step_id=step_id)
+        .order_by("-attempt")
+        .values_list("attempt", flat=True)[:1]
+    )
+)
 
 
 def request_run(*, step_id: int, by: User, override_reason: str = "") -> StepRun:
@@ -34,25 +51,22 @@ def request_run(*, step_id: int, by: User, override_reason: str = "") -> StepRun
     a person's decision, never a redelivered task's. A step naming safeguards is
     refused while one is failed or unconfirmed, unless the IC gives ``override_reason``.
     """
-    step = Step.objects.filter(pk=step_id).only("incident_id").first()
-    if step is None:
-        raise ServiceError("No such step.")
     with transaction.atomic():
-        incident = lock_incident(step.incident_id)
-        step = Step.objects.get(pk=step_id)
+        incident = lock_incident_of_step(step_id)
+        step = _STEP(step_id)[0]
         if step.is_manual:
             raise ServiceError("A manual step is ticked, not run.")
         if step.state != Step.State.PENDING:
             raise ServiceError(
                 f"This step is already {step.get_state_display().lower()}.", conflict=True
             )
-        if StepRun.objects.filter(step=step, status__in=StepRun.ACTIVE).exists():
+        if _ACTIVE_RUN(step.pk):
             raise ServiceError("This step already has a run under way.", conflict=True)
         if missing := unmet_requirements(step):
             raise ServiceError(f"First finish or skip: {'; '.join(s.title for s in missing)}.")
         step.incident = incident
         overridden = check_gate(step, by=by, override_reason=override_reason)
-        attempt = (StepRun.objects.filter(step=step).aggregate(n=Max("attempt"))["n"] or 0) + 1
+        attempt = next(iter(_LAST_ATTEMPT(step.pk)), 0) + 1
         gated = bool(step.approval_role)
         try:
             with transaction.atomic():

@@ -18,26 +18,20 @@ from incidents.checks.selectors import failed_checks_of
 from incidents.events import Change
 from incidents.models import Step, StepRun, TimelineEntry
 from incidents.services.errors import ServiceError
-from incidents.services.locking import lock_incident
+from incidents.services.locking import lock_incident_of_step
 from incidents.services.phases import advance_automatically
 from incidents.services.timeline import record
 
 SKIP_REASON_MAX_LENGTH = 2000
 
 
-_INCIDENT_OF = Compiled[int](
-    lambda step_id: Step.objects.filter(pk=step_id).values_list("incident_id", flat=True)
-)
 _STEP = Compiled[Step](
     lambda step_id: Step.objects.select_related("state_changed_by").filter(pk=step_id)
 )
 
 
 def _locked_step(step_id: int) -> Step:
-    incident_id = next(iter(_INCIDENT_OF(step_id)), None)
-    if incident_id is None:
-        raise ServiceError("No such step.")
-    incident = lock_incident(incident_id)
+    incident = lock_incident_of_step(step_id)
     locked = _STEP(step_id)[0]
     locked.incident = incident  # the locked row, as just read
     return locked
