@@ -193,6 +193,9 @@ RIPCORD_LIVE_BEAT_SECONDS = env_int("RIPCORD_LIVE_BEAT_SECONDS", 10, minimum=1)
 # the request, and a burst of one incident's changes is rendered once (incidents/push_loop.py).
 # Off (0): rendered on the request's thread on commit, as workers and commands always do.
 RIPCORD_PUSH_DEFERRED = env_bool("RIPCORD_PUSH_DEFERRED", True)
+# ... and one incident is pushed at most once per this many ms: changes that come sooner
+# wait for the rest of it and go together (a burst costs each socket one message).
+RIPCORD_PUSH_INTERVAL_MS = env_int("RIPCORD_PUSH_INTERVAL_MS", 100, minimum=0)
 # A step worker's pool process renders and sends its pushes on a thread of its own
 # (incidents/push_thread.py), so a claimed step's script starts ~45 ms sooner
 # (bench/dispatch.py). Off (0): rendered on commit, before the script starts.

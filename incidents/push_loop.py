@@ -7,6 +7,11 @@ changes wait per incident; one task renders them on a thread of its own (with it
 database connection) and sends the bytes with the loop's own channel layer. Changes
 of one incident that arrive while a render is under way are merged into one render
 (``Change.merge``): a burst of ticks costs one render per audience, not one each.
+An incident is pushed at most once per ``RIPCORD_PUSH_INTERVAL_MS``: a change that
+comes sooner after its incident's last push waits for the rest of that interval,
+merged with whatever else arrives, so under a burst each socket gets one message per
+interval instead of one per change (its send is the cost that grows with viewers,
+bench/README.md "sustained.py"). An isolated change goes at once.
 
 Rendering is still once per audience (``broadcast.render_change``), from the database
 at the moment it runs, so a merged or late render shows the newest state, with its
@@ -26,6 +31,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from django.conf import settings
 from django.db import close_old_connections, connections
 
 from incidents import events, metrics
@@ -38,29 +44,41 @@ Render = Callable[[Change], dict[Audience, str]]
 
 
 class PushLoop:
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, interval: float) -> None:
         self.loop = loop
+        self.interval = interval  # seconds between two pushes of one incident, at least
         self.pending: dict[int, tuple[Change, float, Render]] = {}
-        self.task: asyncio.Task[None] | None = None
+        self.tasks: dict[int, asyncio.Task[None]] = {}  # one per incident with changes
+        self.last: dict[int, float] = {}  # loop.time() of each incident's last push
         # One thread: renders in order, with one database connection of its own.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ripcord-push")
 
     def add(self, change: Change, since: float, render: Render) -> None:
         """On the loop: queue ``change``, merged into one already waiting for its incident."""
-        waiting = self.pending.get(change.incident_id)
+        incident_id = change.incident_id
+        waiting = self.pending.get(incident_id)
         if waiting is None:
-            self.pending[change.incident_id] = (copy.deepcopy(change), since, render)
+            self.pending[incident_id] = (copy.deepcopy(change), since, render)
         else:
             waiting[0].merge(change)
-        if self.task is None or self.task.done():
-            self.task = self.loop.create_task(self._run())
+        task = self.tasks.get(incident_id)
+        if task is None or task.done():
+            self.tasks[incident_id] = self.loop.create_task(self._drain(incident_id))
 
-    async def _run(self) -> None:
-        while self.pending:
-            batch = list(self.pending.values())
-            self.pending.clear()
-            for change, since, render in batch:
-                await self._push(change, since, render)
+    async def _drain(self, incident_id: int) -> None:
+        """Push the incident's waiting changes, no sooner than ``interval`` after the last."""
+        while incident_id in self.pending:
+            wait = self.last.get(incident_id, -self.interval) + self.interval - self.loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)  # what arrives meanwhile merges into this push
+            change, since, render = self.pending.pop(incident_id)
+            self.last[incident_id] = self.loop.time()
+            await self._push(change, since, render)
+        self.tasks.pop(incident_id, None)
+        # Forget incidents not pushed for a while (a long-lived server sees many).
+        stale = self.loop.time() - max(self.interval, 1.0)
+        for other in [i for i, at in self.last.items() if at < stale and i not in self.tasks]:
+            del self.last[other]
 
     async def _push(self, change: Change, since: float, render: Render) -> None:
         try:
@@ -90,12 +108,16 @@ _current: PushLoop | None = None
 _lock = threading.Lock()
 
 
-def attach(loop: asyncio.AbstractEventLoop) -> None:
-    """The server's event loop takes the pushes from now on (called by config.asgi)."""
+def attach(loop: asyncio.AbstractEventLoop, *, interval: float | None = None) -> None:
+    """The server's event loop takes the pushes from now on (called by config.asgi).
+
+    ``interval``: seconds between two pushes of one incident (the setting if None)."""
     global _current
+    if interval is None:
+        interval = settings.RIPCORD_PUSH_INTERVAL_MS / 1000
     with _lock:
         if _current is None or _current.loop is not loop:
-            _current = PushLoop(loop)
+            _current = PushLoop(loop, interval)
 
 
 def offer(change: Change, since: float, render: Render) -> bool:

@@ -56,6 +56,10 @@ def test_without_a_server_loop_nothing_is_taken() -> None:
     assert push_loop.offer(Change(1), 0.0, lambda c: {}) is False
 
 
+def of(sent: Sent, incident_id: int) -> list[tuple[str, str]]:
+    return [(g, t) for g, t in sent if g.startswith(f"incident.{incident_id}.")]
+
+
 @pytest.mark.asyncio
 async def test_changes_of_one_incident_arriving_during_a_render_are_rendered_once(
     sent: Sent,
@@ -63,7 +67,7 @@ async def test_changes_of_one_incident_arriving_during_a_render_are_rendered_onc
     """The first render blocks until three more changes (two incidents) have arrived;
     then one render per incident takes in all that waited, each audience sent once."""
     loop = asyncio.get_running_loop()
-    push_loop.attach(loop)
+    push_loop.attach(loop, interval=0)
     first_started = threading.Event()
     release = threading.Event()
     rendered: list[Change] = []
@@ -85,13 +89,45 @@ async def test_changes_of_one_incident_arriving_during_a_render_are_rendered_onc
     await asyncio.sleep(0.05)  # all three are on the loop, waiting
     release.set()
     await sent.until(5)
-    assert [sorted(c.steps) for c in rendered] == [[1], [2, 3], [7]]
-    assert sent == [
+    assert sorted(sorted(c.steps) for c in rendered) == [[1], [2, 3], [7]]
+    assert of(sent, 1) == [
         ("incident.1.act", "act [1]"),
         ("incident.1.act", "act [2, 3]"),  # the view's html was empty: not sent
         ("incident.1.act", '{"resync":true}'),
         ("incident.1.view", '{"resync":true}'),
-        ("incident.2.act", "act [7]"),
+    ]
+    assert of(sent, 2) == [("incident.2.act", "act [7]")]
+
+
+@pytest.mark.asyncio
+async def test_a_burst_goes_once_per_interval_and_an_isolated_change_at_once(sent: Sent) -> None:
+    """Interval 1 s: the first change goes at once; two more 10 ms later wait for the
+    rest of the interval and go as one; another incident is not held back by it."""
+    loop = asyncio.get_running_loop()
+    push_loop.attach(loop, interval=1.0)
+    at: list[tuple[float, list[int]]] = []
+
+    def render(change: Change) -> dict[Audience, str]:
+        at.append((loop.time(), sorted(change.steps)))
+        return {"act": f"act {change.incident_id} {sorted(change.steps)}", "view": ""}
+
+    start = loop.time()
+    await asyncio.to_thread(push_loop.offer, Change(1, steps={1}), 0.0, render)
+    await sent.until(1)
+    assert loop.time() - start < 0.8  # at once
+    first = at[0][0]
+    await asyncio.sleep(0.01)
+    await asyncio.to_thread(push_loop.offer, Change(1, steps={2}), 0.0, render)
+    await asyncio.to_thread(push_loop.offer, Change(1, steps={3}), 0.0, render)
+    await asyncio.to_thread(push_loop.offer, Change(2, steps={9}), 0.0, render)
+    await sent.until(3)
+    assert [steps for _, steps in at] == [[1], [9], [2, 3]]
+    assert at[1][0] - first < 0.8  # incident 2 did not wait for incident 1's interval
+    assert at[2][0] - first >= 0.99  # incident 1's burst waited for the interval, merged
+    assert sent == [
+        ("incident.1.act", "act 1 [1]"),
+        ("incident.2.act", "act 2 [9]"),
+        ("incident.1.act", "act 1 [2, 3]"),
     ]
 
 
@@ -99,7 +135,7 @@ async def test_changes_of_one_incident_arriving_during_a_render_are_rendered_onc
 async def test_a_failed_render_is_logged_and_the_next_change_still_goes(
     sent: Sent, caplog: pytest.LogCaptureFixture
 ) -> None:
-    push_loop.attach(asyncio.get_running_loop())
+    push_loop.attach(asyncio.get_running_loop(), interval=0)
 
     def render(change: Change) -> dict[Audience, str]:
         if 1 in change.steps:
