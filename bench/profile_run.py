@@ -103,7 +103,7 @@ def _profile(tmp: Path, args: argparse.Namespace) -> int:
 
     ic = make_user("ic", "commanders")
     version = make_version(_spec(started_dir))
-    dispatch.send_on_commit = lambda *a, **k: None  # type: ignore[assignment]  # run here
+    dispatch.send_on_commit = lambda *a, **k: None  # run here, not sent
     push_thread.enable()
 
     def one_run(profiler: cProfile.Profile | None) -> tuple[float, float]:
