@@ -7,8 +7,12 @@ is lost or recorded twice.
 
 from __future__ import annotations
 
+import json
+
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from common.compiled import Compiled
@@ -150,12 +154,17 @@ def _dependents_in_the_way(step: Step) -> str:
     queued or running, stood on it: undoing it would leave that step done, or
     its run going, without its prerequisite.
     """
-    # Only the steps naming it (jsonb @>), not every settled step of the incident.
-    requiring = list(
-        Step.objects.filter(
-            incident_id=step.incident_id, requires__contains=[step.key]
-        ).values_list("pk", "title", "state")
+    # Only the steps whose ``requires`` text names it (decoded to be sure), not every
+    # settled step of the incident. As text, not jsonb's @>: SQLite has no such lookup.
+    named = (
+        Step.objects.filter(incident_id=step.incident_id)
+        .annotate(requires_text=Cast("requires", TextField()))
+        .filter(requires_text__contains=json.dumps(step.key))
+        .values_list("pk", "title", "state", "requires_text")
     )
+    requiring = [
+        (pk, title, state) for pk, title, state, needs in named if step.key in json.loads(needs)
+    ]
     settled = [title for _, title, state in requiring if state != Step.State.PENDING]
     if settled:
         return f"Reopen the steps that depend on it first: {'; '.join(settled)}."
