@@ -44,8 +44,30 @@ export PGOPTIONS="-c default_transaction_read_only=off"
 # Restore from backup. --if-exists keeps --clean quiet about objects the
 # migration already removed; --exit-on-error stops at the first failure.
 # --single-transaction: a restore that fails half-way leaves the database as it was.
-pg_restore --verbose --clean --if-exists --no-acl --no-owner --exit-on-error --single-transaction \
-  --dbname "$PGDATABASE" "$BACKUP_FILE"
+# Its messages go to stderr as they come, and to a file read if it fails.
+errors="$(mktemp)"
+trap 'rm -f "$errors"' EXIT
+restore() {
+  pg_restore --verbose --clean --if-exists --no-acl --no-owner --exit-on-error --single-transaction \
+    --dbname "$PGDATABASE" "$BACKUP_FILE" 2>&1 >&3 | tee "$errors" >&2
+}
+
+# The application still reads (read-only) while this runs, and its queries take their
+# locks in another order than --clean drops and recreates: PostgreSQL may end a deadlock
+# by failing the restore. The restore was one transaction, so nothing of it stayed:
+# it is tried again, three attempts at most. Any other failure stops here.
+attempts=3
+for ((attempt = 1; ; attempt++)); do
+  if restore 3>&1; then
+    break
+  fi
+  if ((attempt < attempts)) && grep -q "deadlock detected" "$errors"; then
+    echo "The restore was chosen as a deadlock's victim and rolled back whole; trying again (attempt $((attempt + 1)) of ${attempts})."
+    sleep 1
+    continue
+  fi
+  exit 1
+done
 
 # Update sequences for integer IDs. The sequence is looked up rather than
 # named, so this holds whatever the serial columns' sequences are called.
