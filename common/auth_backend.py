@@ -1,7 +1,10 @@
 """Django's model backend, with the session's user read compiled once (common/compiled.py).
 
 Each request and each websocket connect looks its user up by id; the rules are the
-model backend's (an inactive user is nobody). ``AUTHENTICATION_BACKENDS`` names it.
+model backend's (an inactive user is nobody). ``AUTHENTICATION_BACKENDS`` names it first,
+and Django's model backend after it only for the sessions made before it (a session
+names the backend that logged it in): a failed login here is final, so a password is
+never checked twice.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from common.compiled import Compiled
 
@@ -18,6 +21,14 @@ _USER = Compiled[Any](lambda pk: get_user_model()._default_manager.filter(pk=pk)
 
 
 class Backend(ModelBackend):
+    def authenticate(
+        self, request: Any, username: Any = None, password: Any = None, **kw: Any
+    ) -> Any:
+        user = super().authenticate(request, username=username, password=password, **kw)
+        if user is None:
+            raise PermissionDenied  # Django stops here: the model backend does not try again
+        return user
+
     def get_user(self, user_id: Any) -> Any:
         try:
             pk = get_user_model()._meta.pk.to_python(user_id)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,7 +34,7 @@ from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 T = TypeVar("T")
 Arg = int | str | datetime | Sequence[int]
@@ -43,6 +44,9 @@ VERIFY = False  # compare each call with a fresh compile (tests/conftest.py turn
 # Placeholders no real argument is: distinct and negative, yet inside a 32-bit integer
 # field's range (Django answers "no rows" without SQL for a value outside it).
 _BASE = -2_100_000_000
+_SPACING = 1_000_000  # between two arguments' placeholders: lists stay below it
+MAX_LIST = 64  # longer lists are not cached: a plan per length must stay few and small
+_INT64 = range(-(2**63), 2**63)  # Django answers "no rows" outside a column's range
 _EPOCH = datetime(1901, 2, 3, 4, 5, 6, tzinfo=UTC)
 
 
@@ -73,12 +77,16 @@ class Compiled(Generic[T]):
         args = tuple(
             list(dict.fromkeys(a)) if isinstance(a, list | tuple | set) else a for a in args
         )
+        if not _cacheable(args):
+            return list(self.build(*args).using(using))
         shape = (using, *(len(a) if isinstance(a, list) else type(a) for a in args))
         if shape in self._plans:
             plan = self._plans[shape]
         else:
             with self._lock:
-                plan = self._plans[shape] = _prepare(self.build, args, using)
+                if shape not in self._plans:
+                    self._plans[shape] = _prepare(self.build, args, using)
+                plan = self._plans[shape]
         if plan is None:
             return list(self.build(*args).using(using))
         params = _substitute(plan, args)
@@ -91,19 +99,30 @@ class Compiled(Generic[T]):
         return rows[0] if rows else None
 
 
+def _cacheable(args: Sequence[Arg]) -> bool:
+    """Whether these arguments may use a plan: an int past 64 bits (Django answers no rows
+    without asking; SQLite would overflow) or a long list runs as Django builds it."""
+    for arg in args:
+        if isinstance(arg, int) and not isinstance(arg, bool) and arg not in _INT64:
+            return False
+        if isinstance(arg, list) and (len(arg) > MAX_LIST or any(v not in _INT64 for v in arg)):
+            return False
+    return True
+
+
 def _placeholders(args: Sequence[Arg]) -> list[Arg]:
     out: list[Arg] = []
     for i, arg in enumerate(args):
         if isinstance(arg, bool) or not isinstance(arg, int | str | datetime | list | tuple | set):
             raise TypeError(f"Compiled takes ints, strs, datetimes, lists of ints: {type(arg)}")
         if isinstance(arg, int):
-            out.append(_BASE - i * 1000)
+            out.append(_BASE - i * _SPACING)
         elif isinstance(arg, datetime):
             out.append(_EPOCH + timedelta(microseconds=i + 1))
         elif isinstance(arg, str):
             out.append(f"\x1ecompiled-{i}\x1e")
         else:
-            out.append([_BASE - i * 1000 - j - 1 for j in range(len(arg))])
+            out.append([_BASE - i * _SPACING - j - 1 for j in range(len(arg))])
     return out
 
 
@@ -123,15 +142,16 @@ def _prepare(build: Callable[..., QuerySet[Any]], args: Sequence[Arg], using: st
             where.update({m: (i, j) for j, m in enumerate(mark)})
         else:
             where[mark] = (i, None)
-    slots = []
-    for index, value in enumerate(params):
-        if (
-            isinstance(value, int | str | datetime)
-            and not isinstance(value, bool)
-            and value in where
-        ):
-            slots.append((index, *where.pop(value)))
-    if where:  # a placeholder was rewritten or used twice: not safe to cache
+    slots = [
+        (index, *where[value])
+        for index, value in enumerate(params)
+        if isinstance(value, int | str | datetime)
+        and not isinstance(value, bool)
+        and value in where
+    ]
+    # Each placeholder exactly once: one rewritten (LIKE's '%x%') or used twice is not
+    # safe to substitute by position.
+    if Counter((arg, item) for _, arg, item in slots) != Counter(where.values()):
         return None
     columns = [s[0] for s in compiler.select[0 : compiler.col_count]]
     converters = compiler.get_converters(columns)
@@ -142,7 +162,7 @@ def _substitute(plan: _Plan, args: Sequence[Arg]) -> tuple[Any, ...]:
     params = list(plan.params)
     for index, arg, item in plan.slots:
         value = args[arg]
-        params[index] = value if item is None else list(value)[item]  # type: ignore[arg-type]
+        params[index] = value if item is None else value[item]  # type: ignore[index]
     return tuple(params)
 
 
@@ -153,8 +173,21 @@ def _replay(plan: _Plan, params: tuple[Any, ...], using: str) -> QuerySet[Any]:
     compiler.as_sql = lambda *a, **k: (plan.sql, params)
     compiler.get_converters = lambda expressions: plan.converters
     queryset: QuerySet[Any] = plan.queryset.all()  # a copy, with a query of its own
+    # Prefetches of its own too: Django writes hints on a Prefetch's queryset as it runs.
+    queryset._prefetch_related_lookups = tuple(  # type: ignore[attr-defined]
+        _fresh_prefetch(p)
+        for p in queryset._prefetch_related_lookups  # type: ignore[attr-defined]
+    )
     setattr(queryset.query, "get_compiler", lambda *a, **k: compiler)  # noqa: B010
     return queryset
+
+
+def _fresh_prefetch(lookup: Any) -> Any:
+    if not isinstance(lookup, Prefetch) or lookup.queryset is None:
+        return lookup
+    fresh = copy.copy(lookup)
+    fresh.queryset = lookup.queryset.all()
+    return fresh
 
 
 def _verify(queryset: QuerySet[Any], sql: str, params: tuple[Any, ...]) -> None:

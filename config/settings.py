@@ -164,7 +164,10 @@ WHITENOISE_USE_FINDERS = EMBEDDED or DEBUG
 
 # Django's database sessions and model backend, their per-request reads compiled once.
 SESSION_ENGINE = "common.sessions"
-AUTHENTICATION_BACKENDS = ["common.auth_backend.Backend"]
+AUTHENTICATION_BACKENDS = [
+    "common.auth_backend.Backend",
+    "django.contrib.auth.backends.ModelBackend",  # sessions made before it (common/auth_backend.py)
+]
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 

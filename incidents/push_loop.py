@@ -50,6 +50,7 @@ class PushLoop:
         self.pending: dict[int, tuple[Change, float, Render]] = {}
         self.tasks: dict[int, asyncio.Task[None]] = {}  # one per incident with changes
         self.last: dict[int, float] = {}  # loop.time() of each incident's last push
+        self.closed = False
         # One thread: renders in order, with one database connection of its own.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ripcord-push")
 
@@ -71,6 +72,8 @@ class PushLoop:
             wait = self.last.get(incident_id, -self.interval) + self.interval - self.loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)  # what arrives meanwhile merges into this push
+            if self.closed:
+                return  # detached meanwhile: its render thread is gone
             change, since, render = self.pending.pop(incident_id)
             self.last[incident_id] = self.loop.time()
             await self._push(change, since, render)
@@ -139,6 +142,7 @@ def detach() -> None:
     with _lock:
         current, _current = _current, None
     if current is not None:
+        current.closed = True
         try:
             current.executor.submit(connections.close_all).result(timeout=5)
         except Exception:  # a render still running past 5 s: its thread ends on shutdown

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import connection, transaction
 
 from common.compiled import Compiled
 from incidents.models import Incident, Step
@@ -20,10 +20,13 @@ def lock_incident(incident_id: int, *, require_active: bool = True) -> Incident:
     Concurrent writers of one incident queue here, so "two people tick the same
     step" becomes "the second sees the first's result". The revision stamps the
     fragments rendered after commit; browsers ignore fragments older than what
-    they show. One statement: the UPDATE takes the row lock, and RETURNING gives the
-    row as it stands under that lock (a tick used to pay an UPDATE and a SELECT ...
-    FOR UPDATE; every writer of an incident comes through here, so they still queue).
+    they show. One statement: the UPDATE takes the row lock (FOR NO KEY UPDATE, which
+    every other caller of this waits for), and RETURNING gives the row as it stands
+    under it; a tick used to pay an UPDATE and a SELECT ... FOR UPDATE. Only in a
+    transaction, as select_for_update was: outside one the lock would end at once.
     """
+    if not transaction.get_connection().in_atomic_block:
+        raise transaction.TransactionManagementError("lock_incident needs a transaction")
     incident = next(iter(Incident.objects.raw(_bump_sql(), [incident_id])), None)
     if incident is None:
         raise Incident.DoesNotExist(f"no incident {incident_id}")

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 from django.db import connection
-from django.db.models import TextField
+from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 from django.db.models.sql import compiler as sql_compiler
 from django.test.utils import CaptureQueriesContext
@@ -147,3 +147,41 @@ def test_only_ints_strs_and_lists_of_ints_are_taken():
     read = Compiled[Step](lambda flag: Step.objects.filter(is_optional=flag))
     with pytest.raises(TypeError):
         read(True)
+
+
+def test_an_argument_used_twice_is_not_cached_and_still_right(incident, step):
+    read = Compiled[Step](
+        lambda n: Step.objects.filter(Q(incident_id=n) | Q(phase__incident_id=n)).order_by("pk")
+    )
+    assert [s.pk for s in read(incident.pk)] == list(
+        incident.steps.order_by("pk").values_list("pk", flat=True)
+    )
+    assert list(read._plans.values()) == [None]
+
+
+def test_long_lists_and_huge_ints_run_as_django_builds_them(incident, monkeypatch):
+    monkeypatch.setattr(compiled, "VERIFY", False)  # the path production takes
+    read = Compiled[Step](
+        lambda incident_id, ids: Step.objects.filter(incident_id=incident_id, pk__in=ids).order_by(
+            "pk"
+        )
+    )
+    pks = list(incident.steps.order_by("pk").values_list("pk", flat=True))
+    many = [*range(10**6, 10**6 + 1000), *pks]  # 1,000 ids that are no step's, then the steps
+    assert [s.pk for s in read(incident.pk, many)] == pks
+    assert read._plans == {}  # not planned: longer than MAX_LIST
+    assert read(incident.pk, [2**70]) == []  # no row has it; no overflow, no plan
+    assert read(2**70, pks) == []
+    assert [s.pk for s in read(incident.pk, pks[:2])] == pks[:2]
+    assert [s.pk for s in read(incident.pk, pks[1:3])] == pks[1:3]  # the same plan, reused
+    assert len(read._plans) == 1
+
+
+def test_without_verify_the_replay_gives_the_plain_rows(incident, step, monkeypatch):
+    monkeypatch.setattr(compiled, "VERIFY", False)
+    read = Compiled[Step](_step_with_incident)
+    for key in ("disable-v1", "stop-writes", "restore", "smoke"):
+        got = read.first(step(key).pk, incident.pk)
+        wanted = _step_with_incident(step(key).pk, incident.pk).get()
+        assert got is not None and _fields(got) == _fields(wanted)
+    assert len(read._plans) == 1

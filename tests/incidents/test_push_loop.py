@@ -123,7 +123,7 @@ async def test_a_burst_goes_once_per_interval_and_an_isolated_change_at_once(sen
     await sent.until(3)
     assert [steps for _, steps in at] == [[1], [9], [2, 3]]
     assert at[1][0] - first < 0.8  # incident 2 did not wait for incident 1's interval
-    assert at[2][0] - first >= 0.99  # incident 1's burst waited for the interval, merged
+    assert at[2][0] - first >= 0.9  # incident 1's burst waited for the interval, merged
     assert sent == [
         ("incident.1.act", "act 1 [1]"),
         ("incident.2.act", "act 2 [9]"),

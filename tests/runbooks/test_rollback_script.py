@@ -36,7 +36,7 @@ echo restore >> {calls}
 n=$(wc -l < {calls})
 message=$(sed -n "${{n}}p" {tmp_path / "failures"})
 echo "pg_restore: creating TABLE public.users" >&2
-if [[ -n "$message" ]]; then echo "$message" >&2; exit 1; fi
+if [[ -n "$message" ]]; then echo "$message" >&2; exit 3; fi
 echo "restored"
 """
     )
@@ -71,7 +71,7 @@ def test_a_restore_that_lost_a_deadlock_is_tried_again_and_completes(tmp_path):
 
 def test_three_deadlocks_fail_the_step(tmp_path):
     done, restores = _run(tmp_path, [DEADLOCK] * 3)
-    assert done.returncode == 1
+    assert done.returncode == 3  # pg_restore's own status
     assert restores == 3
     assert "Database rollback completed." not in done.stdout
 
@@ -79,7 +79,7 @@ def test_three_deadlocks_fail_the_step(tmp_path):
 def test_any_other_restore_error_fails_at_once(tmp_path):
     error = 'pg_restore: error: could not execute query: ERROR:  relation "users" does not exist'
     done, restores = _run(tmp_path, [error])
-    assert done.returncode == 1
+    assert done.returncode == 3
     assert restores == 1
     assert "trying again" not in done.stdout
     assert error in done.stderr

@@ -58,15 +58,14 @@ restore() {
 # it is tried again, three attempts at most. Any other failure stops here.
 attempts=3
 for ((attempt = 1; ; attempt++)); do
-  if restore 3>&1; then
-    break
-  fi
+  restore 3>&1 && break
+  status=$?  # pg_restore's own (pipefail)
   if ((attempt < attempts)) && grep -q "deadlock detected" "$errors"; then
     echo "The restore was chosen as a deadlock's victim and rolled back whole; trying again (attempt $((attempt + 1)) of ${attempts})."
     sleep 1
     continue
   fi
-  exit 1
+  exit "$status"
 done
 
 # Update sequences for integer IDs. The sequence is looked up rather than
