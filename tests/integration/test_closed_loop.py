@@ -14,7 +14,8 @@ restored.
 The runbook is a test copy of MIG-002 (loaded, and its rules exported) with short windows: 20 s
 instead of 5 or 10 minutes, the performance baseline 60 s ending 20 s ago instead
 of 30 minutes ending 10 minutes ago, and no ``for`` (``for_minutes: 0``), because a
-test cannot wait minutes per leg. The thresholds and sample floors are the plan's,
+test cannot wait minutes per leg, but for the performance trigger's one minute (a 20 s
+p95 jitters on a busy machine; the loop runs on the error share). The thresholds and sample floors are the plan's,
 unchanged. The copy also drops ``no_data: fire``: its absent() alert would fire in
 the second between Prometheus's start and its first scrape, before any damage.
 """
@@ -197,6 +198,12 @@ def short_window_copy(tmp_path: Path) -> Path:
     text = text.replace(f"{count}[10m]))", f"{count}[60s] offset {WINDOW}))")
     text = re.sub(r"\[(5|10)m\]", f"[{WINDOW}]", text)
     text = re.sub(r"(\n +)for_minutes: \d+", r"\1for_minutes: 0", text)
+    # But the performance trigger holds one minute: a 20 s p95 on a busy CI machine (the
+    # browser, the load, Prometheus) can jitter past 1.5x its baseline for a scrape or two,
+    # and once proposed a rollback on healthy traffic here. The loop runs on api_errors.
+    held = "threshold: 1.5\n      for_minutes: 0\n      min_samples: 200"
+    assert text.count(held) == 1
+    text = text.replace(held, held.replace("for_minutes: 0", "for_minutes: 1"))
     # The success criteria's metric checks (criteria9): the same windows, no hold. The p95
     # baseline is the 30 s that ended 15 s before the incident opened (the library's margin,
     # "+30m", shortened like the windows): ending at the opening, it would hold the ~9 s of
@@ -335,8 +342,9 @@ def test_closed_loop_alert_to_proposal_to_rollback_to_recovery(
         assert shares["healthy"][0] == 0, shares
         page = open_page_as(browser, session_cookie, stack, "ic")
         expect(page.locator("body")).to_have_attribute("data-notify", "open", timeout=10_000)
+        early = [(p.pk, [a.alertname for a in p.alerts.all()]) for p in Proposal.objects.all()]
+        assert not early, f"proposed on healthy traffic: {early} {shares}"
         expect(page.locator(".proposal-banner")).to_have_count(0)
-        assert not Proposal.objects.exists()
 
         started = time.monotonic()
 
