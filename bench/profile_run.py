@@ -58,35 +58,6 @@ def main(argv: list[str] | None = None) -> int:
             database.close()
 
 
-def _spec(started_dir: Path) -> dict[str, object]:
-    return {
-        "id": SLUG,
-        "title": "Profile a run",
-        "roles": [{"id": "system_administrator", "title": "System administrator"}],
-        "environments": [
-            {"id": "lab", "title": "Lab", "variables": {"STARTED_DIR": str(started_dir)}}
-        ],
-        "phases": [
-            {
-                "id": "only",
-                "title": "Only",
-                "starts_at_minutes": 0,
-                "ends_at_minutes": 30,
-                "steps": [
-                    {
-                        "id": "act",
-                        "title": "Run the script",
-                        "owner": "system_administrator",
-                        "kind": "shell",
-                        "command": {"argv": ["bash", "-c", SCRIPT]},
-                        "idempotent": True,
-                    }
-                ],
-            }
-        ],
-    }
-
-
 def _profile(tmp: Path, args: argparse.Namespace) -> int:
     import django
 
@@ -94,7 +65,7 @@ def _profile(tmp: Path, args: argparse.Namespace) -> int:
     started_dir = tmp / "started"
     started_dir.mkdir()
 
-    from bench.stack import make_user
+    from bench.stack import make_user, one_step_spec
     from incidents import dispatch, push_thread, services
     from incidents.execution.runner import execute_run
     from incidents.models import StepRun
@@ -102,7 +73,9 @@ def _profile(tmp: Path, args: argparse.Namespace) -> int:
     from tests.factories import make_version
 
     ic = make_user("ic", "commanders")
-    version = make_version(_spec(started_dir))
+    version = make_version(
+        one_step_spec(SLUG, {"argv": ["bash", "-c", SCRIPT]}, {"STARTED_DIR": str(started_dir)})
+    )
     dispatch.send_on_commit = lambda *a, **k: None  # run here, not sent
     push_thread.enable()
 

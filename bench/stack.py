@@ -385,13 +385,11 @@ def make_user(username: str, group: str) -> Any:
     return user
 
 
-def write_runbook(folder: Path, *, slug: str, script: str, variables: dict[str, str]) -> Path:
-    """A one-step shell runbook (environment "lab"), its script beside it like a real one."""
-    import yaml
-
-    (folder / "scripts").mkdir(parents=True, exist_ok=True)
-    (folder / "scripts" / "step.sh").write_text(script)
-    spec = {
+def one_step_spec(
+    slug: str, command: dict[str, Any], variables: dict[str, str], **step: Any
+) -> dict[str, Any]:
+    """A runbook of one shell step ("act", environment "lab"): the benches' scripted step."""
+    return {
         "id": slug,
         "title": f"Benchmark {slug}",
         "roles": [{"id": "system_administrator", "title": "System administrator"}],
@@ -408,15 +406,25 @@ def write_runbook(folder: Path, *, slug: str, script: str, variables: dict[str, 
                         "title": "Run the script",
                         "owner": "system_administrator",
                         "kind": "shell",
-                        "command": {"script": "scripts/step.sh"},
+                        "command": command,
                         "idempotent": True,
-                        "queue": "default",
-                        "timeout_seconds": 300,
+                        **step,
                     }
                 ],
             }
         ],
     }
+
+
+def write_runbook(folder: Path, *, slug: str, script: str, variables: dict[str, str]) -> Path:
+    """A one-step shell runbook (environment "lab"), its script beside it like a real one."""
+    import yaml
+
+    (folder / "scripts").mkdir(parents=True, exist_ok=True)
+    (folder / "scripts" / "step.sh").write_text(script)
+    spec = one_step_spec(
+        slug, {"script": "scripts/step.sh"}, variables, queue="default", timeout_seconds=300
+    )
     path = folder / "runbook.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     from django.core.management import call_command
