@@ -19,15 +19,14 @@ from incidents.models import Step, StepRun, TimelineEntry
 from incidents.selectors import other_commanders
 from incidents.services.delivery import enqueue
 from incidents.services.errors import ServiceError
-from incidents.services.locking import lock_incident, lock_incident_of_step
+from incidents.services.locking import lock_incident
 from incidents.services.safeguards import check_gate, record_override
-from incidents.services.steps import unmet_requirements
+from incidents.services.steps import locked_step, unmet_requirements
 from incidents.services.timeline import record
 
 REASON_MAX_LENGTH = 2000
 
 
-_STEP = Compiled[Step](lambda step_id: Step.objects.filter(pk=step_id))
 _ACTIVE_RUN = Compiled[int](
     lambda step_id: (
         StepRun.objects.filter(step_id=step_id, status__in=StepRun.ACTIVE)
@@ -52,8 +51,8 @@ def request_run(*, step_id: int, by: User, override_reason: str = "") -> StepRun
     refused while one is failed or unconfirmed, unless the IC gives ``override_reason``.
     """
     with transaction.atomic():
-        incident = lock_incident_of_step(step_id)
-        step = _STEP(step_id)[0]
+        step = locked_step(step_id)
+        incident = step.incident
         if step.is_manual:
             raise ServiceError("A manual step is ticked, not run.")
         if step.state != Step.State.PENDING:
@@ -64,7 +63,6 @@ def request_run(*, step_id: int, by: User, override_reason: str = "") -> StepRun
             raise ServiceError("This step already has a run under way.", conflict=True)
         if missing := unmet_requirements(step):
             raise ServiceError(f"First finish or skip: {'; '.join(s.title for s in missing)}.")
-        step.incident = incident
         overridden = check_gate(step, by=by, override_reason=override_reason)
         attempt = next(iter(_LAST_ATTEMPT(step.pk)), 0) + 1
         gated = bool(step.approval_role)

@@ -34,7 +34,8 @@ _STEP = Compiled[Step](
 )
 
 
-def _locked_step(step_id: int) -> Step:
+def locked_step(step_id: int) -> Step:
+    """The step, read again under its incident's lock (services that change a step)."""
     incident = lock_incident_of_step(step_id)
     locked = _STEP(step_id)[0]
     locked.incident = incident  # the locked row, as just read
@@ -68,7 +69,7 @@ def _settle(step: Step, state: Step.State, by: User, reason: str = "") -> None:
 def complete_step(*, step_id: int, by: User) -> Step:
     """Tick a manual step done; its required steps must be settled first."""
     with transaction.atomic():
-        step = _locked_step(step_id)
+        step = locked_step(step_id)
         if not step.is_manual:
             raise ServiceError("A scripted step completes by running it, not by ticking it.")
         if step.state != Step.State.PENDING:
@@ -109,7 +110,7 @@ def skip_step(*, step_id: int, by: User, reason: str) -> Step:
     if len(reason) > SKIP_REASON_MAX_LENGTH:
         raise ServiceError(f"A reason is at most {SKIP_REASON_MAX_LENGTH} characters.")
     with transaction.atomic():
-        step = _locked_step(step_id)
+        step = locked_step(step_id)
         if step.state != Step.State.PENDING:
             raise _settled_elsewhere(step)
         if active := StepRun.objects.filter(step=step, status__in=StepRun.ACTIVE).first():
@@ -184,7 +185,7 @@ def _dependents_in_the_way(step: Step) -> str:
 def reopen_step(*, step_id: int, by: User) -> Step:
     """Undo a tick or a skip, unless a step depending on it is settled or has a run under way."""
     with transaction.atomic():
-        step = _locked_step(step_id)
+        step = locked_step(step_id)
         if step.state == Step.State.PENDING:
             raise ServiceError("This step is already open.", conflict=True)
         if why := _dependents_in_the_way(step):
