@@ -12,7 +12,9 @@ as small JSON frames, read by static/js/live.js:
 * the current state every ``beat`` seconds: a page that hears nothing for a while
   knows that its socket is dead even if TCP has not noticed.
 
-The layer is watched once per process for all sockets (``common.layer_watch``).
+The layer is watched once per process for all sockets (``common.layer_watch``), and
+an audience's pushes are received once per process and written to its sockets in one
+loop (``common.fanout``): a socket has no channel of its own on the layer.
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
 from django.conf import settings
 
-from common import layer_watch
+from common import fanout, layer_watch
 from incidents import access, events, metrics
 
 REFUSED = 4403
@@ -54,26 +58,36 @@ def _frame(**state: object) -> str:
 
 
 class IncidentConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
-    """Joins the group of the user's audience (act / view) and forwards its fragments.
+    """Joins its process's fan-out of the user's audience (act / view).
 
-    The fragments were rendered once per audience by the publisher, so this
-    handler only copies bytes: its cost per viewer is one send.
+    The fragments were rendered once per audience by the publisher and are received
+    once per process (``common.fanout``), so a push costs this socket one write.
     """
 
     group: str | None = None
+    hub: fanout.Hub | None = None  # set once joined
     watch: layer_watch.LayerWatch | None = None  # set once accepted
     generation = 0  # the watch's outage count this page is up to date with
     _telling: asyncio.Task[None] | None = None
+    _closing: asyncio.Task[None] | None = None
+    # Pushes that arrive between the join and the first frame, sent after it.
+    _early: list[dict[str, Any]] | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        """Refuse, with one log line, a socket the channel layer cannot serve.
+        """Channels' consumer loop, less the socket's own channel on the layer.
 
-        Before the handshake completes, a failing layer (Redis away: Channels
-        subscribes the consumer's channel before ``connect``) refuses the socket;
-        the page retries with its backoff. Once accepted, errors are errors.
+        Before the handshake completes, a failing layer (Redis away: the first
+        socket of an audience in this process subscribes it) refuses the socket with
+        one log line; the page retries with its backoff. Once accepted, errors are
+        errors.
         """
+        self.scope = scope
+        self.channel_layer = None  # no channel of its own: pushes come through the hub
+        self.base_send = send
         try:
-            await super().__call__(scope, receive, send)
+            await await_many_dispatch([receive], self.dispatch)
+        except StopConsumer:
+            pass
         except layer_watch.LAYER_ERRORS as exc:
             if self.watch is not None:
                 raise
@@ -88,16 +102,40 @@ class IncidentConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channel
         if audience is None:
             await self.close(code=REFUSED)  # before accept(): the handshake is refused
             return
+        layer = get_channel_layer()
+        self._early = []
         self.group = events.incident_group(incident_id, audience)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        hub = fanout.hub_for(layer, "html")
+        await hub.join(self.group, self)
+        self.hub = hub
         await self.accept()
         metrics.socket_opened(self)
-        self.watch = layer_watch.watch_for(self.channel_layer)
+        self.watch = layer_watch.watch_for(layer)
         self.generation = self.watch.generation
         self.watch.join(self)
         await self.send(
             text_data=_frame(live=self.watch.live, beat=settings.RIPCORD_LIVE_BEAT_SECONDS)
         )
+        early, self._early = self._early, None
+        for event in early:
+            await self.base_send(event)
+
+    async def write(self, event: dict[str, Any]) -> None:
+        """From the hub: one push, as an ASGI event shared by the audience's sockets."""
+        if self._early is not None:
+            self._early.append(event)
+            return
+        await self.base_send(event)
+
+    def stalled(self) -> None:
+        """From the hub: this socket's writes stopped finishing; close it (the page reconnects)."""
+        self.hub = None  # already out of its group
+        if self._closing is None:
+            self._closing = asyncio.get_running_loop().create_task(self._close_stalled())
+
+    async def _close_stalled(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.close()
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         """As Channels does, less its hop to the database thread: nothing here uses it."""
@@ -110,35 +148,25 @@ class IncidentConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channel
             await self.watch.leave(self)
         if self._telling is not None:
             self._telling.cancel()
-        if self.group:
-            try:
-                await self.channel_layer.group_discard(self.group, self.channel_name)
-            except layer_watch.LAYER_ERRORS as exc:  # Redis away; its subscription goes with it
-                logger.warning("could not leave %s: %s", self.group, exc)
+        if self.hub is not None and self.group:
+            await self.hub.leave(self.group, self)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Clients do not write here; anything they send is ignored."""
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        """Call the message's handler straight away.
+        """Call the client message's handler straight away (pushes come through ``write``).
 
         Channels' dispatch runs ``close_old_connections`` in a worker thread before
         every handler, for handlers that use the database. None here does outside
-        ``_audience_for`` (``database_sync_to_async`` closes old connections itself),
-        and that thread hop per socket per push was the largest per-viewer cost of a
-        push (bench/README.md); at connect and disconnect it was two of a connect's
-        four trips to the single database thread.
+        ``_audience_for`` (``database_sync_to_async`` closes old connections itself);
+        at connect and disconnect that hop was two of a connect's four trips to the
+        single database thread (bench/README.md).
         """
-        if message["type"] == "incident.html":
-            await self.incident_html(message)  # type: ignore[arg-type]  # a layer message
-            return
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
-
-    async def incident_html(self, event: events.HtmlPush) -> None:
-        await self.send(text_data=event["html"])
 
     def layer_state(self, live: bool, generation: int) -> None:
         """From the layer watch: tell the page, unless the last frame is not out yet.

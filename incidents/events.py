@@ -51,7 +51,7 @@ class Change:
 
 
 class HtmlPush(TypedDict):
-    type: Literal["incident.html"]  # handled by IncidentConsumer.incident_html
+    type: Literal["incident.html"]  # its "html" is written to each socket by common.fanout
     html: str
 
 

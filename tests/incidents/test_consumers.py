@@ -81,3 +81,17 @@ async def test_disconnected_socket_leaves_its_group(incident, viewer):
     layer = get_channel_layer()
     group = events.incident_group(incident.pk, "view")
     assert not layer.groups.get(group)
+
+
+async def test_sockets_of_one_audience_share_one_channel_and_each_gets_the_push(incident, viewer):
+    """common.fanout: the process subscribes once per audience, not once per socket."""
+    sockets = [(await open_socket(viewer, incident.pk))[0] for _ in range(3)]
+    layer = get_channel_layer()
+    group = events.incident_group(incident.pk, "view")
+    assert len(layer.groups[group]) == 1
+    await events.agroup_send(group, events.html_push('<div id="x">pushed</div>'))
+    for comm in sockets:
+        assert await comm.receive_from(timeout=5) == '<div id="x">pushed</div>'
+    for comm in sockets:
+        await comm.disconnect()
+    assert not layer.groups.get(group)
