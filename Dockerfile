@@ -56,4 +56,6 @@ RUN python manage.py collectstatic --noinput
 USER ripcord
 EXPOSE 8000
 # The web server; uvicorn reads UVICORN_HOST and UVICORN_PORT (compose.yaml's web service).
+# Websocket pushes uncompressed unless the environment says otherwise (.env.example).
+ENV UVICORN_WS_PER_MESSAGE_DEFLATE=false
 CMD ["uvicorn", "config.asgi:application", "--proxy-headers", "--no-server-header"]

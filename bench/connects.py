@@ -34,7 +34,6 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 from bench.database import BenchBusy, BenchDatabase, migrate, use_database
 from bench.live_fanout import (
     PREFIX,
-    PYTHON,
     RUN,
     SECRET_KEY,
     ViewerProcess,
@@ -43,7 +42,7 @@ from bench.live_fanout import (
     proc_cpu_s,
     spawn,
 )
-from bench.stack import ROOT, free_port, percentile, wait_for
+from bench.stack import free_port, percentile, relay_argv, wait_for
 
 
 @dataclass
@@ -108,9 +107,7 @@ def run(args: argparse.Namespace) -> list[Row]:
         )
         stack.callback(server.stop)
         relay_port = free_port()
-        relay_argv = [PYTHON, str(ROOT / "bench" / "relay.py"), "--port", str(relay_port)]
-        relay_argv += ["--redis-url", args.redis_url, "--channel", f"{PREFIX}:floor"]
-        relay = spawn("relay", relay_argv, log_dir)
+        relay = spawn("relay", relay_argv(relay_port, args.redis_url, f"{PREFIX}:floor"), log_dir)
         stack.callback(relay.stop)
         wait_for(lambda: "ready" in relay.log_tail(), timeout=20, what="the relay")
         viewers = ViewerProcess(log_dir)

@@ -48,7 +48,7 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 
 from bench.database import BenchBusy, BenchDatabase, migrate, use_database
 from bench.fanout_results import Event, Trial, report
-from bench.stack import ROOT, children_of, free_port, rss_kb, wait_for
+from bench.stack import ROOT, children_of, free_port, relay_argv, rss_kb, wait_for
 
 PYTHON = sys.executable
 SECRET_KEY = "bench-" + secrets.token_urlsafe(32)
@@ -428,20 +428,7 @@ def run(args: argparse.Namespace) -> list[Trial]:
         )
         stack.callback(server.stop)
         relay_port = free_port()
-        relay = spawn(
-            "relay",
-            [
-                PYTHON,
-                str(ROOT / "bench" / "relay.py"),
-                "--port",
-                str(relay_port),
-                "--redis-url",
-                args.redis_url,
-                "--channel",
-                f"{PREFIX}:floor",
-            ],
-            log_dir,
-        )
+        relay = spawn("relay", relay_argv(relay_port, args.redis_url, f"{PREFIX}:floor"), log_dir)
         stack.callback(relay.stop)
         wait_for(lambda: "ready" in relay.log_tail(), timeout=20, what="the relay")
         viewers = ViewerProcess(log_dir)

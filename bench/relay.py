@@ -4,8 +4,10 @@ It subscribes to one Redis channel and forwards every message, unchanged, to all
 connected websocket clients with ``websockets.broadcast`` (no per-socket task, no
 template, no channel layer). Started by ``bench/live_fanout.py``; it prints
 ``ready <port>`` once it listens and is subscribed, and stops on SIGTERM/SIGINT.
-Defaults match what uvicorn offers a browser: permessage-deflate on, uvloop if
-installed, the same garbage-collector thresholds as config/asgi.py.
+Defaults match what Ripcord's server offers a browser: permessage-deflate as the
+server has it (``--deflate``; off unless ``UVICORN_WS_PER_MESSAGE_DEFLATE=true``,
+tests/integration/processes.py), uvloop if installed, the same garbage-collector
+thresholds as config/asgi.py.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ async def forward(pubsub: aioredis.client.PubSub) -> None:
         broadcast(CLIENTS, data.decode() if isinstance(data, bytes) else str(data))
 
 
-async def main(port: int, redis_url: str, channel: str) -> None:
+async def main(port: int, redis_url: str, channel: str, deflate: bool) -> None:
     stop = asyncio.get_running_loop().create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set_result, None)
@@ -48,7 +50,10 @@ async def main(port: int, redis_url: str, channel: str) -> None:
     pubsub = client.pubsub()
     await pubsub.subscribe(channel)
     relay = asyncio.create_task(forward(pubsub))
-    async with serve(handler, "127.0.0.1", port, ping_interval=None, max_size=2**20):
+    compression = "deflate" if deflate else None
+    async with serve(
+        handler, "127.0.0.1", port, ping_interval=None, max_size=2**20, compression=compression
+    ):
         gc.freeze()
         gc.set_threshold(50_000, 20, 100)
         print(f"ready {port}", flush=True)
@@ -65,6 +70,7 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--redis-url", required=True)
     parser.add_argument("--channel", required=True)
+    parser.add_argument("--deflate", action="store_true", help="offer permessage-deflate")
     args = parser.parse_args()
     try:
         import uvloop
@@ -72,5 +78,5 @@ if __name__ == "__main__":
         runner = asyncio.run
     else:
         runner = uvloop.run
-    runner(main(args.port, args.redis_url, args.channel))
+    runner(main(args.port, args.redis_url, args.channel, args.deflate))
     sys.exit(0)

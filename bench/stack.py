@@ -61,6 +61,15 @@ def wait_for(
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
 
+def relay_argv(port: int, redis_url: str, channel: str) -> list[str]:
+    """The floor relay's command (bench/relay.py), compressing as Ripcord's server does."""
+    from tests.integration.processes import ws_deflate  # after django.setup()
+
+    argv = [sys.executable, str(ROOT / "bench" / "relay.py"), "--port", str(port)]
+    argv += ["--redis-url", redis_url, "--channel", channel]
+    return argv + (["--deflate"] if ws_deflate() else [])
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -41,7 +41,7 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 
 from bench import live_fanout as lf
 from bench.database import BenchBusy, BenchDatabase, migrate, use_database
-from bench.stack import ROOT, free_port, wait_for
+from bench.stack import free_port, relay_argv, wait_for
 
 STEP_PATTERN = r'id="step-(\d+)"[^>]*data-state="(\w+)"'
 FLOOR_PATTERN = r'id="floor-(\d+)"'
@@ -171,14 +171,7 @@ def run(args: argparse.Namespace) -> list[Result]:
         stack.callback(server.stop)
         relay_port = free_port()
         relay = lf.spawn(
-            "relay",
-            [
-                lf.PYTHON,
-                str(ROOT / "bench" / "relay.py"),
-                *("--port", str(relay_port), "--redis-url", args.redis_url),
-                *("--channel", f"{lf.PREFIX}:floor"),
-            ],
-            log_dir,
+            "relay", relay_argv(relay_port, args.redis_url, f"{lf.PREFIX}:floor"), log_dir
         )
         stack.callback(relay.stop)
         wait_for(lambda: "ready" in relay.log_tail(), timeout=20, what="the relay")

@@ -37,7 +37,15 @@ def serve(host: str, port: int) -> None:
     the in-process worker) runs instead of the process dying on the spot.
     """
     # Django has no ASGI lifespan support; "off" spares a misleading log line.
-    config = uvicorn.Config(APPLICATION, host=host, port=port, lifespan="off", log_level="info")
+    # Pushes uncompressed, as in production (.env.example, UVICORN_WS_PER_MESSAGE_DEFLATE).
+    config = uvicorn.Config(
+        APPLICATION,
+        host=host,
+        port=port,
+        lifespan="off",
+        log_level="info",
+        ws_per_message_deflate=False,
+    )
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.Server(config).run()

@@ -166,3 +166,8 @@ def test_compose_worker_may_leave_database_to_a_worker_next_to_it(empty_env_file
     )
     assert result.returncode == 0, result.stderr
     assert worker_queues(yaml.safe_load(result.stdout)) == "default"
+
+
+def test_compose_web_sends_pushes_uncompressed_by_default(rendered):
+    """Per-socket permessage-deflate was most of a push's CPU (bench/README.md)."""
+    assert rendered["services"]["web"]["environment"]["UVICORN_WS_PER_MESSAGE_DEFLATE"] == "false"

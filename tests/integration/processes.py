@@ -163,8 +163,15 @@ def collect_static(env: dict[str, str]) -> None:
         raise RuntimeError(f"collectstatic failed:\n{done.stdout}{done.stderr}")
 
 
+def ws_deflate() -> bool:
+    """Whether servers started here compress websocket messages: off, as in production,
+    unless ``UVICORN_WS_PER_MESSAGE_DEFLATE=true`` is set (the benches' floors follow it)."""
+    return os.environ.get("UVICORN_WS_PER_MESSAGE_DEFLATE", "false").lower() in {"1", "true"}
+
+
 def start_server(log_dir: Path, **env: str) -> Process:
     port = free_port()
+    env.setdefault("UVICORN_WS_PER_MESSAGE_DEFLATE", "true" if ws_deflate() else "false")
     collect_static(service_env(**env))
     argv = [
         sys.executable,
