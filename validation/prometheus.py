@@ -61,6 +61,8 @@ def instant_query(base_url: str, query: str, timeout: float) -> list[float]:
         message = document.get("error", "unknown error") if isinstance(document, dict) else "?"
         raise QueryFailed("error", f"query error: {str(message)[:300]}")
     data = document.get("data") or {}
+    if not isinstance(data, dict):
+        raise QueryFailed("error", "query error: malformed result")
     kind, result = data.get("resultType"), data.get("result") or []
     try:
         if kind == "scalar":
@@ -72,10 +74,14 @@ def instant_query(base_url: str, query: str, timeout: float) -> list[float]:
     raise QueryFailed("error", f"query error: gives a {kind}, not an instant vector or scalar")
 
 
+WINDOW_CHARS = 32  # what the evidence rows keep of a range (MetricMeasurement, Evaluation)
+
+
 def window_of(query: str) -> str:
-    """The query's longest range (e.g. "10m"), for the evidence."""
+    """The query's longest range (e.g. "10m"), for the evidence; a range written longer
+    than ``WINDOW_CHARS`` (``[1h1h1h...]``, valid PromQL) is cut there."""
     ranges = _RANGE.findall(query)
-    return max(ranges, key=seconds_of) if ranges else ""
+    return max(ranges, key=seconds_of)[:WINDOW_CHARS] if ranges else ""
 
 
 def seconds_of(text: str) -> float:
