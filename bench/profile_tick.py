@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=4)
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--sort", default="tottime", choices=["tottime", "cumulative"])
+    p.add_argument("--queries", action="store_true", help="print the SQL of one tick and its push")
     p.add_argument("--db-name", default="ripcord_bench_profile")
     p.add_argument("--pg-admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     args = p.parse_args(argv)
@@ -75,6 +76,12 @@ def _profile(scene: object, args: argparse.Namespace) -> int:
 
     for i in range(args.warmup):
         tick(i)
+    if args.queries:
+        with CaptureQueriesContext(connection) as one:
+            tick(args.warmup)
+        for number, query in enumerate(one, 1):
+            print(f"{number:3} {query['time']:>6}s  {query['sql'][:300]}")
+        return 0
     profiler = cProfile.Profile(time.process_time)  # CPU, not wall: the database waits are not ours
     with CaptureQueriesContext(connection) as queries:
         cpu = time.process_time()

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
 
-SEND_TIMEOUT = 5.0  # seconds one member's write may take before it is dropped
+SEND_TIMEOUT = 2.0  # seconds one member's write may take before it is dropped
 
 
 class Member(Protocol):
